@@ -1,0 +1,5 @@
+import sys
+
+from echobench.cli import main
+
+sys.exit(main())

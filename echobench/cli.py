@@ -1,0 +1,100 @@
+"""`python -m echobench`: list configs, serve one, run the bench, write a report.
+
+Usage mistakes exit 2 with one line on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+from echobench import processes
+from echobench.configs import FAMILIES, ConfigError, get_config
+from echobench.server import LOOPBACK_V4, Server, ServerError
+from servers import contract
+
+
+class UsageError(Exception):
+    """A mistake in how echobench was called: exit 2, one line."""
+
+
+def _delay(text: str) -> float:
+    try:
+        return contract.parse_delay(text)
+    except contract.BadRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def cmd_servers(_args: argparse.Namespace) -> int:
+    width = max(map(len, FAMILIES))
+    print(f"{'config':<{width}}  {'model':<10}  {'K':<12}  what")
+    for name, family in FAMILIES.items():
+        print(f"{name:<{width}}  {family.model:<10}  {family.capacity:<12}  {family.description}")
+    return 0
+
+
+def _stop_on_signals() -> None:
+    def handler(signum, _frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = get_config(args.config)
+    if args.host not in (LOOPBACK_V4, "::1", "localhost"):
+        print(f"warning: binding {args.host}: reachable beyond this machine", file=sys.stderr)
+    processes.raise_open_files_limit()
+    _stop_on_signals()
+    server = Server(config, host=args.host, port=args.port, delay_s=args.delay)
+    try:
+        server.start()
+        print(f"ready {server.url}", flush=True)
+        while server.alive():
+            time.sleep(0.2)
+        print(f"error: {config.id} exited with code {server.proc.returncode}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m echobench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("servers", help="list every server config family with its model and K")
+    p.set_defaults(func=cmd_servers)
+
+    p = sub.add_parser("serve", help="run one server config in the foreground")
+    p.add_argument("config", help="a config id, e.g. flask-sync-4 or fastapi-async")
+    p.add_argument("--host", default=LOOPBACK_V4, help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8000, help="port to bind (default 8000)")
+    p.add_argument(
+        "--delay",
+        type=_delay,
+        default=contract.DEFAULT_DELAY_S,
+        help="seconds each echo waits unless a request says delay=S (default 2)",
+    )
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, UsageError, ServerError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2 if not isinstance(exc, ServerError) else 1

@@ -1,0 +1,138 @@
+"""One running server config: start it, wait until it answers, stop its whole tree."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from echobench import processes
+from echobench.configs import ServerConfig
+from servers import contract
+
+LOOPBACK_V4 = "127.0.0.1"
+
+
+class ServerError(RuntimeError):
+    """A server that could not start, never became ready, or answered wrongly."""
+
+
+def free_port(host: str = LOOPBACK_V4) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def get(host: str, port: int, path: str, timeout_s: float = 5.0) -> tuple[int, dict, bytes]:
+    """One plain HTTP GET; (status, lower-cased headers, body)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+class Server:
+    """A server config running as a child process group; use as a context manager."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        host: str = LOOPBACK_V4,
+        port: int | None = None,
+        delay_s: float = contract.DEFAULT_DELAY_S,
+        log_path: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.host = host
+        self.port = port or free_port(host)
+        self.delay_s = delay_s
+        self.log_path = log_path or Path("/dev/null")
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{url_host(self.host)}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise ServerError("server not started")
+        return self.proc.pid
+
+    def start(self, ready_timeout_s: float = 30.0) -> Server:
+        if port_in_use(self.host, self.port):
+            raise ServerError(f"port {self.port} on {self.host} is already in use")
+        self.proc = processes.spawn(
+            self.config.argv(self.host, self.port),
+            self.log_path,
+            env={contract.DELAY_ENV: repr(self.delay_s)},
+        )
+        try:
+            self._wait_ready(ready_timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(
+                    f"{self.config.id} exited with code {self.proc.returncode} before it was "
+                    f"ready{self._log_tail()}"
+                )
+            try:
+                status, _, _ = get(self.host, self.port, "/", timeout_s=1.0)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise ServerError(f"{self.config.id} did not answer within {timeout_s:g} s")
+
+    def verify(self) -> None:
+        """Check the echo answer byte for byte before any load is applied."""
+        text = 'echobench <verify> & "quotes" é'
+        path = "/?field=echobench+%3Cverify%3E+%26+%22quotes%22+%C3%A9&delay=0"
+        status, headers, body = get(self.host, self.port, path)
+        expected = contract.render_page(text)
+        if status != 200 or body != expected or headers.get("content-type") != contract.HTML_TYPE:
+            raise ServerError(f"{self.config.id} answered the verification request wrongly")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            processes.stop(self.proc)
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            tail = self.log_path.read_text(errors="replace").strip().splitlines()[-lines:]
+        except OSError:
+            return ""
+        return (": " + " | ".join(tail)) if tail else ""
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

@@ -1,0 +1,64 @@
+"""The echo contract as ASGI apps: one FastAPI app per way of waiting.
+
+- `async_app`: `async def` + `await asyncio.sleep`, the intended async style.
+- `threadpool_app`: plain `def` + `time.sleep`; FastAPI runs it in AnyIO's thread
+  pool (40 threads by default), so its capacity is that pool's size.
+- `blocking_app`: `async def` calling blocking `time.sleep`, the classic mistake
+  that stalls the event loop and serves one request at a time.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException
+
+from servers import contract
+
+SERVER_DELAY_S = contract.default_delay()
+
+
+def _respond(reply: contract.Reply) -> Response:
+    return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+async def _http_error(_request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 405:
+        return _respond(contract.method_not_allowed())
+    if exc.status_code == 404:
+        return _respond(contract.not_found())
+    return _respond(contract.bad_request(str(exc.detail)))
+
+
+def _build(endpoint: Callable) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_api_route("/", endpoint, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_exception_handler(HTTPException, _http_error)
+    return app
+
+
+async def echo_async(request: Request) -> Response:
+    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S)
+    if reply.delay_s:
+        await asyncio.sleep(reply.delay_s)
+    return _respond(reply)
+
+
+def echo_threadpool(request: Request) -> Response:
+    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S)
+    if reply.delay_s:
+        time.sleep(reply.delay_s)
+    return _respond(reply)
+
+
+async def echo_blocking(request: Request) -> Response:
+    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S)
+    if reply.delay_s:
+        time.sleep(reply.delay_s)  # deliberately blocks the event loop
+    return _respond(reply)
+
+
+async_app = _build(echo_async)
+threadpool_app = _build(echo_threadpool)
+blocking_app = _build(echo_blocking)

@@ -1,0 +1,155 @@
+"""Both apps answer every input with the same status, headers and bytes."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from servers import contract
+
+LONG_OK = "a" * 1000
+LONG_BAD = "a" * 1001
+
+# (query string, expected status, the text echoed or None)
+CORPUS = [
+    ("", 200, None),
+    ("field=", 200, None),
+    ("field=&delay=0", 200, None),
+    ("field=hello&delay=0", 200, "hello"),
+    ("field=hello+world&delay=0", 200, "hello world"),
+    ("field=caf%C3%A9&delay=0", 200, "café"),
+    ("field=%E6%97%A5%E6%9C%AC%F0%9F%98%80&delay=0", 200, "日本😀"),
+    ("field=%3Cscript%3Ealert(1)%3C%2Fscript%3E&delay=0", 200, "<script>alert(1)</script>"),
+    ("field=%22double%22+%27single%27&delay=0", 200, "\"double\" 'single'"),
+    ("field=a%26b%26amp%3B&delay=0", 200, "a&b&amp;"),
+    ("field=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E&delay=0", 200, "<img src=x onerror=alert(1)>"),
+    ("field=tab%09and%0Anewline&delay=0", 200, "tab\tand\nnewline"),
+    (f"field={LONG_OK}&delay=0", 200, LONG_OK),
+    (f"field={LONG_BAD}&delay=0", 400, None),
+    ("field=x&delay=0.0", 200, "x"),
+    ("field=x&delay=.01", 200, "x"),
+    ("field=x&delay=0&submit=Echo", 200, "x"),
+    ("delay=0", 200, None),
+    ("field=x&delay=abc", 400, None),
+    ("field=x&delay=-1", 400, None),
+    ("field=x&delay=nan", 400, None),
+    ("field=x&delay=inf", 400, None),
+    ("field=x&delay=1e1", 400, None),
+    ("field=x&delay=60.001", 400, None),
+    ("field=x&delay=1e9", 400, None),
+    ("field=x&delay=", 400, None),
+    ("field=x&delay=+1", 400, None),
+    ("field=x&delay=1_0", 400, None),
+    ("delay=abc", 400, None),
+    ("field=a&field=b&delay=0", 400, None),
+    ("field=x&delay=0&delay=1", 400, None),
+    ("field=%FF%FE&delay=0", 400, None),
+    ("field=nul%00byte&delay=0", 400, None),
+    ("field=bell%07&delay=0", 400, None),
+]
+
+
+def _flask(client, method, url):
+    r = client.open(url, method=method)
+    return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.data
+
+
+def _fastapi(client, method, url):
+    r = client.request(method, url)
+    return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content
+
+
+def _comparable(headers):
+    return {k: v for k, v in headers.items() if k not in ("date", "server")}
+
+
+@pytest.mark.parametrize(("query", "status", "said"), CORPUS, ids=[q[:40] for q, _, _ in CORPUS])
+def test_identical_answers(flask_client, fastapi_client, query, status, said):
+    url = f"/?{query}" if query else "/"
+    f_status, f_headers, f_body = _flask(flask_client, "GET", url)
+    a_status, a_headers, a_body = _fastapi(fastapi_client, "GET", url)
+    assert (f_status, _comparable(f_headers), f_body) == (a_status, _comparable(a_headers), a_body)
+    assert f_status == status
+    assert f_headers["content-length"] == str(len(f_body))
+    if status == 200:
+        assert f_headers["content-type"] == "text/html; charset=utf-8"
+        assert f_body == contract.render_page(said)
+        if said is not None:
+            assert f"You said: {html.escape(said)}<br>".encode() in f_body
+    else:
+        assert f_headers["content-type"] == "text/plain; charset=utf-8"
+        assert f_body.startswith(b"Bad Request: ")
+
+
+def test_page_is_the_form(flask_client):
+    body = flask_client.get("/").data.decode()
+    assert '<input type="text" name="field"' in body
+    assert 'type="submit"' in body
+    assert "You said" not in body
+
+
+def test_echo_never_contains_raw_markup(flask_client, fastapi_client):
+    url = "/?field=%3Cscript%3Ex%3C%2Fscript%3E%22%27&delay=0"
+    for body in (_flask(flask_client, "GET", url)[2], _fastapi(fastapi_client, "GET", url)[2]):
+        assert b"<script>" not in body
+        assert b"You said: &lt;script&gt;x&lt;/script&gt;&quot;&#x27;<br>" in body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/missing", 404),
+        ("GET", "/index.html", 404),
+        ("POST", "/missing", 404),
+        ("POST", "/?field=x&delay=0", 405),
+        ("PUT", "/", 405),
+        ("DELETE", "/", 405),
+        ("PATCH", "/", 405),
+        ("OPTIONS", "/", 405),
+        ("HEAD", "/?field=x&delay=0", 200),
+        ("HEAD", "/missing", 404),
+    ],
+)
+def test_identical_routing_errors(flask_client, fastapi_client, method, path, status):
+    f = _flask(flask_client, method, path)
+    a = _fastapi(fastapi_client, method, path)
+    assert (f[0], _comparable(f[1]), f[2]) == (a[0], _comparable(a[1]), a[2])
+    assert f[0] == status
+    if status == 405:
+        assert f[1]["allow"] == "GET, HEAD"
+        assert f[2] == b"Method Not Allowed\n"
+    if status == 404:
+        assert f[1]["content-type"] == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize("text", ["0", "2", "2.0", "0.5", "60", "60.0", ".25"])
+def test_parse_delay_accepts_plain_decimals(text):
+    assert contract.parse_delay(text) == float(text)
+
+
+@pytest.mark.parametrize("text", ["", "-0", "-1", "nan", "inf", "1e3", "61", " 1", "0x10", "1.5s"])
+def test_parse_delay_refuses_everything_else(text):
+    with pytest.raises(contract.BadRequest, match="delay must be"):
+        contract.parse_delay(text)
+
+
+def test_delay_is_applied(flask_client, monkeypatch):
+    """The app sleeps exactly the requested delay, and only when a field is given."""
+    from servers import flask_app
+
+    slept = []
+    monkeypatch.setattr(flask_app.time, "sleep", slept.append)
+    monkeypatch.setattr(flask_app, "SERVER_DELAY_S", 0.5)
+    flask_client.get("/?field=x&delay=1.25")
+    flask_client.get("/?delay=1.25")
+    flask_client.get("/?field=&delay=3")
+    flask_client.get("/?field=x")
+    assert slept == [1.25, 0.5]
+
+
+def test_server_delay_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(contract.DELAY_ENV, "0.75")
+    assert contract.default_delay() == 0.75
+    monkeypatch.delenv(contract.DELAY_ENV)
+    assert contract.default_delay() == contract.DEFAULT_DELAY_S

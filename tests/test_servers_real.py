@@ -1,0 +1,95 @@
+"""Real servers started with `echobench serve`: concurrency semantics and cleanup.
+
+Delays are short and bounds generous: these check the model's shape (K+1 requests
+need a second round, an event loop needs one), not speed.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from echobench.configs import get_config
+from servers import contract
+from tests.helpers import Served, alive, simultaneous_gets, tree
+
+pytestmark = pytest.mark.slow
+D = 1.0
+
+
+@pytest.mark.parametrize(
+    "config", ["flask-sync-2", "flask-gthread-1x2", "fastapi-threadpool", "fastapi-blocking"]
+)
+def test_k_plus_one_requests_need_two_rounds(config):
+    k = int(get_config(config).capacity)
+    with Served(config) as served:
+        results, makespan = simultaneous_gets(served.port, f"/?field=k&delay={D}", k + 1)
+    assert [r[0] for r in results] == [200] * (k + 1)
+    assert all(r[1] == contract.render_page("k") for r in results)
+    latencies = sorted(r[2] for r in results)
+    assert latencies[k - 1] < 1.6 * D, "the first K requests are served in one round"
+    assert 1.95 * D <= makespan < 3.0 * D, "request K+1 waits for a free slot"
+
+
+@pytest.mark.parametrize("config", ["fastapi-async", "flask-gevent-1"])
+def test_event_loops_answer_200_requests_in_one_round(config):
+    with Served(config) as served:
+        results, makespan = simultaneous_gets(served.port, f"/?field=many&delay={D}", 200)
+    assert [r[0] for r in results] == [200] * 200
+    assert D * 0.95 <= makespan < 1.9 * D
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("config", ["flask-sync-3", "fastapi-async"])
+def test_serve_stops_its_whole_tree(config, sig):
+    served = Served(config)
+    assert served.ready_line == f"ready http://127.0.0.1:{served.port}"
+    expected = 1 + (4 if config == "flask-sync-3" else 1)  # serve + master + workers
+    deadline = time.monotonic() + 10
+    while len(alive(served.pids)) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        served.pids |= {p.pid for p in tree(served.proc.pid)}
+    assert len(alive(served.pids)) == expected
+    assert served.stop(sig) == 0
+    deadline = time.monotonic() + 10
+    while alive(served.pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert alive(served.pids) == set()
+
+
+def test_serve_uses_its_delay_option():
+    with Served("fastapi-async", "--delay", "0.3") as served:
+        results, makespan = simultaneous_gets(served.port, "/?field=d", 1)
+    assert results[0][0] == 200
+    assert 0.3 <= makespan < 1.5
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "echobench", "serve", *args],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["nope"], ["flask-sync-0"], ["flask-gthread-4x"], ["fastapi-async", "--port", "x"],
+     ["fastapi-async", "--delay", "-1"], ["fastapi-async", "--delay", "nan"]],
+)  # fmt: skip
+def test_serve_refuses_bad_arguments(args):
+    done = _serve(*args)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("python -m echobench")
+
+
+def test_serve_refuses_a_taken_port():
+    with Served("fastapi-async") as served:
+        done = _serve("flask-sync-1", "--port", str(served.port))
+    assert done.returncode == 1
+    assert "already in use" in done.stderr
+    assert "Traceback" not in done.stderr
