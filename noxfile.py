@@ -28,3 +28,28 @@ def lint(session: nox.Session) -> None:
     session.install("--group", "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Run the benchmark (standard profile) and write its report and charts."""
+    install(session)
+    args = session.posargs or ["--profile", "standard"]
+    if "--help" in args or "-h" in args:
+        session.run("python", "-m", "echobench", "run", "--help")
+        return
+    # Exit 3 means some points are invalid: still a result, reported with reasons.
+    # Ctrl-C: give echobench time to stop its servers and save before nox kills it.
+    session.run("python", "-m", "echobench", "run", *args, success_codes=[0, 3],
+                interrupt_timeout=60, terminate_timeout=10)  # fmt: skip
+    session.run("python", "-m", "echobench", "report", *_out_dir(args))
+
+
+def _out_dir(args: list[str]) -> list[str]:
+    """The run folder given with --out, if any (the report defaults to results/latest)."""
+    for i, arg in enumerate(args):
+        if arg.startswith("--out="):
+            return [arg.split("=", 1)[1]]
+        if arg == "--out" and i + 1 < len(args):
+            return [args[i + 1]]
+    return []

@@ -9,9 +9,12 @@ import argparse
 import signal
 import sys
 import time
+from pathlib import Path
 
-from echobench import processes
+from echobench import processes, profiles, results
 from echobench.configs import FAMILIES, ConfigError, get_config
+from echobench.profiles import ProfileError
+from echobench.results import ResultsError
 from echobench.server import LOOPBACK_V4, Server, ServerError
 from servers import contract
 
@@ -30,6 +33,12 @@ def _delay(text: str) -> float:
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"port must be from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100, got {text!r}")
     return int(text)
 
 
@@ -69,6 +78,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.stop()
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from echobench import report, runner
+
+    profile = profiles.load_profile(args.profile, args.configs, args.scenarios, args.repeat)
+    run_id = runner.new_run_id(profile)
+    run_dir = Path(args.out) if args.out else results.RUNS_DIR / run_id
+    results.check_writable(run_dir)
+    processes.raise_open_files_limit()
+    _stop_on_signals()
+    console = report.console()
+    console.print(
+        f"echobench run [bold]{run_id}[/]: {len(profile.points)} points, "
+        f"expected about {runner.fmt_duration(profile.expected_s)} -> {run_dir}"
+    )
+    run = runner.Run(run_id, profile, results.create_run_dir(run_dir))
+    try:
+        runner.execute(run, console)
+    except KeyboardInterrupt:
+        console.print(f"[red]interrupted[/]: {len(run.rows)} completed points kept in {run_dir}")
+        return 130
+    finally:
+        if run_dir.resolve().parent == results.RUNS_DIR.resolve():
+            results.point_latest(run_dir)
+    report.print_summary(run, console)
+    return 0 if all(row["valid"] for row in run.rows) else 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m echobench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -87,6 +123,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds each echo waits unless a request says delay=S (default 2)",
     )
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "run",
+        help="run a benchmark profile and write results/runs/<run-id>/",
+        description="Run every point of a profile: a fresh server per point, locust load, "
+        "memory and CPU sampling, one summary.csv row per point. Exit 0 when every point "
+        "is valid, 3 when some are not (see their note), 130 when interrupted.",
+    )
+    p.add_argument("--profile", default="standard",
+                   help=f"built-in profile ({', '.join(profiles.available())}) or a .toml path "
+                   "(default standard)")  # fmt: skip
+    p.add_argument("--out", help="run folder to create (default results/runs/<run-id>)")
+    p.add_argument("--configs", nargs="+", metavar="CONFIG",
+                   help="run these configs in every group instead of the profile's")  # fmt: skip
+    p.add_argument("--scenarios", nargs="+", metavar="SCENARIO", choices=profiles.SCENARIOS,
+                   help="only the profile's groups of these scenarios")  # fmt: skip
+    p.add_argument("--repeat", type=_positive, help="repeat every point N times")
+    p.set_defaults(func=cmd_run)
     return parser
 
 
@@ -95,6 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, UsageError, ServerError) as exc:
+    except (ConfigError, UsageError, ServerError, ProfileError, ResultsError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2 if not isinstance(exc, ServerError) else 1

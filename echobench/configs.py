@@ -38,6 +38,11 @@ class ServerConfig:
     description: str
     _argv: Callable[[str], list[str]]
 
+    @property
+    def processes(self) -> int:
+        """Processes once fully booted: gunicorn's master plus its workers."""
+        return self.workers + (1 if self.server == "gunicorn" else 0)
+
     def argv(self, host: str, port: int) -> list[str]:
         """The server command; an argument list, never a shell string."""
         return self._argv(_bind(host, port))

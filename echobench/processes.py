@@ -29,9 +29,16 @@ def raise_open_files_limit() -> int:
 
 
 def spawn(
-    argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+    argv: Sequence[str],
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    base_env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
-    """Start argv in a new session, stdout and stderr to log_path."""
+    """Start argv in a new session, stdout and stderr to log_path.
+
+    The child's environment is base_env (default: ours) updated with env.
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
@@ -39,7 +46,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**(os.environ if base_env is None else base_env), **(env or {})},
             cwd=cwd,
             start_new_session=True,
         )

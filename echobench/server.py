@@ -99,14 +99,14 @@ class Server:
                     f"{self.config.id} exited with code {self.proc.returncode} before it was "
                     f"ready{self._log_tail()}"
                 )
+            booted = len(processes.tree(self.proc.pid)) >= self.config.processes
             try:
-                status, _, _ = get(self.host, self.port, "/", timeout_s=1.0)
-                if status == 200:
+                if booted and get(self.host, self.port, "/", timeout_s=1.0)[0] == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.1)
-        raise ServerError(f"{self.config.id} did not answer within {timeout_s:g} s")
+        raise ServerError(f"{self.config.id} was not ready within {timeout_s:g} s")
 
     def verify(self) -> None:
         """Check the echo answer byte for byte before any load is applied."""

@@ -1,0 +1,103 @@
+"""Runs locust as a subprocess for one point, bounded in time, killed by PID."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from echobench import processes
+from echobench.profiles import Point
+
+USER_CLASSES = {"burst": ["BurstUser"], "steady": ["EchoUser"], "mixed": ["EchoUser", "PageUser"]}
+CPU_WARNING = "CPU usage above 90%"
+# Beyond the point's own longest load phase: locust start-up, spawning and shutdown.
+STARTUP_SLACK_S = 30.0
+
+
+@dataclass
+class LoadRun:
+    returncode: int | None
+    timed_out: bool
+    cpu_warning: bool
+    records: Path
+    log: Path
+
+
+def locustfile() -> Path:
+    return Path(str(resources.files("loadtests") / "locustfile.py"))
+
+
+def locust_argv(point: Point, url: str, raw: Path) -> list[str]:
+    """Locust's command for one point; every file it writes lands in raw/."""
+    users = point.users + (1 if point.scenario == "mixed" else 0)
+    run_time = int(point.max_load_s + STARTUP_SLACK_S)
+    return [
+        sys.executable, "-m", "locust",
+        "--locustfile", str(locustfile()),
+        "--config", os.devnull,
+        "--headless",
+        "--host", url,
+        "--users", str(users),
+        "--spawn-rate", str(max(users, 1)),
+        "--run-time", f"{run_time}s",
+        "--stop-timeout", "0",
+        "--exit-code-on-error", "0",
+        "--loglevel", "INFO",
+        "--logfile", str(raw / "locust.log"),
+        "--html", str(raw / "locust_report.html"),
+        "--csv", str(raw / "locust"),
+        "--eb-scenario", point.scenario,
+        "--eb-records", str(raw / "requests.csv"),
+        "--eb-delay", repr(point.delay_s),
+        "--eb-warmup", repr(point.effective_warmup_s),
+        "--eb-window", repr(point.window_s),
+        "--eb-drain", repr(point.drain_s),
+        "--eb-deadline", repr(point.deadline_s),
+        "--eb-timeout", repr(point.client_timeout_s),
+        "--eb-fast-interval", repr(point.fast_interval_s),
+        "--eb-spawn-timeout", repr(30.0 + point.users / 200),
+        *USER_CLASSES[point.scenario],
+    ]  # fmt: skip
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without LOCUST_* settings, so no stray option changes a point."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+
+
+class LoadGenerator:
+    """One locust process; `wait` bounds it, `stop` kills its process group."""
+
+    def __init__(self, point: Point, url: str, raw: Path) -> None:
+        self.point = point
+        self.raw = raw
+        self.argv = locust_argv(point, url, raw)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> int:
+        self.proc = processes.spawn(
+            self.argv, self.raw / "locust.stdout", cwd=self.raw, base_env=clean_env()
+        )
+        return self.proc.pid
+
+    def wait(self) -> LoadRun:
+        timeout = self.point.max_load_s + 2 * STARTUP_SLACK_S
+        timed_out = False
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            self.stop()
+        log = self.raw / "locust.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return LoadRun(self.proc.returncode, timed_out, CPU_WARNING in text,
+                       self.raw / "requests.csv", log)  # fmt: skip
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            processes.stop(self.proc)

@@ -1,0 +1,232 @@
+"""Profiles: TOML data files that expand into the matrix of measured points.
+
+A profile is groups of (scenario, configs, users, delay); each group expands to
+config x users x repeat points. `users` may hold "K": as many users as the config
+has slots (a full but unqueued server, used for the memory sweep).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from echobench import model
+from echobench.configs import ConfigError, ServerConfig, get_config
+from servers.contract import MAX_DELAY_S
+
+SCENARIOS = ("burst", "steady", "mixed")
+PROFILE_PACKAGE = "loadtests.profiles"
+MAX_USERS = 20_000
+GROUP_KEYS = {"scenario", "configs", "users", "delay_s", "warmup_s", "window_s",
+              "fast_interval_s", "note"}  # fmt: skip
+# Time a point needs beyond its load: server start, idle sampling, locust start-up.
+POINT_OVERHEAD_S = 5.0
+
+
+class ProfileError(ValueError):
+    """A profile that is missing, not TOML, or not a valid matrix."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One measured point: a fresh server, one locust run, one summary row."""
+
+    index: int
+    scenario: str
+    config: ServerConfig
+    users: int
+    delay_s: float
+    repeat: int
+    warmup_s: float = 0.0
+    window_s: float = 0.0
+    fast_interval_s: float = 0.2
+
+    @property
+    def point_id(self) -> str:
+        return f"{self.index:03d}-{self.scenario}-{self.config.id}-u{self.users}-r{self.repeat}"
+
+    @property
+    def ideal_latency_s(self) -> float:
+        return model.ideal_latency_s(self.users, self.config.capacity, self.delay_s)
+
+    @property
+    def stagger_s(self) -> float:
+        return 0.0 if self.scenario == "burst" else self.delay_s
+
+    @property
+    def effective_warmup_s(self) -> float:
+        """Long enough for the first queued round to clear, so the window is steady."""
+        return max(self.warmup_s, self.stagger_s + self.ideal_latency_s)
+
+    @property
+    def drain_s(self) -> float:
+        """Time after the window for requests sent in it to come back."""
+        return self.ideal_latency_s + self.delay_s + 2.0
+
+    @property
+    def client_timeout_s(self) -> float:
+        if self.scenario == "burst":
+            return self.deadline_s
+        return 2 * self.ideal_latency_s + 10.0
+
+    @property
+    def deadline_s(self) -> float:
+        """Burst: how long the point may run before unanswered requests are unfinished."""
+        ideal = model.ideal_makespan_s(self.users, self.config.capacity, self.delay_s)
+        return 1.5 * ideal + 10.0
+
+    @property
+    def load_s(self) -> float:
+        """How long the load phase should take, release to end."""
+        if self.scenario == "burst":
+            return model.ideal_makespan_s(self.users, self.config.capacity, self.delay_s)
+        return self.effective_warmup_s + self.window_s + self.ideal_latency_s
+
+    @property
+    def max_load_s(self) -> float:
+        """The longest the load phase may take before it is cut off."""
+        if self.scenario == "burst":
+            return self.deadline_s
+        return self.effective_warmup_s + self.window_s + self.drain_s
+
+    @property
+    def expected_s(self) -> float:
+        return self.load_s + POINT_OVERHEAD_S
+
+    def describe(self) -> dict:
+        """The point as data, with the timings derived from it, for run.json."""
+        data = asdict(self)
+        data["config"] = self.config.id
+        data["point_id"] = self.point_id
+        for name in ("effective_warmup_s", "drain_s", "deadline_s", "client_timeout_s",
+                     "ideal_latency_s"):  # fmt: skip
+            data[name] = getattr(self, name)
+        return data
+
+
+@dataclass
+class Profile:
+    name: str
+    description: str
+    repeat: int
+    points: list[Point] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def expected_s(self) -> float:
+        return sum(p.expected_s for p in self.points)
+
+
+def available() -> list[str]:
+    folder = resources.files(PROFILE_PACKAGE)
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def _read(name_or_path: str) -> tuple[dict, str]:
+    path = Path(name_or_path)
+    if name_or_path.endswith(".toml") or path.parent != Path("."):
+        try:
+            return tomllib.loads(path.read_text()), str(path)
+        except FileNotFoundError:
+            raise ProfileError(f"profile file {name_or_path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProfileError(f"profile file {name_or_path} cannot be read: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ProfileError(f"profile file {name_or_path} is not valid TOML: {exc}") from None
+    resource = resources.files(PROFILE_PACKAGE) / f"{name_or_path}.toml"
+    if not resource.is_file():
+        raise ProfileError(
+            f"unknown profile {name_or_path!r}; built in: {', '.join(available())} "
+            "(or give a path to a .toml file)"
+        )
+    return tomllib.loads(resource.read_text()), f"{PROFILE_PACKAGE}/{name_or_path}.toml"
+
+
+def _number(group: dict, key: str, default: float, low: float, high: float) -> float:
+    value = group.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ProfileError(f"{key} must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
+
+
+def _users(raw, config: ServerConfig) -> int:
+    if raw == "K":
+        if math.isinf(config.capacity):
+            raise ProfileError(f'users = "K" needs a bounded config, not {config.id}')
+        return int(config.capacity)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_USERS:
+        raise ProfileError(f'users must be whole numbers from 1 to {MAX_USERS} or "K", got {raw!r}')
+    return raw
+
+
+def load_profile(
+    name_or_path: str,
+    configs: list[str] | None = None,
+    scenarios: list[str] | None = None,
+    repeat: int | None = None,
+) -> Profile:
+    """Read and expand a profile; `configs` replaces every group's configs."""
+    data, source = _read(name_or_path)
+    groups = data.get("groups")
+    if not isinstance(groups, list) or not groups:
+        raise ProfileError(f"{source}: needs at least one [[groups]] table")
+    repeats = repeat if repeat is not None else data.get("repeat", 1)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 100:
+        raise ProfileError(f"repeat must be a whole number from 1 to 100, got {repeats!r}")
+    unknown = set(scenarios or []) - set(SCENARIOS)
+    if unknown:
+        raise ProfileError(
+            f"unknown scenario {sorted(unknown)[0]!r}; known: {', '.join(SCENARIOS)}"
+        )
+    try:
+        chosen = [get_config(c) for c in configs] if configs else None
+    except ConfigError as exc:
+        raise ProfileError(str(exc)) from None
+
+    profile = Profile(Path(source).stem, str(data.get("description", "")), repeats, source=source)
+    for number, group in enumerate(groups, 1):
+        if not isinstance(group, dict):
+            raise ProfileError(f"{source}: group {number} is not a table")
+        extra = set(group) - GROUP_KEYS
+        if extra:
+            raise ProfileError(f"{source}: group {number} has unknown key {sorted(extra)[0]!r}")
+        scenario = group.get("scenario")
+        if scenario not in SCENARIOS:
+            raise ProfileError(f"{source}: group {number} scenario must be one of {SCENARIOS}")
+        if scenarios and scenario not in scenarios:
+            continue
+        try:
+            group_configs = chosen or [get_config(c) for c in group.get("configs", [])]
+        except (ConfigError, TypeError) as exc:
+            raise ProfileError(f"{source}: group {number}: {exc}") from None
+        users = group.get("users")
+        if not group_configs or not isinstance(users, list) or not users:
+            raise ProfileError(f"{source}: group {number} needs non-empty configs and users lists")
+        delay = _number(group, "delay_s", 2.0, 0.01, MAX_DELAY_S)
+        warmup = _number(group, "warmup_s", 1.0, 0.0, 600.0)
+        window = _number(group, "window_s", 10.0, 0.5, 3600.0)
+        fast = _number(group, "fast_interval_s", 0.2, 0.01, 10.0)
+        for config in group_configs:
+            for raw_users in users:
+                for rep in range(1, repeats + 1):
+                    profile.points.append(
+                        Point(
+                            len(profile.points) + 1,
+                            scenario,
+                            config,
+                            _users(raw_users, config),
+                            delay,
+                            rep,
+                            warmup,
+                            window,
+                            fast,
+                        )
+                    )
+    if not profile.points:
+        raise ProfileError(f"{source}: no point left after filtering by scenario")
+    return profile

@@ -1,0 +1,207 @@
+"""The bench pipeline: for each point, spec -> server -> verify -> load -> samples -> row.
+
+Each point gets a freshly started server. Whatever goes wrong inside a point (the
+server does not start, answers wrongly, dies, locust hangs) is written into that
+point's row and the run goes on; Ctrl-C or SIGTERM stops the current point's
+processes, keeps every completed point, and marks the run `interrupted`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from echobench import environment, metrics, results
+from echobench.loadgen import LoadGenerator
+from echobench.profiles import Point, Profile
+from echobench.sampler import Sampler, write_samples
+from echobench.server import Server, ServerError
+
+IDLE_SAMPLE_S = 1.0
+
+
+@dataclass
+class Run:
+    run_id: str
+    profile: Profile
+    run_dir: Path
+    rows: list[dict] = field(default_factory=list)
+    started: str = field(default_factory=lambda: _now())
+    status: str = "running"
+    ended: str | None = None
+    meta: dict = field(default_factory=environment.describe)
+
+    def metadata(self) -> dict:
+        return {
+            "schema_version": results.SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "profile": {
+                "name": self.profile.name,
+                "source": self.profile.source,
+                "description": self.profile.description,
+                "repeat": self.profile.repeat,
+            },
+            "matrix": [p.describe() for p in self.profile.points],
+            "started": self.started,
+            "ended": self.ended,
+            "status": self.status,
+            "points_total": len(self.profile.points),
+            "points_done": len(self.rows),
+            **self.meta,
+        }
+
+    def save(self) -> None:
+        results.write_summary(self.rows, self.run_dir / "summary.csv")
+        results.write_json(self.metadata(), self.run_dir / "run.json")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run_id(profile: Profile) -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{profile.name}"
+
+
+def _base_row(run: Run, point: Point) -> dict:
+    cfg = point.config
+    return {
+        "run_id": run.run_id, "point_id": point.point_id, "config": cfg.id, "model": cfg.model,
+        "server": cfg.server, "workers": cfg.workers, "threads": cfg.threads,
+        "capacity": cfg.capacity, "scenario": point.scenario, "users": point.users,
+        "delay_s": point.delay_s, "repeat": point.repeat,
+    }  # fmt: skip
+
+
+def measure_point(point: Point, raw: Path) -> tuple[dict, list[str]]:
+    """Run one point; its measured figures and the problems found (empty when clean)."""
+    raw.mkdir(parents=True, exist_ok=True)
+    results.write_json(point.describe(), raw / "point.json")
+    problems: list[str] = []
+    server = Server(point.config, delay_s=point.delay_s, log_path=raw / "server.log")
+    sampler: Sampler | None = None
+    load: LoadGenerator | None = None
+    try:
+        server.start()
+        server.verify()
+        sampler = Sampler(server.pid).start()
+        time.sleep(IDLE_SAMPLE_S)
+        sampler.phase = "load"
+        load = LoadGenerator(point, server.url, raw)
+        sampler.loadgen_pid = load.start()
+        outcome = load.wait()
+        if outcome.timed_out:
+            problems.append("locust did not finish in time and was stopped")
+        elif outcome.returncode not in (0, None):
+            problems.append(f"locust exited with code {outcome.returncode}")
+        if outcome.cpu_warning:
+            problems.append("locust warned: CPU usage above 90%")
+        if not server.alive():
+            problems.append(f"server died mid-point (exit code {server.proc.returncode})")
+    except ServerError as exc:
+        problems.append(str(exc))
+    finally:
+        if load is not None:
+            load.stop()
+        samples = sampler.stop() if sampler else []
+        server.stop()
+        if samples:
+            write_samples(samples, raw / "samples.csv")
+        pids = sorted((sampler.pids_seen if sampler else set()) | _pids(server, load))
+        results.write_json({"pids": pids}, raw / "pids.json")
+    if not (raw / "requests.csv").exists():
+        return {}, problems
+    return row_from_raw(point, raw), problems
+
+
+def _pids(*owners) -> set[int]:
+    return {o.proc.pid for o in owners if o is not None and o.proc is not None}
+
+
+def row_from_raw(point: Point, raw: Path) -> dict:
+    """The measured figures of a point, from its raw folder alone."""
+    records = raw / "requests.csv"
+    samples_path = raw / "samples.csv"
+    samples = pd.read_csv(samples_path) if samples_path.exists() else pd.DataFrame()
+    marks = metrics.read_marks(records)
+    if "error" in marks:
+        return {}
+    return metrics.summarize(point, metrics.read_records(records), marks, samples)
+
+
+def judge(row: dict, problems: list[str]) -> dict:
+    """Add loadgen_bound, valid and note: a point is valid only if nothing undermined it."""
+    notes = list(problems)
+    peak = row.get("loadgen_cpu_peak_pct")
+    bound = peak is not None and peak >= metrics.LOADGEN_BOUND_PCT
+    if bound:
+        notes.append(f"load generator at {peak:.0f}% of a core")
+    if any("CPU usage above 90%" in p for p in problems):
+        bound = True
+    if not row.get("requests"):
+        notes.append("no request was measured")
+    for key, label in (("failed", "failed"), ("timeouts", "timed out"),
+                       ("unfinished", "unfinished at end")):  # fmt: skip
+        if row.get(key):
+            notes.append(f"{row[key]} {label}")
+    broken = any(not p.startswith("locust warned") for p in problems) or not row.get("requests")
+    return {**row, "loadgen_bound": bound, "valid": not (bound or broken), "note": "; ".join(notes)}
+
+
+def execute(run: Run, console: Console | None = None) -> Run:
+    """Measure every point of the run's profile, saving after each one."""
+    console = console or Console(stderr=True)
+    points = run.profile.points
+    run.save()
+    expected_total = sum(p.expected_s for p in points)
+    progress = Progress(
+        TextColumn("[bold]{task.completed}/{task.total}[/] {task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA {task.fields[eta]}"),
+        console=console,
+        transient=False,
+    )
+    started = time.monotonic()
+    try:
+        with progress:
+            task = progress.add_task("", total=len(points), eta=fmt_duration(expected_total))
+            for i, point in enumerate(points):
+                remaining = sum(p.expected_s for p in points[i:])
+                progress.update(task, description=_describe(point), eta=fmt_duration(remaining))
+                measured, problems = measure_point(point, run.run_dir / "raw" / point.point_id)
+                row = judge({**_base_row(run, point), **measured}, problems)
+                run.rows.append(row)
+                run.save()
+                if not row["valid"]:
+                    progress.console.print(f"[yellow]{point.point_id}: {row['note']}")
+                progress.advance(task)
+        run.status = "complete"
+    except KeyboardInterrupt:
+        run.status = "interrupted"
+        raise
+    except BaseException:
+        run.status = "failed"
+        raise
+    finally:
+        run.ended = _now()
+        run.meta["elapsed_s"] = round(time.monotonic() - started, 1)
+        run.save()
+    return run
+
+
+def _describe(point: Point) -> str:
+    what = f"{point.scenario} {point.config.id} users={point.users} D={point.delay_s:g}s"
+    return what + (f" repeat {point.repeat}" if point.repeat > 1 else "")
+
+
+def fmt_duration(seconds: float) -> str:
+    seconds = max(0, math.ceil(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s"

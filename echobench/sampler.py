@@ -1,0 +1,114 @@
+"""Samples the server's and the load generator's process trees while a point runs.
+
+Memory is PSS summed over the tree (shared pages split fairly between forked
+workers, so N workers are not counted N times), falling back to RSS where PSS
+cannot be read. CPU is cumulative user+system seconds over the tree; rates are
+derived later from the series.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+from echobench import processes
+
+INTERVAL_S = 0.25
+MB = 1024 * 1024
+
+
+@dataclass
+class Sample:
+    t: float
+    phase: str
+    server_alive: bool
+    server_procs: int
+    server_pss_mb: float | None
+    server_rss_mb: float | None
+    server_cpu_s: float | None
+    loadgen_cpu_s: float | None
+
+
+def _memory(proc: psutil.Process) -> tuple[float, float]:
+    try:
+        info = proc.memory_full_info()
+        return info.pss, info.rss
+    except (psutil.AccessDenied, AttributeError):
+        rss = proc.memory_info().rss
+        return rss, rss
+
+
+def _cpu(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
+
+
+def measure_tree(
+    tree: list[psutil.Process],
+) -> tuple[int, float | None, float | None, float | None]:
+    """(process count, PSS MB, RSS MB, CPU seconds) summed over a process tree."""
+    count, pss, rss, cpu = 0, 0.0, 0.0, 0.0
+    for proc in tree:
+        try:
+            p_pss, p_rss = _memory(proc)
+            cpu += _cpu(proc)
+        except psutil.Error:
+            continue
+        count += 1
+        pss += p_pss
+        rss += p_rss
+    if not count:
+        return 0, None, None, None
+    return count, pss / MB, rss / MB, cpu
+
+
+class Sampler:
+    """A background thread writing one Sample every INTERVAL_S."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.loadgen_pid: int | None = None
+        self.phase = "idle"
+        self.samples: list[Sample] = []
+        self.pids_seen: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
+
+    def start(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def _tree(self, pid: int | None) -> list[psutil.Process]:
+        tree = processes.tree(pid) if pid is not None else []
+        self.pids_seen.update(p.pid for p in tree)
+        return tree
+
+    def sample(self) -> Sample:
+        count, pss, rss, cpu = measure_tree(self._tree(self.server_pid))
+        loadgen_cpu = measure_tree(self._tree(self.loadgen_pid))[3]
+        sample = Sample(time.time(), self.phase, count > 0, count, pss, rss, cpu, loadgen_cpu)
+        self.samples.append(sample)
+        return sample
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self.sample()
+            self._stop.wait(max(0.0, INTERVAL_S - (time.monotonic() - started)))
+
+    def stop(self) -> list[Sample]:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return self.samples
+
+
+def write_samples(samples: list[Sample], path: Path) -> None:
+    with open(path, "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(Sample.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(asdict(s) for s in samples)

@@ -1,0 +1,206 @@
+"""Locust scenarios for echobench: burst, steady and mixed.
+
+Run by the orchestrator as `python -m locust -f loadtests/locustfile.py --headless
+--eb-... UserClasses`, never imported by it (locust monkey-patches with gevent).
+
+Every request is written to `--eb-records` twice: a `send` row before it leaves and
+a `done` row when it ends (ok, failed or timeout). A request cut off when the point
+ends has a `send` and no `done`, so it counts as unfinished: nothing sent vanishes,
+whatever locust's own stats keep. `mark` rows give the release and end times.
+Latencies are measured with `time.perf_counter` around the call, to the microsecond.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import gevent
+from gevent.event import Event
+from locust import FastHttpUser, constant, constant_pacing, events, task
+from locust.exception import StopUser
+
+from servers import contract
+
+RECORD_FIELDS = ["event", "req_id", "kind", "user", "sent_at", "done_at", "latency_ms",
+                 "status", "outcome", "error"]  # fmt: skip
+
+
+class _Point:
+    """State shared by the users and the conductor of one locust process."""
+
+    def __init__(self) -> None:
+        self.arrived = 0
+        self.all_arrived = Event()
+        self.go = Event()
+        self.finished_users = 0
+        self.all_finished = Event()
+        self.in_flight = 0
+        self.next_id = 0
+        self.send_until = float("inf")
+        self.writer = None
+        self.file = None
+
+    def record(self, *row) -> None:
+        self.writer.writerow(row)
+        self.file.flush()
+
+
+POINT = _Point()
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser) -> None:
+    group = parser.add_argument_group("echobench")
+    group.add_argument("--eb-scenario", choices=["burst", "steady", "mixed"], default="burst")
+    group.add_argument("--eb-records", default="requests.csv", help="per-request records (CSV)")
+    group.add_argument("--eb-delay", type=float, default=2.0, help="echo delay, seconds")
+    group.add_argument("--eb-warmup", type=float, default=2.0, help="steady warm-up, seconds")
+    group.add_argument("--eb-window", type=float, default=10.0, help="steady window, seconds")
+    group.add_argument("--eb-drain", type=float, default=5.0, help="wait for in-flight, seconds")
+    group.add_argument("--eb-deadline", type=float, default=60.0, help="burst deadline, seconds")
+    group.add_argument("--eb-timeout", type=float, default=60.0, help="client timeout, seconds")
+    group.add_argument("--eb-fast-interval", type=float, default=0.1, help="mixed: page pacing")
+    group.add_argument("--eb-spawn-timeout", type=float, default=60.0, help="seconds to spawn")
+
+
+@events.init.add_listener
+def _configure(environment, **_kwargs) -> None:
+    opts = environment.parsed_options
+    if opts is None:
+        return
+    EchoUserBase.network_timeout = opts.eb_timeout
+    EchoUserBase.connection_timeout = opts.eb_timeout
+    PageUser.wait_time = constant_pacing(opts.eb_fast_interval)
+
+
+@events.test_start.add_listener
+def _start(environment, **_kwargs) -> None:
+    POINT.file = open(environment.parsed_options.eb_records, "w", newline="")  # noqa: SIM115
+    POINT.writer = csv.writer(POINT.file)
+    POINT.writer.writerow(RECORD_FIELDS)
+    gevent.spawn(_conduct, environment)
+
+
+@events.quitting.add_listener
+def _close(**_kwargs) -> None:
+    if POINT.file is not None and not POINT.file.closed:
+        POINT.file.close()
+
+
+def _conduct(environment) -> None:
+    """Release all users at once, then end the point when its work is done or due."""
+    opts = environment.parsed_options
+    if not POINT.all_arrived.wait(timeout=opts.eb_spawn_timeout):
+        POINT.record("mark", "", "error", "", time.time(), "", "", "", "", "users did not spawn")
+        environment.runner.quit()
+        return
+    released = time.time()
+    if opts.eb_scenario != "burst":
+        POINT.send_until = released + opts.eb_warmup + opts.eb_window
+    POINT.record("mark", "", "release", "", released, "", "", "", "", "")
+    POINT.go.set()
+    if opts.eb_scenario == "burst":
+        POINT.all_finished.wait(timeout=opts.eb_deadline)
+    else:
+        gevent.sleep(max(0.0, POINT.send_until - time.time()))
+        drain_until = time.time() + opts.eb_drain
+        while POINT.in_flight and time.time() < drain_until:
+            gevent.sleep(0.01)
+    POINT.record("mark", "", "end", "", time.time(), "", "", "", "", "")
+    environment.runner.quit()
+
+
+def _classify(error: BaseException) -> str:
+    timed_out = isinstance(error, TimeoutError | gevent.Timeout) or "timed out" in str(error)
+    return "timeout" if timed_out else "failed"
+
+
+class EchoUserBase(FastHttpUser):
+    abstract = True
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.index = POINT.arrived
+        self.sequence = 0
+        POINT.arrived += 1
+        if POINT.arrived >= self.environment.parsed_options.num_users:
+            POINT.all_arrived.set()
+        POINT.go.wait()
+
+    def request(self, kind: str, path: str, expected: bytes) -> None:
+        """One GET, validated byte for byte, recorded before and after."""
+        req_id = POINT.next_id
+        POINT.next_id += 1
+        POINT.in_flight += 1
+        sent_at = time.time()
+        POINT.record("send", req_id, kind, self.index, sent_at, "", "", "", "", "")
+        start = time.perf_counter()
+        outcome, error, status = "ok", "", 0
+        try:
+            with self.client.get(path, name=kind, catch_response=True) as resp:
+                latency_ms = (time.perf_counter() - start) * 1000.0
+                status = resp.status_code or 0
+                exception = resp.request_meta.get("exception")
+                if not status:
+                    outcome = _classify(exception) if exception else "failed"
+                    error = type(exception).__name__ if exception else "no response"
+                elif status != 200:
+                    outcome, error = "failed", f"status {status}"
+                elif resp.content != expected:
+                    outcome, error = "failed", "wrong body"
+                if outcome != "ok":
+                    resp.failure(f"{outcome}: {error}")
+        finally:
+            POINT.in_flight -= 1
+        POINT.record("done", req_id, kind, self.index, sent_at, time.time(),
+                     f"{latency_ms:.3f}", status, outcome, error)  # fmt: skip
+
+    def echo(self) -> None:
+        self.sequence += 1
+        text = f"u{self.index}r{self.sequence}"
+        delay = self.environment.parsed_options.eb_delay
+        self.request("echo", f"/?field={text}&delay={delay!r}", contract.render_page(text))
+
+
+class BurstUser(EchoUserBase):
+    """Sends exactly one echo request, released together with all the others."""
+
+    @task
+    def once(self) -> None:
+        try:
+            self.echo()
+        finally:
+            POINT.finished_users += 1
+            if POINT.finished_users >= self.environment.parsed_options.num_users:
+                POINT.all_finished.set()
+        raise StopUser()
+
+
+class EchoUser(EchoUserBase):
+    """Closed loop: echo requests back to back, starts staggered over one delay."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        opts = self.environment.parsed_options
+        gevent.sleep(opts.eb_delay * self.index / max(1, opts.num_users))
+
+    @task
+    def loop(self) -> None:
+        if time.time() >= POINT.send_until:
+            gevent.sleep(3600)  # idle until the conductor quits
+            return
+        self.echo()
+
+
+class PageUser(EchoUserBase):
+    """The light, separate stream of fast `GET /` requests of the mixed scenario."""
+
+    fixed_count = 1
+
+    @task
+    def page(self) -> None:
+        if time.time() >= POINT.send_until:
+            gevent.sleep(3600)
+            return
+        self.request("page", "/", contract.render_page())

@@ -1,0 +1,119 @@
+"""A real `smoke` run: accounting, efficiencies, recomputation from raw/, cleanup.
+
+The figures are recomputed here with independent code straight from the per-request
+records, so a bug in echobench.metrics cannot hide behind itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from echobench import results
+from tests.helpers import alive
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "smoke"
+    done = subprocess.run(
+        [sys.executable, "-m", "echobench", "run", "--profile", "smoke", "--out", str(out)],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, done
+
+
+def test_every_row_accounts_for_every_request(smoke_run):
+    summary = results.load_summary(smoke_run[0])
+    assert len(summary) == 5
+    assert list(pd.read_csv(smoke_run[0] / "summary.csv").columns) == results.COLUMNS
+    lhs = summary["requests"]
+    rhs = summary["ok"] + summary["failed"] + summary["timeouts"] + summary["unfinished"]
+    assert (lhs == rhs).all()
+    assert (summary["requests"] > 0).all()
+
+
+def test_valid_points_are_close_to_the_model(smoke_run):
+    summary = results.load_summary(smoke_run[0])
+    assert summary["valid"].all(), summary[["point_id", "note"]].to_string()
+    for _, row in summary[summary["scenario"].isin(["burst", "steady"])].iterrows():
+        assert 0.9 <= row["efficiency"] <= 1.05, row["point_id"]
+    burst = summary[summary["scenario"] == "burst"].set_index("config")
+    assert burst.loc["fastapi-async", "ideal_makespan_s"] == pytest.approx(0.5)
+    assert burst.loc["flask-sync-2", "ideal_makespan_s"] == pytest.approx(2.5)
+    mixed = summary[summary["scenario"] == "mixed"].iloc[0]
+    assert mixed["fast_requests"] > 0
+    assert mixed["fast_p50_ms"] > 100, "behind busy sync workers the fast page waits"
+
+
+def _recompute(point: dict, raw) -> dict:
+    rec = pd.read_csv(raw / "requests.csv")
+    marks = rec[rec.event == "mark"].set_index("kind")["sent_at"]
+    sends = rec[(rec.event == "send") & (rec.kind == "echo")]
+    done = rec[(rec.event == "done") & (rec.kind == "echo")].set_index("req_id")
+    if point["scenario"] == "burst":
+        in_scope = sends
+    else:
+        start = marks["release"] + point["effective_warmup_s"]
+        in_scope = sends[(sends.sent_at >= start) & (sends.sent_at < start + point["window_s"])]
+    outcome = in_scope["req_id"].map(done["outcome"]).fillna("unfinished")
+    ok_latency = in_scope["req_id"].map(done["latency_ms"])[outcome == "ok"]
+    figures = {
+        "requests": len(in_scope),
+        "ok": int((outcome == "ok").sum()),
+        "unfinished": int((outcome == "unfinished").sum()),
+        "p50_ms": float(np.median(ok_latency)),
+        "max_ms": float(ok_latency.max()),
+    }
+    if point["scenario"] == "burst":
+        figures["makespan_s"] = float(done["done_at"].max() - sends["sent_at"].min())
+    else:
+        ok_done = done[(done.outcome == "ok")]
+        window = ok_done[(ok_done.done_at >= start) & (ok_done.done_at < start + point["window_s"])]
+        figures["rps"] = len(window) / point["window_s"]
+    return figures
+
+
+def test_summary_can_be_recomputed_from_raw(smoke_run):
+    run_dir = smoke_run[0]
+    summary = results.load_summary(run_dir).set_index("point_id")
+    run = results.load_run(run_dir)
+    for point in run["matrix"]:
+        raw = run_dir / "raw" / point["point_id"]
+        for name in ("requests.csv", "samples.csv", "locust_report.html", "locust.log"):
+            assert (raw / name).is_file(), f"{point['point_id']}: {name}"
+        for key, value in _recompute(point, raw).items():
+            assert summary.loc[point["point_id"], key] == pytest.approx(value, rel=1e-4), key
+        samples = pd.read_csv(raw / "samples.csv")
+        idle = samples[samples.phase == "idle"]["server_pss_mb"].median()
+        assert summary.loc[point["point_id"], "server_pss_idle_mb"] == pytest.approx(idle, rel=1e-4)
+
+
+def test_run_metadata_describes_the_machine(smoke_run):
+    run = results.load_run(smoke_run[0])
+    assert run["status"] == "complete"
+    assert run["points_done"] == run["points_total"] == len(run["matrix"]) == 5
+    assert run["machine"]["cores_logical"] >= 1
+    assert run["versions"]["locust"].startswith("2.47")
+    assert run["git"]["commit"] is None or len(run["git"]["commit"]) == 40
+
+
+def test_no_process_survives_the_run(smoke_run):
+    for pids_file in smoke_run[0].glob("raw/*/pids.json"):
+        pids = set(json.loads(pids_file.read_text())["pids"])
+        assert len(pids) >= 2, pids_file
+        assert alive(pids) == set(), pids_file
+
+
+def test_progress_and_summary_are_printed(smoke_run):
+    stderr = smoke_run[1].stderr
+    assert "5/5" in stderr
+    assert "summary.csv" in stderr
