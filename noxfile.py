@@ -40,8 +40,16 @@ def bench(session: nox.Session) -> None:
         return
     # Exit 3 means some points are invalid: still a result, reported with reasons.
     # Ctrl-C: give echobench time to stop its servers and save before nox kills it.
-    session.run("python", "-m", "echobench", "run", *args, success_codes=[0, 3],
-                interrupt_timeout=60, terminate_timeout=10)  # fmt: skip
+    session.run(
+        "python",
+        "-m",
+        "echobench",
+        "run",
+        *args,
+        success_codes=[0, 3],
+        interrupt_timeout=60,
+        terminate_timeout=10,
+    )
     session.run("python", "-m", "echobench", "report", *_out_dir(args))
 
 

@@ -79,7 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from echobench import report, runner
+    from echobench import runner, terminal
 
     profile = profiles.load_profile(args.profile, args.configs, args.scenarios, args.repeat)
     run_id = runner.new_run_id(profile)
@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results.check_writable(run_dir)
     processes.raise_open_files_limit()
     _stop_on_signals()
-    console = report.console()
+    console = terminal.console()
     console.print(
         f"echobench run [bold]{run_id}[/]: {len(profile.points)} points, "
         f"expected about {runner.fmt_duration(profile.expected_s)} -> {run_dir}"
@@ -101,8 +101,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if run_dir.resolve().parent == results.RUNS_DIR.resolve():
             results.point_latest(run_dir)
-    report.print_summary(run, console)
+    terminal.print_summary(run, console)
     return 0 if all(row["valid"] for row in run.rows) else 3
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from echobench import report
+
+    path = report.write_report(args.run_dir)
+    print(f"report: {path}\ncharts: {path.parent / 'charts'}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,16 +139,34 @@ def build_parser() -> argparse.ArgumentParser:
         "memory and CPU sampling, one summary.csv row per point. Exit 0 when every point "
         "is valid, 3 when some are not (see their note), 130 when interrupted.",
     )
-    p.add_argument("--profile", default="standard",
-                   help=f"built-in profile ({', '.join(profiles.available())}) or a .toml path "
-                   "(default standard)")  # fmt: skip
+    p.add_argument(
+        "--profile",
+        default="standard",
+        help=f"built-in profile ({', '.join(profiles.available())}) or a .toml path "
+        "(default standard)",
+    )
     p.add_argument("--out", help="run folder to create (default results/runs/<run-id>)")
-    p.add_argument("--configs", nargs="+", metavar="CONFIG",
-                   help="run these configs in every group instead of the profile's")  # fmt: skip
-    p.add_argument("--scenarios", nargs="+", metavar="SCENARIO", choices=profiles.SCENARIOS,
-                   help="only the profile's groups of these scenarios")  # fmt: skip
+    p.add_argument(
+        "--configs",
+        nargs="+",
+        metavar="CONFIG",
+        help="run these configs in every group instead of the profile's",
+    )
+    p.add_argument(
+        "--scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        choices=profiles.SCENARIOS,
+        help="only the profile's groups of these scenarios",
+    )
     p.add_argument("--repeat", type=_positive, help="repeat every point N times")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="write charts/ and report.md into a run folder")
+    p.add_argument(
+        "run_dir", nargs="?", help="run folder (default $ECHOBENCH_RESULTS or results/latest)"
+    )
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -12,9 +12,24 @@ from pathlib import Path
 
 import psutil
 
-PACKAGES = ["echobench", "flask", "werkzeug", "gunicorn", "gevent", "fastapi", "starlette",
-            "uvicorn", "uvloop", "httptools", "anyio", "locust", "geventhttpclient", "psutil",
-            "pandas", "matplotlib"]  # fmt: skip
+PACKAGES = [
+    "echobench",
+    "flask",
+    "werkzeug",
+    "gunicorn",
+    "gevent",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "anyio",
+    "locust",
+    "geventhttpclient",
+    "psutil",
+    "pandas",
+    "matplotlib",
+]
 
 
 def cpu_model() -> str:
@@ -42,8 +57,9 @@ def git_revision() -> dict:
 
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", "-C", str(CHECKOUT), *args], capture_output=True,
-                                  text=True, timeout=10)  # fmt: skip
+            done = subprocess.run(
+                ["git", "-C", str(CHECKOUT), *args], capture_output=True, text=True, timeout=10
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None

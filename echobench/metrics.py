@@ -27,11 +27,23 @@ def read_records(path) -> pd.DataFrame:
     try:
         raw = pd.read_csv(path)
     except (FileNotFoundError, pd.errors.EmptyDataError):
-        raw = pd.DataFrame(columns=["event", "req_id", "kind", "sent_at", "done_at", "latency_ms",
-                                    "status", "outcome", "error"])  # fmt: skip
+        raw = pd.DataFrame(
+            columns=[
+                "event",
+                "req_id",
+                "kind",
+                "sent_at",
+                "done_at",
+                "latency_ms",
+                "status",
+                "outcome",
+                "error",
+            ]
+        )
     sends = raw[raw["event"] == "send"][["req_id", "kind", "sent_at"]]
-    done = raw[raw["event"] == "done"][["req_id", "done_at", "latency_ms", "status", "outcome",
-                                        "error"]]  # fmt: skip
+    done = raw[raw["event"] == "done"][
+        ["req_id", "done_at", "latency_ms", "status", "outcome", "error"]
+    ]
     requests = sends.merge(done, on="req_id", how="left")
     requests["outcome"] = requests["outcome"].fillna("unfinished")
     return requests
@@ -108,12 +120,13 @@ def _none_if_nan(row: dict) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
 
 
-def summarize(point: Point, requests: pd.DataFrame, marks: dict[str, float],
-              samples: pd.DataFrame) -> dict:  # fmt: skip
+def summarize(
+    point: Point, requests: pd.DataFrame, marks: dict[str, float], samples: pd.DataFrame
+) -> dict:
     """The measured figures of one point; bookkeeping (ids, validity) is added by the runner."""
     release, end = marks.get("release"), marks.get("end")
     k, d, c = point.config.capacity, point.delay_s, point.users
-    row: dict = {"ideal_latency_ms": 1000.0 * point.ideal_latency_s}
+    row: dict = {}
     echo = requests[requests["kind"] == "echo"]
 
     if point.scenario == "burst":
@@ -138,19 +151,34 @@ def summarize(point: Point, requests: pd.DataFrame, marks: dict[str, float],
         stop = start + point.window_s
         measured = echo[(echo["sent_at"] >= start) & (echo["sent_at"] < stop)]
         row.update(counts(measured))
-        completed = echo[(echo["outcome"] == "ok") & (echo["done_at"] >= start)
-                         & (echo["done_at"] < stop)]  # fmt: skip
+        completed = echo[
+            (echo["outcome"] == "ok") & (echo["done_at"] >= start) & (echo["done_at"] < stop)
+        ]
         rps = len(completed) / point.window_s if release is not None else None
         ideal = model.ideal_rps(c, k, d)
-        row.update(duration_s=point.window_s, makespan_s=None, ideal_makespan_s=None,
-                   rps=rps, ideal_rps=ideal, efficiency=model.efficiency(rps, ideal))  # fmt: skip
+        row["ideal_latency_ms"] = 1000.0 * point.ideal_latency_s
+        row.update(
+            duration_s=point.window_s,
+            makespan_s=None,
+            ideal_makespan_s=None,
+            rps=rps,
+            ideal_rps=ideal,
+            efficiency=model.efficiency(rps, ideal),
+        )
         if point.scenario == "mixed":
-            fast = requests[(requests["kind"] == "page") & (requests["sent_at"] >= start)
-                            & (requests["sent_at"] < stop)]  # fmt: skip
+            fast = requests[
+                (requests["kind"] == "page")
+                & (requests["sent_at"] >= start)
+                & (requests["sent_at"] < stop)
+            ]
             fast_p = percentiles(fast[fast["outcome"] == "ok"]["latency_ms"])
-            row.update(fast_requests=len(fast), fast_ok=int((fast["outcome"] == "ok").sum()),
-                       fast_p50_ms=fast_p["p50_ms"], fast_p99_ms=fast_p["p99_ms"],
-                       fast_max_ms=fast_p["max_ms"])  # fmt: skip
+            row.update(
+                fast_requests=len(fast),
+                fast_ok=int((fast["outcome"] == "ok").sum()),
+                fast_p50_ms=fast_p["p50_ms"],
+                fast_p99_ms=fast_p["p99_ms"],
+                fast_max_ms=fast_p["max_ms"],
+            )
 
     row.update(percentiles(measured[measured["outcome"] == "ok"]["latency_ms"]))
     if start is not None and stop is not None and len(samples):

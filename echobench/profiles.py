@@ -20,8 +20,16 @@ from servers.contract import MAX_DELAY_S
 SCENARIOS = ("burst", "steady", "mixed")
 PROFILE_PACKAGE = "loadtests.profiles"
 MAX_USERS = 20_000
-GROUP_KEYS = {"scenario", "configs", "users", "delay_s", "warmup_s", "window_s",
-              "fast_interval_s", "note"}  # fmt: skip
+GROUP_KEYS = {
+    "scenario",
+    "configs",
+    "users",
+    "delay_s",
+    "warmup_s",
+    "window_s",
+    "fast_interval_s",
+    "note",
+}
 # Time a point needs beyond its load: server start, idle sampling, locust start-up.
 POINT_OVERHEAD_S = 5.0
 
@@ -101,8 +109,13 @@ class Point:
         data = asdict(self)
         data["config"] = self.config.id
         data["point_id"] = self.point_id
-        for name in ("effective_warmup_s", "drain_s", "deadline_s", "client_timeout_s",
-                     "ideal_latency_s"):  # fmt: skip
+        for name in (
+            "effective_warmup_s",
+            "drain_s",
+            "deadline_s",
+            "client_timeout_s",
+            "ideal_latency_s",
+        ):
             data[name] = getattr(self, name)
         return data
 

@@ -20,18 +20,52 @@ SCHEMA_VERSION = 1
 RESULTS_ROOT = Path("results")
 RUNS_DIR = RESULTS_ROOT / "runs"
 LATEST = RESULTS_ROOT / "latest"
+REFERENCE = RESULTS_ROOT / "reference"
 
 # summary.csv, in order; documented in results/README.md.
 COLUMNS = [
-    "run_id", "point_id", "config", "model", "server", "workers", "threads", "capacity",
-    "scenario", "users", "delay_s", "repeat",
-    "requests", "ok", "failed", "timeouts", "unfinished",
-    "duration_s", "rps", "ideal_rps", "makespan_s", "ideal_makespan_s", "efficiency",
-    "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "ideal_latency_ms",
-    "fast_requests", "fast_ok", "fast_p50_ms", "fast_p99_ms", "fast_max_ms",
-    "server_pss_idle_mb", "server_pss_peak_mb", "server_cpu_s",
-    "loadgen_cpu_peak_pct", "loadgen_bound", "valid", "note",
-]  # fmt: skip
+    "run_id",
+    "point_id",
+    "config",
+    "model",
+    "server",
+    "workers",
+    "threads",
+    "capacity",
+    "scenario",
+    "users",
+    "delay_s",
+    "repeat",
+    "requests",
+    "ok",
+    "failed",
+    "timeouts",
+    "unfinished",
+    "duration_s",
+    "rps",
+    "ideal_rps",
+    "makespan_s",
+    "ideal_makespan_s",
+    "efficiency",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "ideal_latency_ms",
+    "fast_requests",
+    "fast_ok",
+    "fast_p50_ms",
+    "fast_p99_ms",
+    "fast_max_ms",
+    "server_pss_idle_mb",
+    "server_pss_peak_mb",
+    "server_cpu_s",
+    "loadgen_cpu_peak_pct",
+    "loadgen_bound",
+    "valid",
+    "note",
+]
 
 
 class ResultsError(RuntimeError):
@@ -76,7 +110,10 @@ def write_json(data: dict, path: Path) -> None:
 
 
 def create_run_dir(path: Path) -> Path:
-    """Make a new, empty run folder; an existing one is never overwritten."""
+    """Make a new, empty run folder and return its absolute path (children run elsewhere).
+
+    An existing folder is never overwritten.
+    """
     if path.exists():
         raise ResultsError(f"output folder {path} already exists; runs never overwrite")
     try:
@@ -84,7 +121,7 @@ def create_run_dir(path: Path) -> Path:
         (path / "raw").mkdir()
     except OSError as exc:
         raise ResultsError(f"cannot create output folder {path}: {exc.strerror}") from None
-    return path
+    return path.resolve()
 
 
 def check_writable(path: Path) -> None:
@@ -128,8 +165,9 @@ def load_run(run_dir: Path | str) -> dict:
 
 
 def resolve_run(run_dir: Path | str | None = None) -> Path:
-    """A run folder: the one given, $ECHOBENCH_RESULTS, or results/latest."""
-    chosen = Path(run_dir or os.environ.get("ECHOBENCH_RESULTS") or LATEST)
+    """A run folder: the one given, $ECHOBENCH_RESULTS, results/latest, or the reference run."""
+    fallback = LATEST if (LATEST / "summary.csv").is_file() else REFERENCE
+    chosen = Path(run_dir or os.environ.get("ECHOBENCH_RESULTS") or fallback)
     if not (chosen / "summary.csv").is_file():
         raise ResultsError(f"{chosen} is not a run folder (no summary.csv); run `nox -s bench`")
     return chosen.resolve()

@@ -73,11 +73,19 @@ def new_run_id(profile: Profile) -> str:
 def _base_row(run: Run, point: Point) -> dict:
     cfg = point.config
     return {
-        "run_id": run.run_id, "point_id": point.point_id, "config": cfg.id, "model": cfg.model,
-        "server": cfg.server, "workers": cfg.workers, "threads": cfg.threads,
-        "capacity": cfg.capacity, "scenario": point.scenario, "users": point.users,
-        "delay_s": point.delay_s, "repeat": point.repeat,
-    }  # fmt: skip
+        "run_id": run.run_id,
+        "point_id": point.point_id,
+        "config": cfg.id,
+        "model": cfg.model,
+        "server": cfg.server,
+        "workers": cfg.workers,
+        "threads": cfg.threads,
+        "capacity": cfg.capacity,
+        "scenario": point.scenario,
+        "users": point.users,
+        "delay_s": point.delay_s,
+        "repeat": point.repeat,
+    }
 
 
 def measure_point(point: Point, raw: Path) -> tuple[dict, list[str]]:
@@ -147,8 +155,11 @@ def judge(row: dict, problems: list[str]) -> dict:
         bound = True
     if not row.get("requests"):
         notes.append("no request was measured")
-    for key, label in (("failed", "failed"), ("timeouts", "timed out"),
-                       ("unfinished", "unfinished at end")):  # fmt: skip
+    for key, label in (
+        ("failed", "failed"),
+        ("timeouts", "timed out"),
+        ("unfinished", "unfinished at end"),
+    ):
         if row.get(key):
             notes.append(f"{row[key]} {label}")
     broken = any(not p.startswith("locust warned") for p in problems) or not row.get("requests")
@@ -176,6 +187,12 @@ def execute(run: Run, console: Console | None = None) -> Run:
             for i, point in enumerate(points):
                 remaining = sum(p.expected_s for p in points[i:])
                 progress.update(task, description=_describe(point), eta=fmt_duration(remaining))
+                if not console.is_terminal:  # logs get one line per point instead of a live bar
+                    elapsed = fmt_duration(time.monotonic() - started)
+                    console.print(
+                        f"[{i + 1}/{len(points)}] {_describe(point)} "
+                        f"(elapsed {elapsed}, ETA {fmt_duration(remaining)})"
+                    )
                 measured, problems = measure_point(point, run.run_dir / "raw" / point.point_id)
                 row = judge({**_base_row(run, point), **measured}, problems)
                 run.rows.append(row)

@@ -22,8 +22,18 @@ from locust.exception import StopUser
 
 from servers import contract
 
-RECORD_FIELDS = ["event", "req_id", "kind", "user", "sent_at", "done_at", "latency_ms",
-                 "status", "outcome", "error"]  # fmt: skip
+RECORD_FIELDS = [
+    "event",
+    "req_id",
+    "kind",
+    "user",
+    "sent_at",
+    "done_at",
+    "latency_ms",
+    "status",
+    "outcome",
+    "error",
+]
 
 
 class _Point:
@@ -153,8 +163,18 @@ class EchoUserBase(FastHttpUser):
                     resp.failure(f"{outcome}: {error}")
         finally:
             POINT.in_flight -= 1
-        POINT.record("done", req_id, kind, self.index, sent_at, time.time(),
-                     f"{latency_ms:.3f}", status, outcome, error)  # fmt: skip
+        POINT.record(
+            "done",
+            req_id,
+            kind,
+            self.index,
+            sent_at,
+            time.time(),
+            f"{latency_ms:.3f}",
+            status,
+            outcome,
+            error,
+        )
 
     def echo(self) -> None:
         self.sequence += 1

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,3 +27,17 @@ def fastapi_client(request):
     from servers import fastapi_app
 
     return TestClient(getattr(fastapi_app, request.param))
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One real `echobench run --profile smoke`, shared by every test that reads a run."""
+    out = tmp_path_factory.mktemp("runs") / "smoke"
+    done = subprocess.run(
+        [sys.executable, "-m", "echobench", "run", "--profile", "smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, done

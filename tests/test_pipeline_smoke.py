@@ -7,8 +7,6 @@ records, so a bug in echobench.metrics cannot hide behind itself.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -18,17 +16,6 @@ from echobench import results
 from tests.helpers import alive
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "smoke"
-    done = subprocess.run(
-        [sys.executable, "-m", "echobench", "run", "--profile", "smoke", "--out", str(out)],
-        capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return out, done
 
 
 def test_every_row_accounts_for_every_request(smoke_run):

@@ -71,15 +71,23 @@ def test_serve_uses_its_delay_option():
 def _serve(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "echobench", "serve", *args],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 @pytest.mark.parametrize(
     "args",
-    [["nope"], ["flask-sync-0"], ["flask-gthread-4x"], ["fastapi-async", "--port", "x"],
-     ["fastapi-async", "--delay", "-1"], ["fastapi-async", "--delay", "nan"]],
-)  # fmt: skip
+    [
+        ["nope"],
+        ["flask-sync-0"],
+        ["flask-gthread-4x"],
+        ["fastapi-async", "--port", "x"],
+        ["fastapi-async", "--delay", "-1"],
+        ["fastapi-async", "--delay", "nan"],
+    ],
+)
 def test_serve_refuses_bad_arguments(args):
     done = _serve(*args)
     assert done.returncode == 2

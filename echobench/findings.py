@@ -1,0 +1,113 @@
+"""Plain-language findings computed from a run's summary, for the report and notebook.
+
+Sentences are built from the numbers, never written around them, so they stay true
+for whatever run is loaded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from echobench.plots import in_flight, ordered_configs
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.3f}x"
+
+
+def burst(summary: pd.DataFrame) -> list[str]:
+    data = summary[(summary["scenario"] == "burst")]
+    lines = []
+    for config in ordered_configs(data["config"]):
+        for row in data[data["config"] == config].itertuples():
+            if pd.isna(row.makespan_s):
+                lines.append(
+                    f"{config}: {row.users} simultaneous requests did not all finish "
+                    f"({row.unfinished} unfinished, {row.failed} failed, {row.timeouts} timed out)."
+                )
+                continue
+            lines.append(
+                f"{config} (K={_k(row.capacity)}): {row.users} simultaneous requests at D = "
+                f"{row.delay_s:g} s answered in {row.makespan_s:.3f} s, {row.rps:.2f} req/s; "
+                f"ideal ceil(n/K) x D = {row.ideal_makespan_s:g} s, so makespan / ideal = "
+                f"{_ratio(row.makespan_s / row.ideal_makespan_s)}"
+                + ("" if row.valid else f" [invalid: {row.note}]")
+                + "."
+            )
+    return lines
+
+
+def steady(summary: pd.DataFrame) -> list[str]:
+    data = summary[summary["scenario"] == "steady"]
+    lines = []
+    for config in ordered_configs(data["config"]):
+        rows = data[data["config"] == config].sort_values("users")
+        if rows["users"].nunique() < 2:
+            continue
+        top = rows.iloc[-1]
+        k = float(top["capacity"])
+        state = "below its K" if top["users"] <= k else f"past its K = {_k(top['capacity'])}"
+        lines.append(
+            f"{config}: at C = {top['users']} ({state}) it served {top['rps']:.1f} req/s against "
+            f"an ideal {top['ideal_rps']:.1f} (efficiency {top['efficiency']:.3f}), median "
+            f"latency {top['p50_ms'] / 1000:.3f} s against an ideal "
+            f"{top['ideal_latency_ms'] / 1000:.3f} s."
+        )
+    return lines
+
+
+def memory(summary: pd.DataFrame) -> list[str]:
+    loaded = summary[summary["scenario"].isin(["steady", "mixed"])].dropna(
+        subset=["server_pss_peak_mb"]
+    )
+    lines = []
+    sync = loaded[loaded["config"].str.startswith("flask-sync-")]
+    if sync["workers"].nunique() > 1:
+        per_n = sync.groupby("workers")["server_pss_idle_mb"].median()
+        slope = np.polyfit(per_n.index.to_numpy(float), per_n.to_numpy(float), 1)[0]
+        lines.append(
+            f"flask-sync-N idle PSS grows by about {slope:.1f} MB per worker: "
+            + ", ".join(f"{n} workers {mb:.0f} MB" for n, mb in per_n.items())
+            + "."
+        )
+    for config in ordered_configs(loaded["config"]):
+        rows = loaded[loaded["config"] == config]
+        row = rows.loc[rows.apply(in_flight, axis=1).idxmax()]
+        n = in_flight(row)
+        lines.append(
+            f"{config}: peak {row['server_pss_peak_mb']:.0f} MB with {n:.0f} requests in "
+            f"flight, {row['server_pss_peak_mb'] / n:.2f} MB per in-flight request."
+        )
+    return lines
+
+
+def head_of_line(summary: pd.DataFrame) -> list[str]:
+    data = summary[summary["scenario"] == "mixed"].dropna(subset=["fast_p50_ms"])
+    lines = []
+    for config in ordered_configs(data["config"]):
+        for row in data[data["config"] == config].itertuples():
+            lines.append(
+                f"{config} (K={_k(row.capacity)}, C={row.users}): the fast page took "
+                f"{row.fast_p50_ms:.1f} ms at the median, {row.fast_p99_ms:.1f} ms at p99, "
+                f"while slow requests wait {row.delay_s:g} s."
+            )
+    return lines
+
+
+def validity(summary: pd.DataFrame) -> list[str]:
+    bad = summary[~summary["valid"]]
+    if bad.empty:
+        return [f"All {len(summary)} points are valid."]
+    return [
+        f"{len(bad)} of {len(summary)} points are invalid: "
+        + "; ".join(f"{r.point_id} ({r.note})" for r in bad.itertuples())
+        + "."
+    ]
+
+
+def _k(value) -> str:
+    k = float(value)
+    return "inf" if math.isinf(k) else f"{k:g}"

@@ -1,0 +1,54 @@
+"""Terminal output of a run: the console and the end-of-run summary table."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+
+def console() -> Console:
+    """Progress and tables on stderr; wide enough for the table when not a terminal."""
+    out = Console(stderr=True, highlight=False)
+    if not out.is_terminal:
+        out = Console(stderr=True, highlight=False, width=160)
+    return out
+
+
+def _num(value, fmt: str = "{:.0f}") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return fmt.format(value)
+
+
+def print_summary(run, out: Console) -> None:
+    table = Table(title=f"echobench {run.run_id} ({run.status})", show_lines=False)
+    for col in (
+        "point",
+        "rps",
+        "ideal",
+        "eff",
+        "makespan s",
+        "p50 ms",
+        "p99 ms",
+        "ok/req",
+        "PSS peak MB",
+        "valid",
+    ):
+        table.add_column(col, justify="left" if col == "point" else "right")
+    for r in run.rows:
+        table.add_row(
+            r["point_id"],
+            _num(r.get("rps"), "{:.1f}"),
+            _num(r.get("ideal_rps"), "{:.1f}"),
+            _num(r.get("efficiency"), "{:.3f}"),
+            _num(r.get("makespan_s"), "{:.3f}"),
+            _num(r.get("p50_ms")),
+            _num(r.get("p99_ms")),
+            f"{r.get('ok') or 0}/{r.get('requests') or 0}",
+            _num(r.get("server_pss_peak_mb")),
+            "yes" if r["valid"] else "[red]no[/]",
+        )
+    out.print(table)
+    out.print(f"summary: {run.run_dir / 'summary.csv'}\nmetadata: {run.run_dir / 'run.json'}")
