@@ -1,5 +1,7 @@
 """Sessions: `nox -s tests` and `nox -s lint` by default; `nox -s bench` on purpose."""
 
+import signal
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -39,7 +41,11 @@ def bench(session: nox.Session) -> None:
         session.run("python", "-m", "echobench", "run", "--help")
         return
     # Exit 3 means some points are invalid: still a result, reported with reasons.
-    # Ctrl-C: give echobench time to stop its servers and save before nox kills it.
+    # On Ctrl-C or SIGTERM nox sends echobench SIGTERM at once (interrupt_timeout=0; nox
+    # never forwards SIGINT itself) and gives it 60 s to stop its servers and save.
+    # Both are set explicitly: a SIGINT ignored by the parent shell would otherwise stay ignored.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     session.run(
         "python",
         "-m",
@@ -47,10 +53,14 @@ def bench(session: nox.Session) -> None:
         "run",
         *args,
         success_codes=[0, 3],
-        interrupt_timeout=60,
-        terminate_timeout=10,
+        interrupt_timeout=0,
+        terminate_timeout=60,
     )
     session.run("python", "-m", "echobench", "report", *_out_dir(args))
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _out_dir(args: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ Usage mistakes exit 2 with one line on stderr and no traceback.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import signal
 import sys
 import time
@@ -51,16 +52,30 @@ def cmd_servers(_args: argparse.Namespace) -> int:
 
 
 def _stop_on_signals() -> None:
+    """SIGINT or SIGTERM become one KeyboardInterrupt; later signals cannot cut the cleanup."""
+
     def handler(signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
 
 
+def exposed(host: str) -> bool:
+    """True unless host is a loopback address (127.0.0.0/8, ::1) or localhost."""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     config = get_config(args.config)
-    if args.host not in (LOOPBACK_V4, "::1", "localhost"):
+    if exposed(args.host):
         print(f"warning: binding {args.host}: reachable beyond this machine", file=sys.stderr)
     processes.raise_open_files_limit()
     _stop_on_signals()
@@ -88,11 +103,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     processes.raise_open_files_limit()
     _stop_on_signals()
     console = terminal.console()
+    run = runner.Run(run_id, profile, results.create_run_dir(run_dir))
     console.print(
         f"echobench run [bold]{run_id}[/]: {len(profile.points)} points, "
         f"expected about {runner.fmt_duration(profile.expected_s)} -> {run_dir}"
     )
-    run = runner.Run(run_id, profile, results.create_run_dir(run_dir))
     try:
         runner.execute(run, console)
     except KeyboardInterrupt:

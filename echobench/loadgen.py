@@ -84,11 +84,15 @@ class LoadGenerator:
         )
         return self.proc.pid
 
+    @property
+    def timeout_s(self) -> float:
+        """How long locust may run before it is stopped and the point marked as hung."""
+        return self.point.max_load_s + 2 * STARTUP_SLACK_S
+
     def wait(self) -> LoadRun:
-        timeout = self.point.max_load_s + 2 * STARTUP_SLACK_S
         timed_out = False
         try:
-            self.proc.wait(timeout=timeout)
+            self.proc.wait(timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:

@@ -8,6 +8,7 @@ latencies (microsecond resolution), never from locust's rounded buckets.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 
 from echobench import model
 from echobench.profiles import Point
+from echobench.records import REQUEST_FIELDS
 
 LOADGEN_BOUND_PCT = 90.0
 # The load generator's CPU is averaged over windows at least this long.
@@ -22,24 +24,22 @@ LOADGEN_WINDOW_S = 1.0
 OUTCOMES = ("ok", "failed", "timeout")
 
 
+def _read_raw(path) -> pd.DataFrame:
+    """requests.csv as written; a header or row of another shape is an error, never a shift."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        raw = pd.read_csv(path, index_col=False)
+    if list(raw.columns) != REQUEST_FIELDS:
+        raise ValueError(f"{path}: unexpected columns {list(raw.columns)}")
+    return raw
+
+
 def read_records(path) -> pd.DataFrame:
     """requests.csv as one row per request: sends joined with their done rows."""
     try:
-        raw = pd.read_csv(path)
+        raw = _read_raw(path)
     except (FileNotFoundError, pd.errors.EmptyDataError):
-        raw = pd.DataFrame(
-            columns=[
-                "event",
-                "req_id",
-                "kind",
-                "sent_at",
-                "done_at",
-                "latency_ms",
-                "status",
-                "outcome",
-                "error",
-            ]
-        )
+        raw = pd.DataFrame(columns=REQUEST_FIELDS)
     sends = raw[raw["event"] == "send"][["req_id", "kind", "sent_at"]]
     done = raw[raw["event"] == "done"][
         ["req_id", "done_at", "latency_ms", "status", "outcome", "error"]
@@ -50,12 +50,18 @@ def read_records(path) -> pd.DataFrame:
 
 
 def read_marks(path) -> dict[str, float]:
+    """Mark times (`release`, `end`, `error`) and the load generator's CPU at each (`*_cpu_s`)."""
     try:
-        raw = pd.read_csv(path)
+        raw = _read_raw(path)
     except (FileNotFoundError, pd.errors.EmptyDataError):
         return {}
     marks = raw[raw["event"] == "mark"]
-    return dict(zip(marks["kind"], marks["sent_at"].astype(float), strict=False))
+    found = dict(zip(marks["kind"], marks["sent_at"].astype(float), strict=False))
+    if "cpu_s" in marks:
+        found.update(
+            {f"{k}_cpu_s": float(v) for k, v in zip(marks["kind"], marks["cpu_s"], strict=False)}
+        )
+    return found
 
 
 def percentiles(latencies_ms: Iterable[float]) -> dict[str, float | None]:
@@ -79,25 +85,28 @@ def counts(requests: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def loadgen_cpu_peak_pct(samples: pd.DataFrame, start: float, end: float) -> float | None:
-    """Peak CPU of the load generator (percent of one core) over >= 1 s windows."""
-    s = samples[(samples["t"] >= start - LOADGEN_WINDOW_S) & (samples["t"] <= end)]
-    s = s.dropna(subset=["loadgen_cpu_s"])
-    if len(s) < 2:
-        return None
-    t = s["t"].to_numpy()
-    cpu = s["loadgen_cpu_s"].to_numpy()
-    peak = None
-    j = 0
-    for i in range(len(t)):
-        while j < i and t[i] - t[j + 1] >= LOADGEN_WINDOW_S:
-            j += 1
-        if t[i] - t[j] >= LOADGEN_WINDOW_S and t[i] >= start:
-            pct = 100.0 * (cpu[i] - cpu[j]) / (t[i] - t[j])
-            peak = pct if peak is None else max(peak, pct)
-    if peak is None:  # the load phase was shorter than one window
-        peak = 100.0 * (cpu[-1] - cpu[0]) / max(t[-1] - t[0], 1e-9)
-    return peak
+def loadgen_cpu_peak_pct(samples: pd.DataFrame, marks: dict[str, float]) -> float | None:
+    """The load generator's CPU during the measured phase, in percent of one core.
+
+    The larger of its mean over the whole phase (exact, from the locust process's own
+    CPU clock at the release and end marks) and its peak over >= 1 s windows of the
+    sampler that lie inside the phase (start-up and spawning are outside it).
+    """
+    start, end = marks.get("release"), marks.get("end")
+    found = []
+    if start is not None and end is not None and end > start and "end_cpu_s" in marks:
+        found.append(100.0 * (marks["end_cpu_s"] - marks["release_cpu_s"]) / (end - start))
+    if start is not None and end is not None and len(samples):
+        s = samples[(samples["t"] >= start) & (samples["t"] <= end)]
+        s = s.dropna(subset=["loadgen_cpu_s"])
+        t, cpu = s["t"].to_numpy(), s["loadgen_cpu_s"].to_numpy()
+        j = 0
+        for i in range(len(t)):
+            while j + 1 < i and t[i] - t[j + 1] >= LOADGEN_WINDOW_S:
+                j += 1
+            if t[i] - t[j] >= LOADGEN_WINDOW_S:
+                found.append(100.0 * (cpu[i] - cpu[j]) / (t[i] - t[j]))
+    return max(found) if found else None
 
 
 def server_figures(samples: pd.DataFrame, start: float, end: float) -> dict[str, float | None]:
@@ -183,5 +192,5 @@ def summarize(
     row.update(percentiles(measured[measured["outcome"] == "ok"]["latency_ms"]))
     if start is not None and stop is not None and len(samples):
         row.update(server_figures(samples, start, stop))
-        row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, start, stop)
+    row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks)
     return _none_if_nan(row)

@@ -132,7 +132,7 @@ def check_writable(path: Path) -> None:
     while not parent.exists():
         parent = parent.parent
     if not os.access(parent, os.W_OK | os.X_OK) or not parent.is_dir():
-        raise ResultsError(f"output folder {path} cannot be created: {parent} is not writable")
+        raise ResultsError(f"cannot create output folder {path}: {parent} is not writable")
 
 
 def point_latest(run_dir: Path, latest: Path = LATEST) -> None:

@@ -13,6 +13,7 @@ Latencies are measured with `time.perf_counter` around the call, to the microsec
 from __future__ import annotations
 
 import csv
+import resource
 import time
 
 import gevent
@@ -20,20 +21,8 @@ from gevent.event import Event
 from locust import FastHttpUser, constant, constant_pacing, events, task
 from locust.exception import StopUser
 
+from echobench.records import REQUEST_FIELDS
 from servers import contract
-
-RECORD_FIELDS = [
-    "event",
-    "req_id",
-    "kind",
-    "user",
-    "sent_at",
-    "done_at",
-    "latency_ms",
-    "status",
-    "outcome",
-    "error",
-]
 
 
 class _Point:
@@ -54,6 +43,12 @@ class _Point:
     def record(self, *row) -> None:
         self.writer.writerow(row)
         self.file.flush()
+
+    def mark(self, name: str, error: str = "") -> None:
+        """A point in time, with this process's CPU seconds so far (exact load-generator cost)."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_s = f"{usage.ru_utime + usage.ru_stime:.6f}"
+        self.record("mark", "", name, "", time.time(), "", "", "", "", error, cpu_s)
 
 
 POINT = _Point()
@@ -88,7 +83,7 @@ def _configure(environment, **_kwargs) -> None:
 def _start(environment, **_kwargs) -> None:
     POINT.file = open(environment.parsed_options.eb_records, "w", newline="")  # noqa: SIM115
     POINT.writer = csv.writer(POINT.file)
-    POINT.writer.writerow(RECORD_FIELDS)
+    POINT.writer.writerow(REQUEST_FIELDS)
     gevent.spawn(_conduct, environment)
 
 
@@ -102,13 +97,12 @@ def _conduct(environment) -> None:
     """Release all users at once, then end the point when its work is done or due."""
     opts = environment.parsed_options
     if not POINT.all_arrived.wait(timeout=opts.eb_spawn_timeout):
-        POINT.record("mark", "", "error", "", time.time(), "", "", "", "", "users did not spawn")
+        POINT.mark("error", "users did not spawn")
         environment.runner.quit()
         return
-    released = time.time()
+    POINT.mark("release")
     if opts.eb_scenario != "burst":
-        POINT.send_until = released + opts.eb_warmup + opts.eb_window
-    POINT.record("mark", "", "release", "", released, "", "", "", "", "")
+        POINT.send_until = time.time() + opts.eb_warmup + opts.eb_window
     POINT.go.set()
     if opts.eb_scenario == "burst":
         POINT.all_finished.wait(timeout=opts.eb_deadline)
@@ -117,7 +111,7 @@ def _conduct(environment) -> None:
         drain_until = time.time() + opts.eb_drain
         while POINT.in_flight and time.time() < drain_until:
             gevent.sleep(0.01)
-    POINT.record("mark", "", "end", "", time.time(), "", "", "", "", "")
+    POINT.mark("end")
     environment.runner.quit()
 
 
@@ -144,7 +138,7 @@ class EchoUserBase(FastHttpUser):
         POINT.next_id += 1
         POINT.in_flight += 1
         sent_at = time.time()
-        POINT.record("send", req_id, kind, self.index, sent_at, "", "", "", "", "")
+        POINT.record("send", req_id, kind, self.index, sent_at, "", "", "", "", "", "")
         start = time.perf_counter()
         outcome, error, status = "ok", "", 0
         try:

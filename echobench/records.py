@@ -1,0 +1,18 @@
+"""The per-request record format shared by the locustfile (writer) and metrics (reader).
+
+Kept free of heavy imports: the locust process imports it too.
+"""
+
+REQUEST_FIELDS = [
+    "event",  # send | done | mark
+    "req_id",
+    "kind",  # echo | page; for marks: release | end | error
+    "user",
+    "sent_at",  # wall clock, s; a mark's own time
+    "done_at",
+    "latency_ms",  # perf_counter around the request
+    "status",
+    "outcome",  # ok | failed | timeout
+    "error",
+    "cpu_s",  # marks: the locust process's CPU seconds so far
+]

@@ -1,0 +1,222 @@
+"""Usage mistakes end in exit 2, one line, no traceback, and nothing written."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from echobench import cli, profiles, results
+from echobench.configs import FAMILIES, ConfigError, get_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "echobench", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def assert_usage_error(done: subprocess.CompletedProcess, cwd: Path, *expected: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    for text in expected:
+        assert text in last, last
+    assert not (cwd / "results").exists(), "nothing may be written"
+
+
+BAD_PROFILE = {
+    "not-toml.toml": ("description = [", "not valid TOML"),
+    "no-groups.toml": ('description = "x"', "at least one [[groups]]"),
+    "bad-scenario.toml": (
+        '[[groups]]\nscenario = "soak"\nconfigs = ["fastapi-async"]\nusers = [1]',
+        "scenario must be one of",
+    ),
+    "bad-users.toml": (
+        '[[groups]]\nscenario = "burst"\nconfigs = ["fastapi-async"]\nusers = [0]',
+        "users must be whole numbers",
+    ),
+    "bad-delay.toml": (
+        '[[groups]]\nscenario = "burst"\nconfigs = ["fastapi-async"]\nusers = [1]\ndelay_s = -1',
+        "delay_s must be a number",
+    ),
+    "bad-config.toml": (
+        '[[groups]]\nscenario = "burst"\nconfigs = ["flask-sync-0"]\nusers = [1]',
+        "workers must be from 1",
+    ),
+    "unknown-key.toml": (
+        '[[groups]]\nscenario = "burst"\nconfigs = ["fastapi-async"]\nusers = [1]\nrps = 5',
+        "unknown key 'rps'",
+    ),
+    "k-unbounded.toml": (
+        '[[groups]]\nscenario = "steady"\nconfigs = ["fastapi-async"]\nusers = ["K"]',
+        "needs a bounded config",
+    ),
+    "bad-repeat.toml": (
+        'repeat = 0\n[[groups]]\nscenario = "burst"\nconfigs = ["fastapi-async"]\nusers = [1]',
+        "repeat must be",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_PROFILE))
+def test_invalid_profiles_are_refused(tmp_path, name):
+    text, reason = BAD_PROFILE[name]
+    (tmp_path / name).write_text(text)
+    assert_usage_error(run_cli("run", "--profile", name, cwd=tmp_path), tmp_path, reason)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["run", "--profile", "nope"], "unknown profile 'nope'"),
+        (["run", "--profile", "missing.toml"], "does not exist"),
+        (["run", "--profile", "smoke", "--configs", "flask-sync-0"], "workers must be from 1"),
+        (["run", "--profile", "smoke", "--configs", "flask-gthread-4x"], "unknown config"),
+        (["run", "--profile", "smoke", "--repeat", "0"], "--repeat"),
+        (["run", "--profile", "smoke", "--repeat", "x"], "--repeat"),
+        (["run", "--profile", "smoke", "--scenarios", "soak"], "invalid choice"),
+        (
+            ["run", "--profile", "smoke", "--out", "/proc/echobench/run"],
+            "cannot create output folder",
+        ),
+        (["serve", "flask-sync-0"], "workers must be from 1"),
+        (["serve", "flask-gthread-4x"], "unknown config"),
+        (["serve", "fastapi-async", "--delay", "inf"], "delay must be"),
+        (["report", "no/such/run"], "not a run folder"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_in_one_line(tmp_path, args, reason):
+    assert_usage_error(run_cli(*args, cwd=tmp_path), tmp_path, reason)
+
+
+def test_existing_output_folder_is_never_overwritten(tmp_path):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    done = run_cli("run", "--profile", "smoke", "--out", str(out), cwd=tmp_path)
+    assert_usage_error(done, tmp_path, "already exists")
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_help_explains_every_command(tmp_path):
+    for command in ("run", "serve", "report", "servers"):
+        done = run_cli(command, "--help", cwd=tmp_path)
+        assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_servers_lists_every_family(tmp_path):
+    done = run_cli("servers", cwd=tmp_path)
+    assert done.returncode == 0
+    for name in FAMILIES:
+        assert name in done.stdout
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "flask-sync-0",
+        "flask-sync-65",
+        "flask-gthread-4x",
+        "flask-gthread-0x4",
+        "flask-gevent-",
+        "fastapi",
+        "FASTAPI-ASYNC",
+        "flask-sync-1; rm -rf /",
+        "flask-sync-01x",
+    ],
+)
+def test_malformed_config_ids(bad):
+    with pytest.raises(ConfigError):
+        get_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("host", "exposed"),
+    [
+        ("127.0.0.1", False),
+        ("127.0.0.2", False),
+        ("::1", False),
+        ("localhost", False),
+        ("0.0.0.0", True),
+        ("::", True),
+        ("192.168.1.10", True),
+        ("example.org", True),
+    ],
+)
+def test_binding_beyond_loopback_is_flagged(host, exposed):
+    assert cli.exposed(host) is exposed
+
+
+def test_servers_bind_loopback_by_default():
+    parser = cli.build_parser()
+    assert parser.parse_args(["serve", "fastapi-async"]).host == "127.0.0.1"
+    for family in ("flask-sync-2", "fastapi-async"):
+        argv = get_config(family).argv("127.0.0.1", 8000)
+        assert isinstance(argv, list) and all(isinstance(a, str) for a in argv)
+        assert "127.0.0.1" in " ".join(argv)
+
+
+def test_no_shell_strings_anywhere():
+    """Every process is started from an argument list; no module asks for a shell."""
+    for path in [
+        *ROOT.glob("echobench/*.py"),
+        *ROOT.glob("servers/*.py"),
+        *ROOT.glob("loadtests/*.py"),
+    ]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "shell":
+                pytest.fail(f"{path.name}: shell= keyword")
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("system", "popen")
+                and getattr(node.value, "id", "") == "os"
+            ):
+                pytest.fail(f"{path.name}: os.{node.attr}")
+
+
+def test_profiles_are_parsed_as_data_not_code(tmp_path):
+    marker = tmp_path / "pwned"
+    (tmp_path / "p.toml").write_text(
+        f"description = \"__import__('pathlib').Path('{marker}').touch()\"\n"
+        '[[groups]]\nscenario = "burst"\nconfigs = ["fastapi-async"]\nusers = [1]\n'
+    )
+    profile = profiles.load_profile(str(tmp_path / "p.toml"))
+    assert len(profile.points) == 1 and not marker.exists()
+
+
+def test_builtin_profiles_expand_and_fit_their_budgets():
+    budgets = {"smoke": 60, "quick": 180, "standard": 720}
+    for name in profiles.available():
+        profile = profiles.load_profile(name)
+        assert profile.points, name
+        if name in budgets:
+            assert profile.expected_s < budgets[name], (name, profile.expected_s)
+
+
+def test_atomic_write_never_leaves_a_torn_file(tmp_path, monkeypatch):
+    target = tmp_path / "summary.csv"
+    results.atomic_write(target, "old,complete\n")
+
+    def crash(*_args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        results.atomic_write(target, "new,half")
+    assert target.read_text() == "old,complete\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]

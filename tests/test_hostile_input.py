@@ -1,0 +1,145 @@
+"""Hostile and odd requests against real servers: every HTTP stack, raw sockets.
+
+Where the app decides, every server answers byte for byte alike. Where the HTTP
+server's own limits decide first (gunicorn: request line 4094 bytes, 100 headers of
+8190 bytes; uvicorn/httptools: its parser), answers differ; README documents it. In
+every case nothing is echoed unescaped, nothing is a 5xx, and no server dies.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from echobench.configs import get_config
+from echobench.server import Server
+from servers import contract
+
+pytestmark = pytest.mark.slow
+SERVERS = ["flask-sync-1", "flask-gevent-1", "fastapi-async"]
+
+
+def request(target: bytes, method: bytes = b"GET", headers: bytes = b"") -> bytes:
+    return b"%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n" % (method, target, headers)
+
+
+def echo(query: bytes) -> bytes:
+    return request(b"/?" + query)
+
+
+# (id, raw request, status every server must give, or None where the HTTP layer decides)
+APP_DECIDES = [
+    ("script-tag", echo(b"field=%3Cscript%3Ealert(1)%3C/script%3E&delay=0"), 200),
+    ("img-onerror", echo(b"field=%3Cimg%20src=x%20onerror=alert(1)%3E&delay=0"), 200),
+    ("quotes", echo(b"field=%22%27%60&delay=0"), 200),
+    ("entities", echo(b"field=%26lt;%26amp;&delay=0"), 200),
+    ("nul", echo(b"field=a%00b&delay=0"), 400),
+    ("control-soh", echo(b"field=a%01b&delay=0"), 400),
+    ("control-esc", echo(b"field=%1b[31mred&delay=0"), 400),
+    ("control-del", echo(b"field=a%7fb&delay=0"), 400),
+    ("control-c1-nel", echo(b"field=a%C2%85b&delay=0"), 400),
+    ("invalid-utf8", echo(b"field=%ff%fe&delay=0"), 400),
+    ("overlong-utf8", echo(b"field=%c0%af&delay=0"), 400),
+    ("surrogate-utf8", echo(b"field=%ed%a0%80&delay=0"), 400),
+    ("field-1001", echo(b"field=" + b"a" * 1001 + b"&delay=0"), 400),
+    ("field-3000", echo(b"field=" + b"b" * 3000 + b"&delay=0"), 400),
+    ("field-twice", echo(b"field=a&field=b&delay=0"), 400),
+    ("delay-twice", echo(b"field=a&delay=0&delay=0"), 400),
+    ("delay-nan", echo(b"field=a&delay=nan"), 400),
+    ("delay-inf", echo(b"field=a&delay=inf"), 400),
+    ("delay-negative", echo(b"field=a&delay=-1"), 400),
+    ("delay-huge", echo(b"field=a&delay=1e9"), 400),
+    ("delay-empty", echo(b"field=a&delay="), 400),
+    ("delay-hex", echo(b"field=a&delay=0x1"), 400),
+    ("unknown-params", echo(b"field=a&delay=0&x=1&submit=Echo"), 200),
+    ("field-no-value", echo(b"field&delay=0"), 200),
+    ("bad-percent", echo(b"field=%zz&delay=0"), 200),
+    ("semicolon", echo(b"field=a;b&delay=0"), 200),
+    ("post", request(b"/?field=a&delay=0", b"POST"), 405),
+    ("put", request(b"/", b"PUT"), 405),
+    ("delete", request(b"/", b"DELETE"), 405),
+    ("head", request(b"/?field=a&delay=0", b"HEAD"), 200),
+    ("dot-dot", request(b"/../etc/passwd"), 404),
+    ("encoded-dot-dot", request(b"/%2e%2e/%2e%2e/etc/passwd"), 404),
+    ("absolute-uri", request(b"http://x/?field=a&delay=0"), 200),
+    ("http-1.0", b"GET /?field=a&delay=0 HTTP/1.0\r\n\r\n", 200),
+]
+HTTP_LAYER_DECIDES = [
+    ("raw-nul-in-target", request(b"/?field=a\x00b&delay=0")),
+    ("raw-utf8-in-target", request("/?field=é&delay=0".encode())),
+    ("space-in-target", b"GET /?field=a b HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("field-10k", echo(b"field=" + b"a" * 10_000 + b"&delay=0")),
+    ("field-100k", echo(b"field=" + b"a" * 100_000 + b"&delay=0")),
+    ("header-20k", request(b"/?field=a&delay=0", headers=b"X-Long: " + b"a" * 20_000 + b"\r\n")),
+    ("headers-200", request(b"/", headers=b"".join(b"X-H%d: v\r\n" % i for i in range(200)))),
+    ("unknown-method", request(b"/", b"BREW")),
+    ("tls-hello", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"),
+]
+
+
+def send(port: int, data: bytes) -> tuple[int | None, dict[str, str], bytes]:
+    """(status or None if the server closed without answering, headers, body)."""
+    chunks = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)  # the request is complete: say so, as a client would
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # refusing an oversized request by closing the connection is allowed
+    raw = b"".join(chunks)
+    if not raw:
+        return None, {}, b""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+@pytest.fixture(scope="module")
+def servers():
+    running = {cid: Server(get_config(cid), delay_s=0.0).start() for cid in SERVERS}
+    yield running
+    for server in running.values():
+        server.stop()
+
+
+def test_corpus_is_large_enough():
+    assert len(APP_DECIDES) + len(HTTP_LAYER_DECIDES) >= 30
+
+
+@pytest.mark.parametrize(("name", "data", "status"), APP_DECIDES, ids=[c[0] for c in APP_DECIDES])
+def test_apps_answer_alike(servers, name, data, status):
+    answers = {cid: send(s.port, data) for cid, s in servers.items()}
+    for cid, (got, headers, body) in answers.items():
+        assert got == status, f"{cid}: {got} {body[:200]!r}"
+        assert b"<script" not in body and b"<img" not in body
+        if status >= 400:
+            assert headers["content-type"] == contract.TEXT_TYPE
+            assert body.strip(), "a refusal always says why"
+    comparable = {(got, h.get("content-type"), h.get("content-length"), body)
+                  for got, h, body in answers.values()}  # fmt: skip
+    assert len(comparable) == 1, answers
+
+
+@pytest.mark.parametrize(
+    ("name", "data"), HTTP_LAYER_DECIDES, ids=[c[0] for c in HTTP_LAYER_DECIDES]
+)
+def test_http_layer_refusals_are_deliberate(servers, name, data):
+    for cid, server in servers.items():
+        status, _, body = send(server.port, data)
+        assert status is None or status < 500, f"{cid}: {status}"
+        assert b"<script" not in body
+        if status == 200:  # accepted: then the app answered it under the contract
+            assert body.startswith(b"<!DOCTYPE html>")
+
+
+def test_servers_survive_the_corpus(servers):
+    for data in [c[1] for c in APP_DECIDES + HTTP_LAYER_DECIDES]:
+        for server in servers.values():
+            send(server.port, data)
+    for cid, server in servers.items():
+        assert server.alive(), cid
+        server.verify()
