@@ -96,7 +96,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from echobench import runner, terminal
 
-    profile = profiles.load_profile(args.profile, args.configs, args.scenarios, args.repeat)
+    profile = profiles.load_profile(
+        args.profile,
+        args.configs,
+        args.scenarios,
+        args.repeat,
+        seed=args.seed,
+        loadgen_processes=args.loadgen_processes,
+    )
     run_id = runner.new_run_id(profile)
     run_dir = Path(args.out) if args.out else results.RUNS_DIR / run_id
     results.check_writable(run_dir)
@@ -118,6 +125,38 @@ def cmd_run(args: argparse.Namespace) -> int:
             results.point_latest(run_dir)
     terminal.print_summary(run, console)
     return 0 if all(row["valid"] for row in run.rows) else 3
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from echobench import stats, terminal
+
+    run_a, run_b = (results.resolve_run(d) for d in (args.run_a, args.run_b))
+    meta_a, meta_b = results.load_run(run_a), results.load_run(run_b)
+    differs = stats.same_machine(meta_a, meta_b)
+    if differs and not args.force:
+        raise UsageError(
+            f"runs come from different machines ({'; '.join(differs)}); "
+            "--force compares them anyway"
+        )
+    table = stats.compare(
+        results.load_summary(run_a), results.load_summary(run_b), threshold=args.threshold
+    )
+    if table.empty:
+        raise UsageError("the two runs have no valid point in common")
+    terminal.print_comparison(table, meta_a["run_id"], meta_b["run_id"], terminal.console())
+    if args.csv:
+        results.atomic_write(Path(args.csv), table.to_csv(index=False))
+    return 0
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1, got {text!r}")
+    return value
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -174,7 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=profiles.SCENARIOS,
         help="only the profile's groups of these scenarios",
     )
-    p.add_argument("--repeat", type=_positive, help="repeat every point N times")
+    p.add_argument(
+        "--repeat", type=_positive, help="repeat every point N times, in a shuffled order"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of that order (default 0)")
+    p.add_argument(
+        "--loadgen-processes",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="run locust as a master and N forked worker processes (default 1: "
+        "one process); each worker records its own requests",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="write charts/ and report.md into a run folder")
@@ -182,6 +232,26 @@ def build_parser() -> argparse.ArgumentParser:
         "run_dir", nargs="?", help="run folder (default $ECHOBENCH_RESULTS or results/latest)"
     )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare two runs point by point (ratio B/A and a significance verdict)",
+        description="For every point both runs measured validly: the median of its headline "
+        "figure (burst makespan, steady rps, mixed fast-page p50, open p99) in each run, the "
+        "ratio B/A, and a verdict: 'not significant' when the change is under --threshold or "
+        "the runs' interquartile ranges overlap. Runs from different machines are refused.",
+    )
+    p.add_argument("run_a", help="baseline run folder")
+    p.add_argument("run_b", help="run folder to compare against it")
+    p.add_argument(
+        "--threshold",
+        type=_fraction,
+        default=0.02,
+        help="smallest relative change that can count (default 0.02)",
+    )
+    p.add_argument("--force", action="store_true", help="compare runs from different machines")
+    p.add_argument("--csv", help="also write the comparison to this CSV file")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

@@ -111,3 +111,52 @@ def validity(summary: pd.DataFrame) -> list[str]:
 def _k(value) -> str:
     k = float(value)
     return "inf" if math.isinf(k) else f"{k:g}"
+
+
+def open_loop(summary: pd.DataFrame) -> list[str]:
+    data = summary[summary["scenario"] == "open"]
+    lines = []
+    for config in ordered_configs(data["config"]):
+        rows = data[data["config"] == config].sort_values("offered_rps")
+        capacity = float(rows["capacity"].iloc[0]) / rows["delay_s"].iloc[0]
+        below = rows[rows["offered_rps"] <= capacity]
+        above = rows[rows["offered_rps"] > capacity]
+        text = f"{config} (capacity K/D = {_k(capacity)} req/s):"
+        if len(below):
+            worst = below.iloc[-1]
+            text += (
+                f" at {worst['offered_rps']:g} req/s offered, p99 {worst['p99_ms'] / 1000:.3f} s"
+            )
+        if len(above):
+            top = above.iloc[-1]
+            text += (
+                f"; past capacity, at {top['offered_rps']:g} req/s, p99 "
+                f"{top['p99_ms'] / 1000:.1f} s with {top['unfinished']:.0f} requests "
+                "still queued at the end"
+            )
+        lines.append(text + ".")
+    return lines
+
+
+def scale(summary: pd.DataFrame, calibration: dict | None) -> list[str]:
+    r0 = (calibration or {}).get("r0_rps", {})
+    lines = [
+        f"{config}: zero-delay capacity R0 = {rate:.0f} req/s on this machine."
+        for config, rate in r0.items()
+    ]
+    bursts = summary[summary["scenario"] == "burst"]
+    for row in bursts.sort_values(["config", "users"]).itertuples():
+        if row.users < 1000:
+            continue
+        floor = row.delay_s + row.users / r0[row.config] if row.config in r0 else None
+        made = f"{row.makespan_s:.2f} s" if pd.notna(row.makespan_s) else "no makespan"
+        lines.append(
+            f"{row.config}: {row.users} simultaneous requests, {made}, "
+            f"ideal {row.ideal_makespan_s:g} s"
+            + (f", floor D + n/R0 = {floor:.2f} s" if floor else "")
+            + f", {row.failed + row.timeouts:.0f} failed or timed out, {row.unfinished:.0f} "
+            f"unfinished, peak PSS {row.server_pss_peak_mb:.0f} MB"
+            + ("" if row.valid else f" [invalid: {row.note}]")
+            + "."
+        )
+    return lines

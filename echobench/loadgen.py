@@ -12,7 +12,13 @@ from pathlib import Path
 from echobench import processes
 from echobench.profiles import Point
 
-USER_CLASSES = {"burst": ["BurstUser"], "steady": ["EchoUser"], "mixed": ["EchoUser", "PageUser"]}
+USER_CLASSES = {
+    "burst": ["BurstUser"],
+    "steady": ["EchoUser"],
+    "mixed": ["EchoUser", "PageUser"],
+    "open": ["OpenUser"],
+    "calibrate": ["EchoUser"],
+}
 CPU_WARNING = "CPU usage above 90%"
 # Beyond the point's own longest load phase: locust start-up, spawning and shutdown.
 STARTUP_SLACK_S = 30.0
@@ -60,6 +66,10 @@ def locust_argv(point: Point, url: str, raw: Path) -> list[str]:
         "--eb-timeout", repr(point.client_timeout_s),
         "--eb-fast-interval", repr(point.fast_interval_s),
         "--eb-spawn-timeout", repr(30.0 + point.users / 200),
+        *(["--eb-rate", repr(point.rate), "--eb-seed", str(point.index)]
+          if point.scenario == "open" else []),
+        *(["--eb-poisson"] if point.poisson else []),
+        *(["--processes", str(point.loadgen_processes)] if point.loadgen_processes > 1 else []),
         *USER_CLASSES[point.scenario],
     ]  # fmt: skip
 

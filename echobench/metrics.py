@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,34 +35,58 @@ def _read_raw(path) -> pd.DataFrame:
     return raw
 
 
-def read_records(path) -> pd.DataFrame:
-    """requests.csv as one row per request: sends joined with their done rows."""
-    try:
-        raw = _read_raw(path)
-    except (FileNotFoundError, pd.errors.EmptyDataError):
-        raw = pd.DataFrame(columns=REQUEST_FIELDS)
-    sends = raw[raw["event"] == "send"][["req_id", "kind", "sent_at"]]
+def record_files(raw_dir: Path) -> list[Path]:
+    """requests.csv, or one requests.w<pid>.csv per locust worker process."""
+    return sorted(raw_dir.glob("requests*.csv"))
+
+
+def _requests(raw: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    sends = raw[raw["event"] == "send"][["req_id", "kind", "sent_at", "intended_at"]]
     done = raw[raw["event"] == "done"][
         ["req_id", "done_at", "latency_ms", "status", "outcome", "error"]
     ]
     requests = sends.merge(done, on="req_id", how="left")
+    requests["req_id"] = prefix + requests["req_id"].astype(str)
     requests["outcome"] = requests["outcome"].fillna("unfinished")
     return requests
 
 
-def read_marks(path) -> dict[str, float]:
-    """Mark times (`release`, `end`, `error`) and the load generator's CPU at each (`*_cpu_s`)."""
-    try:
-        raw = _read_raw(path)
-    except (FileNotFoundError, pd.errors.EmptyDataError):
-        return {}
+def _marks(raw: pd.DataFrame) -> dict[str, float]:
     marks = raw[raw["event"] == "mark"]
     found = dict(zip(marks["kind"], marks["sent_at"].astype(float), strict=False))
-    if "cpu_s" in marks:
-        found.update(
-            {f"{k}_cpu_s": float(v) for k, v in zip(marks["kind"], marks["cpu_s"], strict=False)}
+    cpu = dict(zip(marks["kind"], marks["cpu_s"].astype(float), strict=False))
+    if {"release", "end"} <= found.keys() and found["end"] > found["release"]:
+        found["loadgen_mean_pct"] = (
+            100.0 * (cpu["end"] - cpu["release"]) / (found["end"] - found["release"])
         )
     return found
+
+
+def read_point(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Every request of a point (one row each) and its marks, merged over locust processes.
+
+    Marks: the first `release`, the last `end`, any `error`, and `loadgen_mean_pct`,
+    the busiest process's mean CPU (exact, from its own clock) between its marks.
+    """
+    frames, marks = [], []
+    for i, path in enumerate(record_files(raw_dir)):
+        try:
+            raw = _read_raw(path)
+        except pd.errors.EmptyDataError:
+            continue
+        frames.append(_requests(raw, f"{i}:"))
+        marks.append(_marks(raw))
+    requests = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else _requests(pd.DataFrame(columns=REQUEST_FIELDS), "")
+    )
+    merged: dict[str, float] = {}
+    for name, pick in (("release", min), ("end", max), ("error", min), ("loadgen_mean_pct", max)):
+        values = [m[name] for m in marks if name in m]
+        if values:
+            merged[name] = pick(values)
+    return requests, merged
 
 
 def percentiles(latencies_ms: Iterable[float]) -> dict[str, float | None]:
@@ -85,17 +110,18 @@ def counts(requests: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def loadgen_cpu_peak_pct(samples: pd.DataFrame, marks: dict[str, float]) -> float | None:
-    """The load generator's CPU during the measured phase, in percent of one core.
+def loadgen_cpu_peak_pct(
+    samples: pd.DataFrame, marks: dict[str, float], processes: int = 1
+) -> float | None:
+    """The load generator's CPU during the load phase, in percent of one core per process.
 
-    The larger of its mean over the whole phase (exact, from the locust process's own
-    CPU clock at the release and end marks) and its peak over >= 1 s windows of the
-    sampler that lie inside the phase (start-up and spawning are outside it).
+    The larger of its mean over the whole phase (exact, from each locust process's own
+    CPU clock at its release and end marks) and its peak over >= 1 s windows of the
+    sampler inside the phase (start-up and spawning fall outside it), the sampler's
+    whole-tree figure divided among the `processes` that generate load.
     """
     start, end = marks.get("release"), marks.get("end")
-    found = []
-    if start is not None and end is not None and end > start and "end_cpu_s" in marks:
-        found.append(100.0 * (marks["end_cpu_s"] - marks["release_cpu_s"]) / (end - start))
+    found = [marks["loadgen_mean_pct"]] if "loadgen_mean_pct" in marks else []
     if start is not None and end is not None and len(samples):
         s = samples[(samples["t"] >= start) & (samples["t"] <= end)]
         s = s.dropna(subset=["loadgen_cpu_s"])
@@ -105,7 +131,7 @@ def loadgen_cpu_peak_pct(samples: pd.DataFrame, marks: dict[str, float]) -> floa
             while j + 1 < i and t[i] - t[j + 1] >= LOADGEN_WINDOW_S:
                 j += 1
             if t[i] - t[j] >= LOADGEN_WINDOW_S:
-                found.append(100.0 * (cpu[i] - cpu[j]) / (t[i] - t[j]))
+                found.append(100.0 * (cpu[i] - cpu[j]) / (t[i] - t[j]) / processes)
     return max(found) if found else None
 
 
@@ -158,14 +184,26 @@ def summarize(
     else:
         start = (release or 0.0) + point.effective_warmup_s
         stop = start + point.window_s
-        measured = echo[(echo["sent_at"] >= start) & (echo["sent_at"] < stop)]
+        # open loop: a request belongs to the window it was scheduled in, sent or not
+        born = echo["intended_at"] if point.scenario == "open" else echo["sent_at"]
+        measured = echo[(born >= start) & (born < stop)]
         row.update(counts(measured))
         completed = echo[
             (echo["outcome"] == "ok") & (echo["done_at"] >= start) & (echo["done_at"] < stop)
         ]
         rps = len(completed) / point.window_s if release is not None else None
-        ideal = model.ideal_rps(c, k, d)
-        row["ideal_latency_ms"] = 1000.0 * point.ideal_latency_s
+        if point.scenario == "calibrate":
+            ideal = None  # this measures the capacity the model takes as given
+        elif point.scenario == "open":
+            ideal = min(point.rate, point.capacity_rps)
+            # latency from the intended send time: queueing in the client counts too
+            measured = measured.assign(
+                latency_ms=(measured["done_at"] - measured["intended_at"]) * 1000.0
+            )
+        else:
+            ideal = model.ideal_rps(c, k, d)
+        if math.isfinite(point.ideal_latency_s) and point.scenario != "calibrate":
+            row["ideal_latency_ms"] = 1000.0 * point.ideal_latency_s
         row.update(
             duration_s=point.window_s,
             makespan_s=None,
@@ -192,5 +230,5 @@ def summarize(
     row.update(percentiles(measured[measured["outcome"] == "ok"]["latency_ms"]))
     if start is not None and stop is not None and len(samples):
         row.update(server_figures(samples, start, stop))
-    row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks)
+    row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks, point.loadgen_processes)
     return _none_if_nan(row)

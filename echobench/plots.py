@@ -249,6 +249,146 @@ def latency_vs_users(summary: pd.DataFrame, colors=None) -> Figure:
     return fig
 
 
+def open_loop_latency(summary: pd.DataFrame, colors=None) -> Figure:
+    """Latency from the intended send time against the offered arrival rate (open loop)."""
+    fig = Figure(figsize=(12, 5), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    fig.suptitle("Open loop: latency vs offered arrival rate (measured from intended send time)")
+    data = summary[summary["scenario"] == "open"]
+    if data.empty:
+        for ax in axes:
+            _empty(ax, "no open-loop points in this run")
+        return fig
+    colors = colors or config_colors(summary["config"])
+    points = data.groupby(["config", "offered_rps"], as_index=False).agg(
+        p50_ms=("p50_ms", "median"),
+        p99_ms=("p99_ms", "median"),
+        valid=("valid", "all"),
+        capacity=("capacity", "first"),
+        delay_s=("delay_s", "first"),
+        unfinished=("unfinished", "sum"),
+    )
+    styles = _line_styles(points["config"])
+    for ax, col, name in zip(axes, ["p50_ms", "p99_ms"], ["median (p50)", "p99"], strict=True):
+        for config in ordered_configs(points["config"]):
+            d = points[points["config"] == config].sort_values("offered_rps")
+            ax.plot(
+                d["offered_rps"],
+                d[col] / 1000,
+                color=colors[config],
+                label=config,
+                **styles[config],
+            )
+            capacity_rps = float(d["capacity"].iloc[0]) / d["delay_s"].iloc[0]
+            if math.isfinite(capacity_rps) and capacity_rps <= d["offered_rps"].max() * 1.5:
+                ax.axvline(capacity_rps, color=colors[config], **IDEAL)
+            bad = d[~d["valid"]]
+            if len(bad):
+                ax.scatter(bad["offered_rps"], bad[col] / 1000, **INVALID)
+        delay = points["delay_s"].iloc[0]
+        ax.axhline(delay, color="black", linewidth=0.8)
+        ax.set_yscale("log")
+        _plain_log(ax.yaxis)
+        ax.set_title(f"{name} latency (black line: D = {delay:g} s)")
+        ax.set_xlabel("offered arrival rate (requests per second)")
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel("latency from intended send time (s, log scale)")
+    _legend_outside(
+        axes[1],
+        [
+            (
+                Line2D([], [], color="grey", **IDEAL),
+                "capacity K / D\n(latency grows without\nbound past it)",
+            ),
+            _invalid_handle(),
+        ],
+    )
+    return fig
+
+
+def _scale_points(summary: pd.DataFrame) -> pd.DataFrame:
+    bursts = summary[summary["scenario"] == "burst"]
+    sizes = bursts.groupby("config")["users"].nunique()
+    return bursts[bursts["config"].isin(sizes[sizes > 1].index)]
+
+
+def scale_makespan(summary: pd.DataFrame, calibration: dict | None = None, colors=None) -> Figure:
+    """Burst makespan against burst size: the model's ceil(n/K) x D and the floor D + n/R0."""
+    fig = Figure(figsize=(13, 5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    fig.suptitle("Scale: bursts of n simultaneous requests")
+    data = _scale_points(summary)
+    if data.empty:
+        for ax in (left, right):
+            _empty(ax, "no burst-size sweep in this run")
+        return fig
+    colors = colors or config_colors(summary["config"])
+    r0 = (calibration or {}).get("r0_rps", {})
+    styles = _line_styles(data["config"])
+    for config in ordered_configs(data["config"]):
+        d = (
+            data[data["config"] == config]
+            .groupby("users", as_index=False)
+            .agg(
+                makespan_s=("makespan_s", "median"),
+                ideal_makespan_s=("ideal_makespan_s", "first"),
+                pss=("server_pss_peak_mb", "median"),
+                capacity=("capacity", "first"),
+                delay_s=("delay_s", "first"),
+                failed=("failed", "sum"),
+                timeouts=("timeouts", "sum"),
+                unfinished=("unfinished", "sum"),
+                valid=("valid", "all"),
+            )
+        )
+        left.plot(d["users"], d["makespan_s"], color=colors[config], label=config, **styles[config])
+        left.plot(d["users"], d["ideal_makespan_s"], color=colors[config], **IDEAL)
+        if config in r0:
+            left.plot(
+                d["users"],
+                d["delay_s"] + d["users"] / r0[config],
+                color=colors[config],
+                linestyle=":",
+                linewidth=1.5,
+            )
+        for row in d.itertuples():
+            lost = row.failed + row.timeouts + row.unfinished
+            if lost:
+                left.annotate(
+                    f"{lost:.0f} lost",
+                    (row.users, row.makespan_s or row.ideal_makespan_s),
+                    fontsize=7,
+                    color="red",
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+        bad = d[~d["valid"]]
+        if len(bad):
+            left.scatter(bad["users"], bad["makespan_s"], **INVALID)
+        in_flight_n = np.minimum(d["users"], d["capacity"].astype(float))
+        right.plot(
+            d["users"], d["pss"] / in_flight_n, color=colors[config], label=config, **styles[config]
+        )
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _plain_log(ax.xaxis)
+        _plain_log(ax.yaxis)
+        ax.set_xlabel("simultaneous requests n (log scale)")
+        ax.grid(True, which="major", alpha=0.3)
+    left.set_ylabel("makespan (s, log scale)")
+    left.set_title("Makespan")
+    right.set_ylabel("peak server PSS / requests in flight (MB, log scale)")
+    right.set_title("Memory per in-flight request")
+    extra = [
+        (Line2D([], [], color="grey", **IDEAL), "ideal ceil(n/K) x D"),
+        (Line2D([], [], color="grey", linestyle=":"), "floor D + n / R0\n(R0 calibrated)"),
+        _invalid_handle(),
+    ]
+    _legend_outside(left, extra)
+    return fig
+
+
 def in_flight(row) -> float:
     return min(row["users"], float(row["capacity"]))
 
@@ -456,16 +596,22 @@ def efficiency_overview(summary: pd.DataFrame) -> Figure:
     if data.empty:
         _empty(ax, "no point has an efficiency")
         return fig
-    data["column"] = data["scenario"] + "\nC=" + data["users"].astype(str)
+    load = (
+        data["users"]
+        .astype(str)
+        .radd("C=")
+        .where(data["scenario"] != "open", data["offered_rps"].map(lambda r: f"{r:g}/s"))
+    )
+    data["column"] = data["scenario"] + "\n" + load
     grid = data.groupby(["config", "column"]).agg(
         eff=("efficiency", "median"), valid=("valid", "all")
     )
     rows = ordered_configs(data["config"])
     cols = (
-        data[["scenario", "users", "column"]]
-        .drop_duplicates()
-        .assign(s=lambda d: d["scenario"].map({"burst": 0, "steady": 1, "mixed": 2}))
-        .sort_values(["s", "users"])["column"]
+        data[["scenario", "users", "offered_rps", "column"]]
+        .drop_duplicates("column")
+        .assign(s=lambda d: d["scenario"].map({"burst": 0, "steady": 1, "mixed": 2, "open": 3}))
+        .sort_values(["s", "users", "offered_rps"])["column"]
         .tolist()
     )
     values = np.full((len(rows), len(cols)), np.nan)
@@ -492,20 +638,34 @@ def efficiency_overview(summary: pd.DataFrame) -> Figure:
     return fig
 
 
+def _has(scenario: str):
+    return lambda summary: (summary["scenario"] == scenario).any()
+
+
+# name: (draw, whether a run has the data for it)
 CHARTS = {
-    "burst_makespan": burst_makespan,
-    "throughput_vs_users": throughput_vs_users,
-    "latency_vs_users": latency_vs_users,
-    "memory": memory,
-    "head_of_line": head_of_line,
-    "efficiency": efficiency_overview,
+    "burst_makespan": (burst_makespan, _has("burst")),
+    "throughput_vs_users": (throughput_vs_users, lambda s: not _steady(s).empty),
+    "latency_vs_users": (latency_vs_users, lambda s: not _steady(s).empty),
+    "memory": (memory, lambda s: s["scenario"].isin(["steady", "mixed"]).any()),
+    "head_of_line": (head_of_line, _has("mixed")),
+    "open_loop_latency": (open_loop_latency, _has("open")),
+    "scale_makespan": (scale_makespan, lambda s: not _scale_points(s).empty),
+    "efficiency": (efficiency_overview, lambda s: s["efficiency"].notna().any()),
 }
 
 
-def all_charts(summary: pd.DataFrame) -> dict[str, Figure]:
-    """Every chart of a run, sharing one colour map."""
+def all_charts(summary: pd.DataFrame, run: dict | None = None) -> dict[str, Figure]:
+    """Every chart this run has data for, sharing one colour map."""
     colors = config_colors(summary["config"])
     charts = {}
-    for name, draw in CHARTS.items():
-        charts[name] = draw(summary) if name == "efficiency" else draw(summary, colors=colors)
+    for name, (draw, has_data) in CHARTS.items():
+        if not has_data(summary):
+            continue
+        if name == "efficiency":
+            charts[name] = draw(summary)
+        elif name == "scale_makespan":
+            charts[name] = draw(summary, (run or {}).get("calibration"), colors=colors)
+        else:
+            charts[name] = draw(summary, colors=colors)
     return charts

@@ -8,8 +8,9 @@ has slots (a full but unqueued server, used for the memory sweep).
 from __future__ import annotations
 
 import math
+import random
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from echobench import model
 from echobench.configs import ConfigError, ServerConfig, get_config
 from servers.contract import MAX_DELAY_S
 
-SCENARIOS = ("burst", "steady", "mixed")
+SCENARIOS = ("burst", "steady", "mixed", "open", "calibrate")
 PROFILE_PACKAGE = "loadtests.profiles"
 MAX_USERS = 20_000
 GROUP_KEYS = {
@@ -28,8 +29,12 @@ GROUP_KEYS = {
     "warmup_s",
     "window_s",
     "fast_interval_s",
+    "rates",
+    "poisson",
     "note",
 }
+# Open loop: the longest wait for a backlog to clear before its rest counts as unfinished.
+OPEN_MAX_DRAIN_S = 30.0
 # Time a point needs beyond its load: server start, idle sampling, locust start-up.
 POINT_OVERHEAD_S = 5.0
 
@@ -51,33 +56,67 @@ class Point:
     warmup_s: float = 0.0
     window_s: float = 0.0
     fast_interval_s: float = 0.2
+    rate: float | None = None
+    poisson: bool = False
+    loadgen_processes: int = 1
 
     @property
     def point_id(self) -> str:
-        return f"{self.index:03d}-{self.scenario}-{self.config.id}-u{self.users}-r{self.repeat}"
+        load = f"l{self.rate:g}" if self.scenario == "open" else f"u{self.users}"
+        return f"{self.index:03d}-{self.scenario}-{self.config.id}-{load}-r{self.repeat}"
+
+    @property
+    def capacity_rps(self) -> float:
+        """K / D: the most answers per second the model allows."""
+        return self.config.capacity / self.delay_s
 
     @property
     def ideal_latency_s(self) -> float:
+        if self.scenario == "open":  # below capacity every arrival finds a slot
+            return self.delay_s if self.rate <= self.capacity_rps else math.inf
         return model.ideal_latency_s(self.users, self.config.capacity, self.delay_s)
 
     @property
     def stagger_s(self) -> float:
-        return 0.0 if self.scenario == "burst" else self.delay_s
+        return self.delay_s if self.scenario in ("steady", "mixed") else 0.0
+
+    @property
+    def demanded_rps(self) -> float | None:
+        """The request rate the model asks of the load generator at this point."""
+        if self.scenario == "calibrate":
+            return None
+        if self.scenario == "open":
+            return self.rate
+        if self.scenario == "burst":
+            return self.users / model.ideal_makespan_s(
+                self.users, self.config.capacity, self.delay_s
+            )
+        return model.ideal_rps(self.users, self.config.capacity, self.delay_s)
 
     @property
     def effective_warmup_s(self) -> float:
         """Long enough for the first queued round to clear, so the window is steady."""
+        if self.scenario == "open":
+            return max(self.warmup_s, self.delay_s)
         return max(self.warmup_s, self.stagger_s + self.ideal_latency_s)
 
     @property
     def drain_s(self) -> float:
         """Time after the window for requests sent in it to come back."""
+        if self.scenario == "open":
+            backlog = max(0.0, self.rate - self.capacity_rps) * (
+                self.effective_warmup_s + self.window_s
+            )
+            clear_s = backlog / self.capacity_rps if self.capacity_rps else OPEN_MAX_DRAIN_S
+            return min(OPEN_MAX_DRAIN_S, clear_s + self.delay_s + 2.0)
         return self.ideal_latency_s + self.delay_s + 2.0
 
     @property
     def client_timeout_s(self) -> float:
         if self.scenario == "burst":
             return self.deadline_s
+        if self.scenario == "open":
+            return self.max_load_s + 10.0
         return 2 * self.ideal_latency_s + 10.0
 
     @property
@@ -91,6 +130,8 @@ class Point:
         """How long the load phase should take, release to end."""
         if self.scenario == "burst":
             return model.ideal_makespan_s(self.users, self.config.capacity, self.delay_s)
+        if self.scenario == "open":
+            return self.effective_warmup_s + self.window_s + self.drain_s
         return self.effective_warmup_s + self.window_s + self.ideal_latency_s
 
     @property
@@ -127,6 +168,7 @@ class Profile:
     repeat: int
     points: list[Point] = field(default_factory=list)
     source: str = ""
+    seed: int | None = None
 
     @property
     def expected_s(self) -> float:
@@ -182,8 +224,13 @@ def load_profile(
     configs: list[str] | None = None,
     scenarios: list[str] | None = None,
     repeat: int | None = None,
+    seed: int = 0,
+    loadgen_processes: int = 1,
 ) -> Profile:
-    """Read and expand a profile; `configs` replaces every group's configs."""
+    """Read and expand a profile; `configs` replaces every group's configs.
+
+    With more than one repeat the points run in an order shuffled by `seed`.
+    """
     data, source = _read(name_or_path)
     groups = data.get("groups")
     if not isinstance(groups, list) or not groups:
@@ -217,29 +264,76 @@ def load_profile(
             group_configs = chosen or [get_config(c) for c in group.get("configs", [])]
         except (ConfigError, TypeError) as exc:
             raise ProfileError(f"{source}: group {number}: {exc}") from None
-        users = group.get("users")
-        if not group_configs or not isinstance(users, list) or not users:
-            raise ProfileError(f"{source}: group {number} needs non-empty configs and users lists")
-        delay = _number(group, "delay_s", 2.0, 0.01, MAX_DELAY_S)
-        warmup = _number(group, "warmup_s", 1.0, 0.0, 600.0)
-        window = _number(group, "window_s", 10.0, 0.5, 3600.0)
-        fast = _number(group, "fast_interval_s", 0.2, 0.01, 10.0)
-        for config in group_configs:
-            for raw_users in users:
-                for rep in range(1, repeats + 1):
-                    profile.points.append(
-                        Point(
-                            len(profile.points) + 1,
-                            scenario,
-                            config,
-                            _users(raw_users, config),
-                            delay,
-                            rep,
-                            warmup,
-                            window,
-                            fast,
-                        )
-                    )
+        if not group_configs:
+            raise ProfileError(f"{source}: group {number} needs a non-empty configs list")
+        try:
+            profile.points += _expand(group, group_configs, repeats)
+        except ProfileError as exc:
+            raise ProfileError(f"{source}: group {number}: {exc}") from None
     if not profile.points:
         raise ProfileError(f"{source}: no point left after filtering by scenario")
+    # Calibration first: later points are judged against the ceiling it measures.
+    first = [p for p in profile.points if p.scenario == "calibrate"]
+    rest = [p for p in profile.points if p.scenario != "calibrate"]
+    if repeats > 1:  # interleave repeats so drift over time cannot masquerade as a difference
+        random.Random(seed).shuffle(rest)
+        profile.seed = seed
+    profile.points = first + rest
+    profile.points = [
+        replace(p, index=i, loadgen_processes=loadgen_processes)
+        for i, p in enumerate(profile.points, 1)
+    ]
     return profile
+
+
+def _open_pool(rate: float, delay_s: float) -> int:
+    """Senders for an open-loop point: three times the requests in flight at the ideal."""
+    return min(MAX_USERS, math.ceil(3 * rate * delay_s) + 10)
+
+
+def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Point]:
+    """One group's points: config x load level x repeat."""
+    scenario = group["scenario"]
+    if scenario == "calibrate":  # zero delay: the config's own capacity R0
+        if "delay_s" in group:
+            raise ProfileError("a calibrate group runs at zero delay: drop delay_s")
+        delay = 0.0
+    else:
+        delay = _number(group, "delay_s", 2.0, 0.01, MAX_DELAY_S)
+    common = {
+        "scenario": scenario,
+        "delay_s": delay,
+        "warmup_s": _number(group, "warmup_s", 1.0, 0.0, 600.0),
+        "window_s": _number(group, "window_s", 10.0, 0.5, 3600.0),
+        "fast_interval_s": _number(group, "fast_interval_s", 0.2, 0.01, 10.0),
+    }
+    if scenario == "open":
+        rates = group.get("rates")
+        if not isinstance(rates, list) or not rates or "users" in group:
+            raise ProfileError("an open group needs a rates list (arrivals/s) and no users")
+        for rate in rates:
+            _number({"rate": rate}, "rate", 0, 0.01, 100_000.0)
+        if not isinstance(group.get("poisson", False), bool):
+            raise ProfileError("poisson must be true or false")
+        levels = [
+            {
+                "rate": float(r),
+                "poisson": group.get("poisson", False),
+                "users": _open_pool(float(r), delay),
+            }
+            for r in rates
+        ]
+    else:
+        users = group.get("users")
+        if not isinstance(users, list) or not users or "rates" in group:
+            raise ProfileError(f"a {scenario} group needs a users list and no rates")
+        levels = [{"users": raw} for raw in users]
+    points = []
+    for config in configs:
+        for level in levels:
+            for rep in range(1, repeats + 1):
+                fields = {**common, **level, "config": config, "repeat": rep}
+                if scenario != "open":
+                    fields["users"] = _users(level["users"], config)
+                points.append(Point(index=0, **fields))
+    return points

@@ -8,7 +8,8 @@ REQUEST_FIELDS = [
     "req_id",
     "kind",  # echo | page; for marks: release | end | error
     "user",
-    "sent_at",  # wall clock, s; a mark's own time
+    "sent_at",  # wall clock, s; a mark's own time; empty if it never left (open loop)
+    "intended_at",  # open loop: when the schedule said it should be sent
     "done_at",
     "latency_ms",  # perf_counter around the request
     "status",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from echobench import plots, results
+from echobench import plots, results, stats
 
 CHART_NOTES = {
     "burst_makespan": "Bars: measured time from the first request sent to the last answer; dashed "
@@ -21,14 +21,22 @@ CHART_NOTES = {
     "requests in flight at each config's busiest point.",
     "head_of_line": "A light stream of GET / while slow echoes keep the server busy: where all "
     "slots hold slow requests, the fast page queues behind them.",
+    "open_loop_latency": "Requests arrive on a fixed schedule whatever the server does; latency "
+    "runs from each request's intended send time. Dashed verticals: each config's capacity "
+    "K / D, past which a queue grows for as long as the load lasts.",
+    "scale_makespan": "Bursts of growing size: measured makespan, the model's ceil(n/K) x D "
+    "(dashed) and the physical floor D + n / R0 (dotted), where R0 is the config's calibrated "
+    "zero-delay capacity on this machine. Right: peak PSS per request in flight.",
     "efficiency": "Every point's measured / ideal rate; 1.00 is the model's ideal.",
 }
 
 
-def write_charts(summary: pd.DataFrame, folder: Path) -> dict[str, Path]:
+def write_charts(summary: pd.DataFrame, folder: Path, run: dict | None = None) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
+    for old in [*folder.glob("*.png"), *folder.glob("*.svg")]:  # a chart this run lacks must go
+        old.unlink()
     written = {}
-    for name, fig in plots.all_charts(summary).items():
+    for name, fig in plots.all_charts(summary, run).items():
         for ext in ("png", "svg"):
             fig.savefig(folder / f"{name}.{ext}", dpi=110 if ext == "png" else None)
         written[name] = folder / f"{name}.png"
@@ -54,16 +62,21 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
     """The report's table for one scenario: the figures a reader compares."""
     data = summary[summary["scenario"] == scenario]
     data = data.assign(_o=data["config"].map(plots.ordered_configs(data["config"]).index))
-    data = data.sort_values(["_o", "users", "repeat"])
+    data = data.sort_values(["_o", "users", "offered_rps", "repeat"])
     table = pd.DataFrame(
         {
             "config": data["config"],
             "users": data["users"],
             "D s": data["delay_s"].map(lambda v: f"{v:g}"),
+            "offered rps": data["offered_rps"].map(lambda v: _fmt(v, 1)),
             "rps": data["rps"].map(lambda v: _fmt(v, 1)),
             "ideal rps": data["ideal_rps"].map(lambda v: _fmt(v, 1)),
         }
     )
+    if scenario != "open":
+        table = table.drop(columns="offered rps")
+    if (data["repeat"] > 1).any():
+        table.insert(2, "repeat", data["repeat"])
     if scenario == "burst":
         table["makespan s"] = data["makespan_s"].map(lambda v: _fmt(v, 3))
         table["ideal s"] = data["ideal_makespan_s"].map(lambda v: _fmt(v, 3))
@@ -117,7 +130,17 @@ def problems(summary: pd.DataFrame, run: dict) -> list[str]:
     return lines
 
 
-def render(run_dir: Path) -> str:
+SECTIONS = {
+    "calibrate": "Calibrate: zero-delay capacity R0 of each config on this machine",
+    "burst": "Burst: n simultaneous requests",
+    "steady": "Steady: closed-loop users (latency understated by coordinated omission, see README)",
+    "mixed": "Mixed: fast page beside slow echoes",
+    "open": "Open loop: fixed arrival rate, latency from the intended send time",
+}
+
+
+def render(run_dir: Path, charts: list[str]) -> str:
+    """report.md's text for a run whose charts (by name) are already in charts/."""
     summary = results.load_summary(run_dir)
     run = results.load_run(run_dir)
     lines = [f"# echobench report: {run.get('run_id')}", ""]
@@ -131,18 +154,27 @@ def render(run_dir: Path) -> str:
             "",
         ]
     lines += ["## Environment", "", *environment_lines(run), ""]
-    for scenario, title in (
-        ("burst", "Burst: n simultaneous requests"),
-        (
-            "steady",
-            "Steady: closed-loop users (latency understated by coordinated omission, see README)",
-        ),
-        ("mixed", "Mixed: fast page beside slow echoes"),
-    ):
+    for scenario, title in SECTIONS.items():
         if (summary["scenario"] == scenario).any():
             lines += [f"## {title}", "", _table(scenario_table(summary, scenario)), ""]
+    if (summary["repeat"] > 1).any():
+        lines += [
+            "## Repeats: median and interquartile range",
+            "",
+            _table(repeats_table(stats.aggregate(summary))),
+            "",
+        ]
+    calibration = run.get("calibration") or {}
+    if calibration.get("loadgen_ceiling_rps"):
+        lines += [
+            f"Load generator ceiling (calibrated): about "
+            f"{calibration['loadgen_ceiling_rps']:.0f} req/s per core of locust; points "
+            "demanding 80% of it or more are marked invalid.",
+            "",
+        ]
     lines += ["## Charts", ""]
-    for name, note in CHART_NOTES.items():
+    for name in charts:
+        note = CHART_NOTES[name]
         lines += [
             f"### {name.replace('_', ' ').capitalize()}",
             "",
@@ -157,7 +189,39 @@ def render(run_dir: Path) -> str:
 def write_report(run_dir: Path | str | None = None) -> Path:
     """charts/ and report.md inside the run folder; returns the report's path."""
     folder = results.resolve_run(run_dir)
-    write_charts(results.load_summary(folder), folder / "charts")
+    charts = write_charts(results.load_summary(folder), folder / "charts", results.load_run(folder))
     path = folder / "report.md"
-    results.atomic_write(path, render(folder))
+    results.atomic_write(path, render(folder, list(charts)))
     return path
+
+
+def repeats_table(aggregate: pd.DataFrame) -> pd.DataFrame:
+    """Per point: repeats, and the median [q25, q75] of its main figures."""
+
+    def spread(figure: str, digits: int):
+        return [
+            f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" if pd.notna(m) else ""
+            for m, lo, hi in zip(
+                aggregate[f"{figure}_median"],
+                aggregate[f"{figure}_q25"],
+                aggregate[f"{figure}_q75"],
+                strict=True,
+            )
+        ]
+
+    return pd.DataFrame(
+        {
+            "scenario": aggregate["scenario"],
+            "config": aggregate["config"],
+            "users": aggregate["users"],
+            "valid / repeats": [
+                f"{v:.0f} / {n}"
+                for v, n in zip(aggregate["valid_repeats"], aggregate["repeats"], strict=True)
+            ],
+            "rps": spread("rps", 1),
+            "efficiency": spread("efficiency", 3),
+            "makespan s": spread("makespan_s", 3),
+            "p50 ms": spread("p50_ms", 0),
+            "p99 ms": spread("p99_ms", 0),
+        }
+    )

@@ -35,6 +35,7 @@ COLUMNS = [
     "scenario",
     "users",
     "delay_s",
+    "offered_rps",
     "repeat",
     "requests",
     "ok",
@@ -151,6 +152,9 @@ def load_summary(run_dir: Path | str) -> pd.DataFrame:
     if not path.is_file():
         raise ResultsError(f"no summary.csv in {run_dir}")
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"note": "string"})
+    for col in COLUMNS:  # a run written by an older schema: its missing columns are empty
+        if col not in frame:
+            frame[col] = float("nan")
     for col in ("valid", "loadgen_bound"):
         frame[col] = frame[col].astype(str).str.lower().map({"true": True, "false": False})
     frame["note"] = frame["note"].fillna("")

@@ -18,13 +18,14 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from echobench import environment, metrics, results
+from echobench import environment, metrics, results, stats
 from echobench.loadgen import LoadGenerator
 from echobench.profiles import Point, Profile
 from echobench.sampler import Sampler, write_samples
 from echobench.server import Server, ServerError
 
 IDLE_SAMPLE_S = 1.0
+LOADGEN_CEILING_SHARE = 0.8
 
 
 @dataclass
@@ -37,12 +38,28 @@ class Run:
     status: str = "running"
     ended: str | None = None
     meta: dict = field(default_factory=environment.describe)
+    calibration: dict = field(default_factory=dict)
+
+    def calibrate(self, row: dict) -> None:
+        """Keep a valid zero-delay point's R0, and the load generator ceiling it implies."""
+        if not row["valid"] or not row.get("rps"):
+            return
+        self.calibration.setdefault("r0_rps", {})[row["config"]] = row["rps"]
+        cpu = row.get("loadgen_cpu_peak_pct")
+        if cpu:
+            ceiling = row["rps"] * 100.0 / cpu  # requests/s with one full core of locust
+            best = self.calibration.get("loadgen_ceiling_rps") or 0.0
+            self.calibration["loadgen_ceiling_rps"] = max(best, ceiling)
+            self.calibration["loadgen_ceiling_method"] = (
+                "zero-delay rps / load generator CPU share, best calibrate point"
+            )
 
     def metadata(self) -> dict:
         return {
             "schema_version": results.SCHEMA_VERSION,
             "run_id": self.run_id,
             "profile": {
+                "seed": self.profile.seed,
                 "name": self.profile.name,
                 "source": self.profile.source,
                 "description": self.profile.description,
@@ -54,11 +71,17 @@ class Run:
             "status": self.status,
             "points_total": len(self.profile.points),
             "points_done": len(self.rows),
+            "calibration": self.calibration,
             **self.meta,
         }
 
     def save(self) -> None:
         results.write_summary(self.rows, self.run_dir / "summary.csv")
+        if self.rows:
+            summary = results.load_summary(self.run_dir)
+            results.atomic_write(
+                self.run_dir / "aggregate.csv", stats.aggregate(summary).to_csv(index=False)
+            )
         results.write_json(self.metadata(), self.run_dir / "run.json")
 
 
@@ -84,6 +107,7 @@ def _base_row(run: Run, point: Point) -> dict:
         "scenario": point.scenario,
         "users": point.users,
         "delay_s": point.delay_s,
+        "offered_rps": point.rate,
         "repeat": point.repeat,
     }
 
@@ -124,7 +148,7 @@ def measure_point(point: Point, raw: Path) -> tuple[dict, list[str]]:
             write_samples(samples, raw / "samples.csv")
         pids = sorted((sampler.pids_seen if sampler else set()) | _pids(server, load))
         results.write_json({"pids": pids}, raw / "pids.json")
-    if not (raw / "requests.csv").exists():
+    if not metrics.record_files(raw):
         return {}, problems
     return row_from_raw(point, raw), problems
 
@@ -135,22 +159,47 @@ def _pids(*owners) -> set[int]:
 
 def row_from_raw(point: Point, raw: Path) -> dict:
     """The measured figures of a point, from its raw folder alone."""
-    records = raw / "requests.csv"
     samples_path = raw / "samples.csv"
     samples = pd.read_csv(samples_path) if samples_path.exists() else pd.DataFrame()
-    marks = metrics.read_marks(records)
+    requests, marks = metrics.read_point(raw)
     if "error" in marks:
         return {}
-    return metrics.summarize(point, metrics.read_records(records), marks, samples)
+    return metrics.summarize(point, requests, marks, samples)
 
 
-def judge(row: dict, problems: list[str]) -> dict:
-    """Add loadgen_bound, valid and note: a point is valid only if nothing undermined it."""
+def judge_calibration(row: dict, problems: list[str]) -> dict:
+    """A zero-delay point saturates something by design; only breakage makes it invalid."""
+    judged = judge(row, problems)
+    if judged["loadgen_bound"]:
+        judged["note"] += (
+            "; R0 is a lower bound of the server's capacity: the load generator was the busier side"
+        )
+    broken = bool([p for p in problems if not p.startswith("locust warned")])
+    return {**judged, "valid": bool(row.get("requests")) and not broken}
+
+
+def judge(
+    row: dict,
+    problems: list[str],
+    demanded_rps: float | None = None,
+    ceiling_rps: float | None = None,
+) -> dict:
+    """Add loadgen_bound, valid and note: a point is valid only if nothing undermined it.
+
+    A point whose demanded rate comes within LOADGEN_CEILING_SHARE of the load
+    generator's calibrated ceiling is bound too, whatever its CPU reading.
+    """
     notes = list(problems)
     peak = row.get("loadgen_cpu_peak_pct")
     bound = peak is not None and peak >= metrics.LOADGEN_BOUND_PCT
     if bound:
         notes.append(f"load generator at {peak:.0f}% of a core")
+    if demanded_rps and ceiling_rps and demanded_rps >= LOADGEN_CEILING_SHARE * ceiling_rps:
+        bound = True
+        notes.append(
+            f"demands {demanded_rps:.0f} req/s, over {LOADGEN_CEILING_SHARE:.0%} of the "
+            f"load generator's calibrated ceiling of {ceiling_rps:.0f} req/s"
+        )
     if any("CPU usage above 90%" in p for p in problems):
         bound = True
     if not row.get("requests"):
@@ -194,7 +243,13 @@ def execute(run: Run, console: Console | None = None) -> Run:
                         f"(elapsed {elapsed}, ETA {fmt_duration(remaining)})"
                     )
                 measured, problems = measure_point(point, run.run_dir / "raw" / point.point_id)
-                row = judge({**_base_row(run, point), **measured}, problems)
+                row = {**_base_row(run, point), **measured}
+                if point.scenario == "calibrate":
+                    row = judge_calibration(row, problems)
+                    run.calibrate(row)
+                else:
+                    ceiling = run.calibration.get("loadgen_ceiling_rps")
+                    row = judge(row, problems, point.demanded_rps, ceiling)
                 run.rows.append(row)
                 run.save()
                 if not row["valid"]:

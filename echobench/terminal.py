@@ -52,3 +52,24 @@ def print_summary(run, out: Console) -> None:
         )
     out.print(table)
     out.print(f"summary: {run.run_dir / 'summary.csv'}\nmetadata: {run.run_dir / 'run.json'}")
+
+
+def print_comparison(table, name_a: str, name_b: str, out: Console) -> None:
+    colours = {"better": "green", "worse": "red", "not significant": "dim"}
+    view = Table(title=f"B = {name_b} against A = {name_a}")
+    for col in ("scenario", "config", "load", "figure", "A", "B", "B/A", "verdict"):
+        view.add_column(col, justify="left" if col in ("scenario", "config", "figure") else "right")
+    for r in table.itertuples():
+        load = f"{r.offered_rps:g}/s" if r.scenario == "open" else f"{r.users}"
+        colour = colours[r.verdict]
+        view.add_row(
+            r.scenario,
+            r.config,
+            load,
+            r.figure,
+            f"{r.a_median:.4g} (n={r.a_repeats})",
+            f"{r.b_median:.4g} (n={r.b_repeats})",
+            f"{r.ratio_b_over_a:.3f}",
+            f"[{colour}]{r.verdict}[/]",
+        )
+    out.print(view)

@@ -13,13 +13,18 @@ Latencies are measured with `time.perf_counter` around the call, to the microsec
 from __future__ import annotations
 
 import csv
+import os
+import random
 import resource
 import time
+from pathlib import Path
 
 import gevent
 from gevent.event import Event
+from gevent.queue import Empty, Queue
 from locust import FastHttpUser, constant, constant_pacing, events, task
 from locust.exception import StopUser
+from locust.runners import MasterRunner, WorkerRunner
 
 from echobench.records import REQUEST_FIELDS
 from servers import contract
@@ -37,18 +42,19 @@ class _Point:
         self.in_flight = 0
         self.next_id = 0
         self.send_until = float("inf")
+        self.arrivals: Queue = Queue()
         self.writer = None
         self.file = None
 
-    def record(self, *row) -> None:
-        self.writer.writerow(row)
+    def record(self, event: str, **fields) -> None:
+        self.writer.writerow({"event": event, **fields})
         self.file.flush()
 
     def mark(self, name: str, error: str = "") -> None:
         """A point in time, with this process's CPU seconds so far (exact load-generator cost)."""
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu_s = f"{usage.ru_utime + usage.ru_stime:.6f}"
-        self.record("mark", "", name, "", time.time(), "", "", "", "", error, cpu_s)
+        self.record("mark", kind=name, sent_at=time.time(), error=error, cpu_s=cpu_s)
 
 
 POINT = _Point()
@@ -57,7 +63,11 @@ POINT = _Point()
 @events.init_command_line_parser.add_listener
 def _add_arguments(parser) -> None:
     group = parser.add_argument_group("echobench")
-    group.add_argument("--eb-scenario", choices=["burst", "steady", "mixed"], default="burst")
+    group.add_argument(
+        "--eb-scenario",
+        choices=["burst", "steady", "mixed", "open", "calibrate"],
+        default="burst",
+    )
     group.add_argument("--eb-records", default="requests.csv", help="per-request records (CSV)")
     group.add_argument("--eb-delay", type=float, default=2.0, help="echo delay, seconds")
     group.add_argument("--eb-warmup", type=float, default=2.0, help="steady warm-up, seconds")
@@ -67,6 +77,9 @@ def _add_arguments(parser) -> None:
     group.add_argument("--eb-timeout", type=float, default=60.0, help="client timeout, seconds")
     group.add_argument("--eb-fast-interval", type=float, default=0.1, help="mixed: page pacing")
     group.add_argument("--eb-spawn-timeout", type=float, default=60.0, help="seconds to spawn")
+    group.add_argument("--eb-rate", type=float, default=1.0, help="open: arrivals per second")
+    group.add_argument("--eb-poisson", action="store_true", help="open: Poisson arrivals")
+    group.add_argument("--eb-seed", type=int, default=1, help="open: seed of the Poisson gaps")
 
 
 @events.init.add_listener
@@ -79,11 +92,28 @@ def _configure(environment, **_kwargs) -> None:
     PageUser.wait_time = constant_pacing(opts.eb_fast_interval)
 
 
+def _records_path(environment) -> Path:
+    """requests.csv, or requests.w<pid>.csv in each worker of a distributed run."""
+    path = Path(environment.parsed_options.eb_records)
+    if isinstance(environment.runner, WorkerRunner):
+        return path.with_name(f"{path.stem}.w{os.getpid()}{path.suffix}")
+    return path
+
+
+def _users_here(environment) -> int:
+    """Users this process runs: all of them, or a worker's share in a distributed run."""
+    if isinstance(environment.runner, WorkerRunner):
+        return environment.runner.target_user_count
+    return environment.parsed_options.num_users
+
+
 @events.test_start.add_listener
 def _start(environment, **_kwargs) -> None:
-    POINT.file = open(environment.parsed_options.eb_records, "w", newline="")  # noqa: SIM115
-    POINT.writer = csv.writer(POINT.file)
-    POINT.writer.writerow(REQUEST_FIELDS)
+    if isinstance(environment.runner, MasterRunner):
+        return  # the master runs no users: the workers record and conduct their own
+    POINT.file = open(_records_path(environment), "w", newline="")  # noqa: SIM115
+    POINT.writer = csv.DictWriter(POINT.file, fieldnames=REQUEST_FIELDS)
+    POINT.writer.writeheader()
     gevent.spawn(_conduct, environment)
 
 
@@ -107,12 +137,45 @@ def _conduct(environment) -> None:
     if opts.eb_scenario == "burst":
         POINT.all_finished.wait(timeout=opts.eb_deadline)
     else:
+        if opts.eb_scenario == "open":
+            _schedule_arrivals(opts, opts.eb_rate * _users_here(environment) / opts.num_users)
         gevent.sleep(max(0.0, POINT.send_until - time.time()))
         drain_until = time.time() + opts.eb_drain
-        while POINT.in_flight and time.time() < drain_until:
+        while (POINT.in_flight or POINT.arrivals.qsize()) and time.time() < drain_until:
             gevent.sleep(0.01)
     POINT.mark("end")
+    _never_sent()
     environment.runner.quit()
+
+
+def _schedule_arrivals(opts, rate: float) -> None:
+    """Open loop: put each arrival's intended time in the queue when it falls due.
+
+    Arrivals do not wait for answers; if every user is busy they wait in the queue,
+    and their latency still runs from the intended time (no coordinated omission).
+    """
+    rng = random.Random(opts.eb_seed * 100_003 + os.getpid())
+
+    def run() -> None:
+        due = time.time()
+        while due < POINT.send_until:
+            gevent.sleep(max(0.0, due - time.time()))
+            POINT.arrivals.put(due)
+            due += rng.expovariate(rate) if opts.eb_poisson else 1.0 / rate
+
+    gevent.spawn(run)
+
+
+def _never_sent() -> None:
+    """Arrivals still queued at the end are recorded as sent-never: they count as unfinished."""
+    while True:
+        try:
+            intended = POINT.arrivals.get_nowait()
+        except Empty:
+            return
+        req_id = POINT.next_id
+        POINT.next_id += 1
+        POINT.record("send", req_id=req_id, kind="echo", intended_at=intended)
 
 
 def _classify(error: BaseException) -> str:
@@ -128,17 +191,24 @@ class EchoUserBase(FastHttpUser):
         self.index = POINT.arrived
         self.sequence = 0
         POINT.arrived += 1
-        if POINT.arrived >= self.environment.parsed_options.num_users:
+        if POINT.arrived >= _users_here(self.environment):
             POINT.all_arrived.set()
         POINT.go.wait()
 
-    def request(self, kind: str, path: str, expected: bytes) -> None:
+    def request(self, kind: str, path: str, expected: bytes, intended_at: float | str = "") -> None:
         """One GET, validated byte for byte, recorded before and after."""
         req_id = POINT.next_id
         POINT.next_id += 1
         POINT.in_flight += 1
         sent_at = time.time()
-        POINT.record("send", req_id, kind, self.index, sent_at, "", "", "", "", "", "")
+        ids = {
+            "req_id": req_id,
+            "kind": kind,
+            "user": self.index,
+            "sent_at": sent_at,
+            "intended_at": intended_at,
+        }
+        POINT.record("send", **ids)
         start = time.perf_counter()
         outcome, error, status = "ok", "", 0
         try:
@@ -159,22 +229,20 @@ class EchoUserBase(FastHttpUser):
             POINT.in_flight -= 1
         POINT.record(
             "done",
-            req_id,
-            kind,
-            self.index,
-            sent_at,
-            time.time(),
-            f"{latency_ms:.3f}",
-            status,
-            outcome,
-            error,
+            **ids,
+            done_at=time.time(),
+            latency_ms=f"{latency_ms:.3f}",
+            status=status,
+            outcome=outcome,
+            error=error,
         )
 
-    def echo(self) -> None:
+    def echo(self, intended_at: float | str = "") -> None:
         self.sequence += 1
         text = f"u{self.index}r{self.sequence}"
         delay = self.environment.parsed_options.eb_delay
-        self.request("echo", f"/?field={text}&delay={delay!r}", contract.render_page(text))
+        path = f"/?field={text}&delay={delay!r}"
+        self.request("echo", path, contract.render_page(text), intended_at)
 
 
 class BurstUser(EchoUserBase):
@@ -186,7 +254,7 @@ class BurstUser(EchoUserBase):
             self.echo()
         finally:
             POINT.finished_users += 1
-            if POINT.finished_users >= self.environment.parsed_options.num_users:
+            if POINT.finished_users >= _users_here(self.environment):
                 POINT.all_finished.set()
         raise StopUser()
 
@@ -197,7 +265,7 @@ class EchoUser(EchoUserBase):
     def on_start(self) -> None:
         super().on_start()
         opts = self.environment.parsed_options
-        gevent.sleep(opts.eb_delay * self.index / max(1, opts.num_users))
+        gevent.sleep(opts.eb_delay * self.index / max(1, _users_here(self.environment)))
 
     @task
     def loop(self) -> None:
@@ -218,3 +286,15 @@ class PageUser(EchoUserBase):
             gevent.sleep(3600)
             return
         self.request("page", "/", contract.render_page())
+
+
+class OpenUser(EchoUserBase):
+    """Open loop: one of a pool of senders taking arrivals from the schedule."""
+
+    @task
+    def arrival(self) -> None:
+        try:
+            intended = POINT.arrivals.get(timeout=1.0)
+        except Empty:
+            return
+        self.echo(intended_at=intended)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def test_every_row_accounts_for_every_request(smoke_run):
     summary = results.load_summary(smoke_run[0])
-    assert len(summary) == 5
+    assert len(summary) == 7
     assert list(pd.read_csv(smoke_run[0] / "summary.csv").columns) == results.COLUMNS
     lhs = summary["requests"]
     rhs = summary["ok"] + summary["failed"] + summary["timeouts"] + summary["unfinished"]
@@ -87,7 +87,7 @@ def test_summary_can_be_recomputed_from_raw(smoke_run):
 def test_run_metadata_describes_the_machine(smoke_run):
     run = results.load_run(smoke_run[0])
     assert run["status"] == "complete"
-    assert run["points_done"] == run["points_total"] == len(run["matrix"]) == 5
+    assert run["points_done"] == run["points_total"] == len(run["matrix"]) == 7
     assert run["machine"]["cores_logical"] >= 1
     assert run["versions"]["locust"].startswith("2.47")
     assert run["git"]["commit"] is None or len(run["git"]["commit"]) == 40
@@ -102,5 +102,5 @@ def test_no_process_survives_the_run(smoke_run):
 
 def test_progress_and_summary_are_printed(smoke_run):
     stderr = smoke_run[1].stderr
-    assert "5/5" in stderr
+    assert "7/7" in stderr
     assert "summary.csv" in stderr

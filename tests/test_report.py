@@ -32,12 +32,24 @@ def reported(smoke_run, tmp_path_factory):
     return run_dir
 
 
+CORE_CHARTS = [
+    "burst_makespan",
+    "throughput_vs_users",
+    "latency_vs_users",
+    "memory",
+    "head_of_line",
+    "efficiency",
+]
+
+
 def test_report_writes_every_chart(reported):
-    for name in plots.CHARTS:
+    for name in CORE_CHARTS:
         for ext in ("png", "svg"):
             path = reported / "charts" / f"{name}.{ext}"
             assert path.is_file() and path.stat().st_size > 5000, path
     assert (reported / "charts" / "burst_makespan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a chart whose data the run lacks (open loop, scale sweep) is not drawn
+    assert sorted(p.stem for p in (reported / "charts").glob("*.png")) == sorted(CORE_CHARTS)
 
 
 def test_report_markdown_has_tables_and_charts(reported):
@@ -46,8 +58,9 @@ def test_report_markdown_has_tables_and_charts(reported):
     assert "Every point is valid" in text
     for scenario in ("## Burst", "## Steady", "## Mixed"):
         assert scenario in text
-    for name in plots.CHARTS:
+    for name in CORE_CHARTS:
         assert f"](charts/{name}.png)" in text
+    assert "open_loop_latency" not in text
     assert "fastapi-async" in text and "flask-sync-2" in text
 
 
@@ -62,7 +75,7 @@ def test_report_puts_invalid_points_first(reported, tmp_path):
     (run_dir / "summary.csv").write_text(
         "\n".join([summary[0], ",".join(cells), *summary[2:]]) + "\n"
     )
-    text = report.render(run_dir)
+    text = report.render(run_dir, [])
     first = text.split("## Environment")[0]
     assert "## Read this first" in first
     assert "server died mid-point (exit code -9)" in first
