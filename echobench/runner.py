@@ -150,7 +150,10 @@ def measure_point(point: Point, raw: Path) -> tuple[dict, list[str]]:
         results.write_json({"pids": pids}, raw / "pids.json")
     if not metrics.record_files(raw):
         return {}, problems
-    return row_from_raw(point, raw), problems
+    row = row_from_raw(point, raw)
+    if point.scenario == "burst" and row.get("requests") not in (None, point.users):
+        problems.append(f"a burst of {point.users} sent {row['requests']} requests")
+    return row, problems
 
 
 def _pids(*owners) -> set[int]:

@@ -23,7 +23,6 @@ import gevent
 from gevent.event import Event
 from gevent.queue import Empty, Queue
 from locust import FastHttpUser, constant, constant_pacing, events, task
-from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from echobench.records import REQUEST_FIELDS
@@ -42,6 +41,8 @@ class _Point:
         self.in_flight = 0
         self.next_id = 0
         self.send_until = float("inf")
+        self.closed = False  # the point's work is over: late-spawned users must not send
+        self.workers_done: set[str] = set()
         self.arrivals: Queue = Queue()
         self.writer = None
         self.file = None
@@ -90,6 +91,18 @@ def _configure(environment, **_kwargs) -> None:
     EchoUserBase.network_timeout = opts.eb_timeout
     EchoUserBase.connection_timeout = opts.eb_timeout
     PageUser.wait_time = constant_pacing(opts.eb_fast_interval)
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.register_message("eb_done", _worker_done)
+
+
+def _worker_done(environment, msg, **_kwargs) -> None:
+    """Master: end the run once every worker has finished its share of the point.
+
+    Workers never quit on their own: the master would hand their users to the others.
+    """
+    POINT.workers_done.add(msg.data)
+    if len(POINT.workers_done) >= environment.runner.worker_count:
+        environment.runner.quit()
 
 
 def _records_path(environment) -> Path:
@@ -144,8 +157,12 @@ def _conduct(environment) -> None:
         while (POINT.in_flight or POINT.arrivals.qsize()) and time.time() < drain_until:
             gevent.sleep(0.01)
     POINT.mark("end")
+    POINT.closed = True
     _never_sent()
-    environment.runner.quit()
+    if isinstance(environment.runner, WorkerRunner):
+        environment.runner.send_message("eb_done", str(os.getpid()))
+    else:
+        environment.runner.quit()
 
 
 def _schedule_arrivals(opts, rate: float) -> None:
@@ -183,9 +200,17 @@ def _classify(error: BaseException) -> str:
     return "timeout" if timed_out else "failed"
 
 
+FRESH_CONNECTION = {"Connection": "close"}
+
+
 class EchoUserBase(FastHttpUser):
     abstract = True
     wait_time = constant(0)
+
+    @property
+    def fresh(self) -> bool:
+        """Calibration opens a connection per request, as a burst's requests do."""
+        return self.environment.parsed_options.eb_scenario == "calibrate"
 
     def on_start(self) -> None:
         self.index = POINT.arrived
@@ -194,6 +219,8 @@ class EchoUserBase(FastHttpUser):
         if POINT.arrived >= _users_here(self.environment):
             POINT.all_arrived.set()
         POINT.go.wait()
+        while POINT.closed:  # spawned after the point ended (a master rebalancing): idle
+            gevent.sleep(3600)
 
     def request(self, kind: str, path: str, expected: bytes, intended_at: float | str = "") -> None:
         """One GET, validated byte for byte, recorded before and after."""
@@ -212,7 +239,12 @@ class EchoUserBase(FastHttpUser):
         start = time.perf_counter()
         outcome, error, status = "ok", "", 0
         try:
-            with self.client.get(path, name=kind, catch_response=True) as resp:
+            with self.client.get(
+                path,
+                name=kind,
+                catch_response=True,
+                headers=FRESH_CONNECTION if self.fresh else None,
+            ) as resp:
                 latency_ms = (time.perf_counter() - start) * 1000.0
                 status = resp.status_code or 0
                 exception = resp.request_meta.get("exception")
@@ -250,13 +282,15 @@ class BurstUser(EchoUserBase):
 
     @task
     def once(self) -> None:
+        if self.sequence:  # done: idle rather than stop, or a distributed master respawns us
+            gevent.sleep(3600)
+            return
         try:
             self.echo()
         finally:
             POINT.finished_users += 1
             if POINT.finished_users >= _users_here(self.environment):
                 POINT.all_finished.set()
-        raise StopUser()
 
 
 class EchoUser(EchoUserBase):
