@@ -16,7 +16,7 @@ from echobench import processes, profiles, results
 from echobench.configs import FAMILIES, ConfigError, get_config
 from echobench.profiles import ProfileError
 from echobench.results import ResultsError
-from echobench.server import LOOPBACK_V4, Server, ServerError
+from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
 from servers import contract
 
 
@@ -110,7 +110,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     processes.raise_open_files_limit()
     _stop_on_signals()
     console = terminal.console()
-    run = runner.Run(run_id, profile, results.create_run_dir(run_dir))
+    if args.target:
+        if not args.configs or len(args.configs) != 1:
+            raise UsageError(
+                "--target needs --configs naming the one config the target runs "
+                "(the model needs its K)"
+            )
+        ExternalServer(get_config(args.configs[0]), args.target)  # refuses a malformed URL
+    run = runner.Run(run_id, profile, results.create_run_dir(run_dir), target=args.target)
     console.print(
         f"echobench run [bold]{run_id}[/]: {len(profile.points)} points, "
         f"expected about {runner.fmt_duration(profile.expected_s)} -> {run_dir}"
@@ -217,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat", type=_positive, help="repeat every point N times, in a shuffled order"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of that order (default 0)")
+    p.add_argument(
+        "--target",
+        metavar="URL",
+        help="benchmark a server already running at http://HOST:PORT instead of starting one "
+        "per point (needs --configs with its one config; memory and CPU are not sampled). "
+        "Only target servers you run yourself.",
+    )
     p.add_argument(
         "--loadgen-processes",
         type=_positive,

@@ -196,9 +196,15 @@ def summarize(
             ideal = None  # this measures the capacity the model takes as given
         elif point.scenario == "open":
             ideal = min(point.rate, point.capacity_rps)
-            # latency from the intended send time: queueing in the client counts too
+            # Latency from the intended send time: queueing in the client counts too. A
+            # request still unanswered at the end counts at its age then (a lower bound),
+            # so an overloaded server's tail is not flattered by leaving it out.
+            answered = (measured["done_at"] - measured["intended_at"]) * 1000.0
+            age_at_end = ((end or stop) - measured["intended_at"]) * 1000.0
+            unfinished = measured["outcome"] == "unfinished"
             measured = measured.assign(
-                latency_ms=(measured["done_at"] - measured["intended_at"]) * 1000.0
+                latency_ms=answered.where(~unfinished, age_at_end),
+                outcome=measured["outcome"].where(~unfinished, "ok_censored"),
             )
         else:
             ideal = model.ideal_rps(c, k, d)
@@ -227,7 +233,8 @@ def summarize(
                 fast_max_ms=fast_p["max_ms"],
             )
 
-    row.update(percentiles(measured[measured["outcome"] == "ok"]["latency_ms"]))
+    timed = measured["outcome"].isin(["ok", "ok_censored"])
+    row.update(percentiles(measured[timed]["latency_ms"]))
     if start is not None and stop is not None and len(samples):
         row.update(server_figures(samples, start, stop))
     row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks, point.loadgen_processes)

@@ -22,9 +22,12 @@ from echobench import environment, metrics, results, stats
 from echobench.loadgen import LoadGenerator
 from echobench.profiles import Point, Profile
 from echobench.sampler import Sampler, write_samples
-from echobench.server import Server, ServerError
+from echobench.server import ExternalServer, Server, ServerError
 
 IDLE_SAMPLE_S = 1.0
+EXTERNAL = "external target"
+# Problems that are worth saying but do not make a point invalid.
+REMARKS = ("locust warned", EXTERNAL)
 LOADGEN_CEILING_SHARE = 0.8
 
 
@@ -39,6 +42,7 @@ class Run:
     ended: str | None = None
     meta: dict = field(default_factory=environment.describe)
     calibration: dict = field(default_factory=dict)
+    target: str | None = None
 
     def calibrate(self, row: dict) -> None:
         """Keep a valid zero-delay point's R0, and the load generator ceiling it implies."""
@@ -72,6 +76,7 @@ class Run:
             "points_total": len(self.profile.points),
             "points_done": len(self.rows),
             "calibration": self.calibration,
+            "target": self.target,
             **self.meta,
         }
 
@@ -112,12 +117,19 @@ def _base_row(run: Run, point: Point) -> dict:
     }
 
 
-def measure_point(point: Point, raw: Path) -> tuple[dict, list[str]]:
-    """Run one point; its measured figures and the problems found (empty when clean)."""
+def measure_point(point: Point, raw: Path, target: str | None = None) -> tuple[dict, list[str]]:
+    """Run one point; its measured figures and the problems found (empty when clean).
+
+    With a target URL the server is someone else's: verified, not started or sampled.
+    """
     raw.mkdir(parents=True, exist_ok=True)
     results.write_json(point.describe(), raw / "point.json")
     problems: list[str] = []
-    server = Server(point.config, delay_s=point.delay_s, log_path=raw / "server.log")
+    server = (
+        ExternalServer(point.config, target)
+        if target
+        else Server(point.config, delay_s=point.delay_s, log_path=raw / "server.log")
+    )
     sampler: Sampler | None = None
     load: LoadGenerator | None = None
     try:
@@ -137,6 +149,10 @@ def measure_point(point: Point, raw: Path) -> tuple[dict, list[str]]:
             problems.append("locust warned: CPU usage above 90%")
         if not server.alive():
             problems.append(f"server died mid-point (exit code {server.proc.returncode})")
+        if target:
+            problems.append(
+                f"{EXTERNAL}: server memory and CPU not sampled, not restarted between points"
+            )
     except ServerError as exc:
         problems.append(str(exc))
     finally:
@@ -177,7 +193,7 @@ def judge_calibration(row: dict, problems: list[str]) -> dict:
         judged["note"] += (
             "; R0 is a lower bound of the server's capacity: the load generator was the busier side"
         )
-    broken = bool([p for p in problems if not p.startswith("locust warned")])
+    broken = any(not p.startswith(REMARKS) for p in problems)
     return {**judged, "valid": bool(row.get("requests")) and not broken}
 
 
@@ -214,7 +230,7 @@ def judge(
     ):
         if row.get(key):
             notes.append(f"{row[key]} {label}")
-    broken = any(not p.startswith("locust warned") for p in problems) or not row.get("requests")
+    broken = any(not p.startswith(REMARKS) for p in problems) or not row.get("requests")
     return {**row, "loadgen_bound": bound, "valid": not (bound or broken), "note": "; ".join(notes)}
 
 
@@ -245,7 +261,8 @@ def execute(run: Run, console: Console | None = None) -> Run:
                         f"[{i + 1}/{len(points)}] {_describe(point)} "
                         f"(elapsed {elapsed}, ETA {fmt_duration(remaining)})"
                     )
-                measured, problems = measure_point(point, run.run_dir / "raw" / point.point_id)
+                raw = run.run_dir / "raw" / point.point_id
+                measured, problems = measure_point(point, raw, run.target)
                 row = {**_base_row(run, point), **measured}
                 if point.scenario == "calibrate":
                     row = judge_calibration(row, problems)

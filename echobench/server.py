@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from echobench import processes
 from echobench.configs import ServerConfig
@@ -46,6 +47,56 @@ def get(host: str, port: int, path: str, timeout_s: float = 5.0) -> tuple[int, d
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
+
+
+def verify_echo(host: str, port: int, label: str) -> None:
+    """Check the echo answer byte for byte before any load is applied."""
+    text = 'echobench <verify> & "quotes" é'
+    path = "/?field=echobench+%3Cverify%3E+%26+%22quotes%22+%C3%A9&delay=0"
+    try:
+        status, headers, body = get(host, port, path)
+    except OSError as exc:
+        raise ServerError(f"{label} did not answer the verification request: {exc}") from None
+    expected = contract.render_page(text)
+    if status != 200 or body != expected or headers.get("content-type") != contract.HTML_TYPE:
+        raise ServerError(f"{label} answered the verification request wrongly")
+
+
+class ExternalServer:
+    """A server that runs elsewhere (`run --target URL`): verified, never started or stopped.
+
+    echobench cannot sample its memory or CPU, nor restart it between points.
+    """
+
+    proc = None
+    pid = None
+
+    def __init__(self, config: ServerConfig, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+            raise ServerError(f"--target must look like http://HOST:PORT, got {url!r}")
+        self.config = config
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        self.url = f"http://{url_host(self.host)}:{self.port}"
+
+    def start(self, ready_timeout_s: float = 10.0) -> ExternalServer:
+        try:
+            status = get(self.host, self.port, "/", timeout_s=ready_timeout_s)[0]
+        except OSError as exc:
+            raise ServerError(f"target {self.url} does not answer: {exc}") from None
+        if status != 200:
+            raise ServerError(f"target {self.url} answered GET / with {status}")
+        return self
+
+    def verify(self) -> None:
+        verify_echo(self.host, self.port, f"target {self.url}")
+
+    def alive(self) -> bool:
+        return True
+
+    def stop(self) -> None:
+        """Not ours to stop."""
 
 
 class Server:
@@ -109,13 +160,7 @@ class Server:
         raise ServerError(f"{self.config.id} was not ready within {timeout_s:g} s")
 
     def verify(self) -> None:
-        """Check the echo answer byte for byte before any load is applied."""
-        text = 'echobench <verify> & "quotes" é'
-        path = "/?field=echobench+%3Cverify%3E+%26+%22quotes%22+%C3%A9&delay=0"
-        status, headers, body = get(self.host, self.port, path)
-        expected = contract.render_page(text)
-        if status != 200 or body != expected or headers.get("content-type") != contract.HTML_TYPE:
-            raise ServerError(f"{self.config.id} answered the verification request wrongly")
+        verify_echo(self.host, self.port, self.config.id)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

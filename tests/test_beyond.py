@@ -254,3 +254,24 @@ def test_compare_cli_on_two_runs(tmp_path, smoke_run):
         [*cmd[:-2], "--force"], capture_output=True, text=True, timeout=60, cwd=ROOT
     )
     assert forced.returncode == 0 and "not significant" in forced.stderr
+
+
+def test_external_target_is_verified_and_not_sampled(tmp_path):
+    from tests.helpers import Served
+
+    with Served("fastapi-async") as served:
+        out = run(
+            tmp_path,
+            "target",
+            DISTRIBUTED,
+            "--target",
+            f"http://127.0.0.1:{served.port}",
+            "--configs",
+            "fastapi-async",
+        )
+        assert served.proc.poll() is None, "a target is never stopped by echobench"
+    summary = results.load_summary(out)
+    assert summary["valid"].all(), summary["note"].tolist()
+    assert summary["server_pss_peak_mb"].isna().all(), "missing is missing, never 0"
+    assert summary["note"].str.contains("not sampled").all()
+    assert results.load_run(out)["target"] == f"http://127.0.0.1:{served.port}"
