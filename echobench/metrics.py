@@ -22,7 +22,6 @@ from echobench.records import REQUEST_FIELDS
 LOADGEN_BOUND_PCT = 90.0
 # The load generator's CPU is averaged over windows at least this long.
 LOADGEN_WINDOW_S = 1.0
-OUTCOMES = ("ok", "failed", "timeout")
 
 
 def _read_raw(path) -> pd.DataFrame:
@@ -36,8 +35,8 @@ def _read_raw(path) -> pd.DataFrame:
 
 
 def record_files(raw_dir: Path) -> list[Path]:
-    """requests.csv, or one requests.w<pid>.csv per locust worker process."""
-    return sorted(raw_dir.glob("requests*.csv"))
+    """requests.csv, or one requests.w<pid>.csv per locust worker (either may be gzipped)."""
+    return sorted([*raw_dir.glob("requests*.csv"), *raw_dir.glob("requests*.csv.gz")])
 
 
 def _requests(raw: pd.DataFrame, prefix: str) -> pd.DataFrame:

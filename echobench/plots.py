@@ -97,10 +97,6 @@ def _invalid_handle():
     )
 
 
-def _ideal_handle():
-    return (Line2D([], [], color="grey", **IDEAL), "model ideal (dashed)")
-
-
 def _empty(ax, message: str):
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="grey")
     ax.set_axis_off()

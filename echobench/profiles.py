@@ -145,6 +145,12 @@ class Point:
     def expected_s(self) -> float:
         return self.load_s + POINT_OVERHEAD_S
 
+    @classmethod
+    def from_description(cls, data: dict) -> Point:
+        """The point a run.json matrix entry describes (its derived timings are recomputed)."""
+        fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**{**fields, "config": get_config(data["config"])})
+
     def describe(self) -> dict:
         """The point as data, with the timings derived from it, for run.json."""
         data = asdict(self)

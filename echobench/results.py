@@ -168,6 +168,26 @@ def load_run(run_dir: Path | str) -> dict:
     return json.loads(path.read_text())
 
 
+COMPANIONS = {"open": RESULTS_ROOT / "reference-open", "scale": RESULTS_ROOT / "reference-scale"}
+
+
+def companion_run(run_dir: Path, kind: str) -> Path | None:
+    """The run to show for `open` or `scale`: this one if it has such points, else the
+    committed reference run of that profile, else None."""
+    summary = load_summary(run_dir)
+    has = (
+        (summary["scenario"] == "open").any()
+        if kind == "open"
+        else (
+            summary[summary["scenario"] == "burst"].groupby("config")["users"].nunique() > 1
+        ).any()
+    )
+    if has:
+        return run_dir
+    fallback = COMPANIONS[kind]
+    return fallback.resolve() if (fallback / "summary.csv").is_file() else None
+
+
 def resolve_run(run_dir: Path | str | None = None) -> Path:
     """A run folder: the one given, $ECHOBENCH_RESULTS, results/latest, or the reference run."""
     fallback = LATEST if (LATEST / "summary.csv").is_file() else REFERENCE

@@ -51,11 +51,13 @@ class Run:
         self.calibration.setdefault("r0_rps", {})[row["config"]] = row["rps"]
         cpu = row.get("loadgen_cpu_peak_pct")
         if cpu:
-            ceiling = row["rps"] * 100.0 / cpu  # requests/s with one full core of locust
+            # cpu is per locust process, so this is what this run's load generator (all its
+            # processes) could send with each process at a full core
+            ceiling = row["rps"] * 100.0 / cpu
             best = self.calibration.get("loadgen_ceiling_rps") or 0.0
             self.calibration["loadgen_ceiling_rps"] = max(best, ceiling)
             self.calibration["loadgen_ceiling_method"] = (
-                "zero-delay rps / load generator CPU share, best calibrate point"
+                "zero-delay rps / CPU share per locust process, best calibrate point"
             )
 
     def metadata(self) -> dict:
@@ -290,7 +292,8 @@ def execute(run: Run, console: Console | None = None) -> Run:
 
 
 def _describe(point: Point) -> str:
-    what = f"{point.scenario} {point.config.id} users={point.users} D={point.delay_s:g}s"
+    load = f"rate={point.rate:g}/s" if point.scenario == "open" else f"users={point.users}"
+    what = f"{point.scenario} {point.config.id} {load} D={point.delay_s:g}s"
     return what + (f" repeat {point.repeat}" if point.repeat > 1 else "")
 
 

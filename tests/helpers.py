@@ -13,6 +13,7 @@ import time
 
 import psutil
 
+from echobench.processes import tree
 from echobench.server import free_port
 
 
@@ -58,14 +59,6 @@ def _read_line(proc: subprocess.Popen, timeout_s: float) -> str:
             os.killpg(proc.pid, signal.SIGKILL)
         raise AssertionError(f"no ready line within {timeout_s} s: {proc.stderr.read()[:500]}")
     return lines[0].strip()
-
-
-def tree(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
 
 
 def alive(pids: set[int]) -> set[int]:

@@ -163,6 +163,16 @@ def _wait_for_second_point(out: Path) -> None:
     time.sleep(1.0)
 
 
+def _interrupt_mid_run(proc: subprocess.Popen, out: Path, sig: int) -> str:
+    """Signal the run while its second point is under load; its stderr once it exits."""
+    try:
+        _wait_for_second_point(out)
+        proc.send_signal(sig)
+        return proc.communicate(timeout=90)[1]
+    finally:
+        proc.kill()
+
+
 def _assert_interrupted_cleanly(out: Path) -> None:
     run = results.load_run(out)
     assert run["status"] == "interrupted"
@@ -179,12 +189,7 @@ def _assert_interrupted_cleanly(out: Path) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_run_interrupted_keeps_completed_points(tmp_path, sig):
     proc, out = _start_run(tmp_path, [sys.executable, "-m", "echobench", "run"])
-    try:
-        _wait_for_second_point(out)
-        proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    stderr = _interrupt_mid_run(proc, out, sig)
     assert proc.returncode == 130, stderr[-2000:]
     assert "interrupted" in stderr and "Traceback" not in stderr
     _assert_interrupted_cleanly(out)
@@ -205,11 +210,6 @@ def test_nox_bench_interrupted_keeps_completed_points(tmp_path, sig):
         "--",
     ]
     proc, out = _start_run(tmp_path, command)
-    try:
-        _wait_for_second_point(out)
-        proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=90)
-    finally:
-        proc.kill()
+    stderr = _interrupt_mid_run(proc, out, sig)
     assert proc.returncode != 0, stderr[-2000:]
     _assert_interrupted_cleanly(out)
