@@ -188,7 +188,7 @@ def render(run_dir: Path, charts: list[str]) -> str:
 
 def write_report(run_dir: Path | str | None = None) -> Path:
     """charts/ and report.md inside the run folder; returns the report's path."""
-    folder = results.resolve_run(run_dir)
+    folder = results.resolve_run(run_dir, reference=False)  # never rewrite the reference
     charts = write_charts(results.load_summary(folder), folder / "charts", results.load_run(folder))
     path = folder / "report.md"
     results.atomic_write(path, render(folder, list(charts)))

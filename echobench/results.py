@@ -188,9 +188,11 @@ def companion_run(run_dir: Path, kind: str) -> Path | None:
     return fallback.resolve() if (fallback / "summary.csv").is_file() else None
 
 
-def resolve_run(run_dir: Path | str | None = None) -> Path:
-    """A run folder: the one given, $ECHOBENCH_RESULTS, results/latest, or the reference run."""
-    fallback = LATEST if (LATEST / "summary.csv").is_file() else REFERENCE
+def resolve_run(run_dir: Path | str | None = None, reference: bool = True) -> Path:
+    """A run folder: the one given, $ECHOBENCH_RESULTS, results/latest, or (for reading
+    only, `reference=True`) the committed reference run."""
+    has_latest = (LATEST / "summary.csv").is_file()
+    fallback = REFERENCE if reference and not has_latest else LATEST
     chosen = Path(run_dir or os.environ.get("ECHOBENCH_RESULTS") or fallback)
     if not (chosen / "summary.csv").is_file():
         raise ResultsError(f"{chosen} is not a run folder (no summary.csv); run `nox -s bench`")
