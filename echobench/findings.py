@@ -6,12 +6,10 @@ for whatever run is loaded.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from echobench.plots import in_flight, ordered_configs
+from echobench.plots import in_flight, k_label, ordered_configs
 
 
 def _ratio(value: float) -> str:
@@ -30,7 +28,7 @@ def burst(summary: pd.DataFrame) -> list[str]:
                 )
                 continue
             lines.append(
-                f"{config} (K={_k(row.capacity)}): {row.users} simultaneous requests at D = "
+                f"{config} (K={k_label(row.capacity)}): {row.users} simultaneous requests at D = "
                 f"{row.delay_s:g} s answered in {row.makespan_s:.3f} s, {row.rps:.2f} req/s; "
                 f"ideal ceil(n/K) x D = {row.ideal_makespan_s:g} s, so makespan / ideal = "
                 f"{_ratio(row.makespan_s / row.ideal_makespan_s)}"
@@ -49,7 +47,7 @@ def steady(summary: pd.DataFrame) -> list[str]:
             continue
         top = rows.iloc[-1]
         k = float(top["capacity"])
-        state = "below its K" if top["users"] <= k else f"past its K = {_k(top['capacity'])}"
+        state = "below its K" if top["users"] <= k else f"past its K = {k_label(top['capacity'])}"
         lines.append(
             f"{config}: at C = {top['users']} ({state}) it served {top['rps']:.1f} req/s against "
             f"an ideal {top['ideal_rps']:.1f} (efficiency {top['efficiency']:.3f}), median "
@@ -90,7 +88,7 @@ def head_of_line(summary: pd.DataFrame) -> list[str]:
     for config in ordered_configs(data["config"]):
         for row in data[data["config"] == config].itertuples():
             lines.append(
-                f"{config} (K={_k(row.capacity)}, C={row.users}): the fast page took "
+                f"{config} (K={k_label(row.capacity)}, C={row.users}): the fast page took "
                 f"{row.fast_p50_ms:.1f} ms at the median, {row.fast_p99_ms:.1f} ms at p99, "
                 f"while slow requests wait {row.delay_s:g} s."
             )
@@ -108,11 +106,6 @@ def validity(summary: pd.DataFrame) -> list[str]:
     ]
 
 
-def _k(value) -> str:
-    k = float(value)
-    return "inf" if math.isinf(k) else f"{k:g}"
-
-
 def open_loop(summary: pd.DataFrame) -> list[str]:
     data = summary[summary["scenario"] == "open"]
     lines = []
@@ -121,7 +114,7 @@ def open_loop(summary: pd.DataFrame) -> list[str]:
         capacity = float(rows["capacity"].iloc[0]) / rows["delay_s"].iloc[0]
         below = rows[rows["offered_rps"] <= capacity]
         above = rows[rows["offered_rps"] > capacity]
-        text = f"{config} (capacity K/D = {_k(capacity)} req/s):"
+        text = f"{config} (capacity K/D = {k_label(capacity)} req/s):"
         if len(below):
             worst = below.iloc[-1]
             text += (

@@ -552,7 +552,7 @@ def head_of_line(summary: pd.DataFrame, colors=None, ax=None) -> Figure:
     )
     users = ", ".join(str(u) for u in sorted(data["users"].unique()))
     ticks = [
-        f"{r.config}\nK={_k_label(r.capacity)}"
+        f"{r.config}\nK={k_label(r.capacity)}"
         + ("" if r.users >= float(r.capacity) else "\nmodel: no wait")
         for r in data.itertuples()
     ]
@@ -574,7 +574,8 @@ def head_of_line(summary: pd.DataFrame, colors=None, ax=None) -> Figure:
     return fig
 
 
-def _k_label(capacity) -> str:
+def k_label(capacity) -> str:
+    """K as a reader expects it: `inf` for an event loop, else its number."""
     k = float(capacity)
     return "inf" if math.isinf(k) else f"{k:g}"
 

@@ -87,9 +87,10 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
         table["fast p50 ms"] = data["fast_p50_ms"].map(_fmt)
         table["fast p99 ms"] = data["fast_p99_ms"].map(_fmt)
     table["ok / sent"] = data["ok"].map(_fmt) + " / " + data["requests"].map(_fmt)
+    # the counts are all measured or all missing: an unmeasured point stays empty, not 0
     table["failed+timeout+unfinished"] = (
-        data["failed"].fillna(0) + data["timeouts"].fillna(0) + data["unfinished"].fillna(0)
-    ).map(lambda v: f"{v:.0f}")
+        data["failed"] + data["timeouts"] + data["unfinished"]
+    ).map(_fmt)
     table["PSS idle/peak MB"] = (
         data["server_pss_idle_mb"].map(_fmt) + " / " + data["server_pss_peak_mb"].map(_fmt)
     )

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from echobench import environment, metrics, results, stats
-from echobench.loadgen import LoadGenerator
+from echobench.loadgen import CPU_WARNING, LoadGenerator
 from echobench.profiles import Point, Profile
 from echobench.sampler import Sampler, write_samples
 from echobench.server import ExternalServer, Server, ServerError
@@ -85,6 +85,7 @@ class Run:
     def save(self) -> None:
         results.write_summary(self.rows, self.run_dir / "summary.csv")
         if self.rows:
+            # read back: the CSV round trip gives the same dtypes every reader sees
             summary = results.load_summary(self.run_dir)
             results.atomic_write(
                 self.run_dir / "aggregate.csv", stats.aggregate(summary).to_csv(index=False)
@@ -148,7 +149,7 @@ def measure_point(point: Point, raw: Path, target: str | None = None) -> tuple[d
         elif outcome.returncode not in (0, None):
             problems.append(f"locust exited with code {outcome.returncode}")
         if outcome.cpu_warning:
-            problems.append("locust warned: CPU usage above 90%")
+            problems.append(f"locust warned: {CPU_WARNING}")
         if not server.alive():
             problems.append(f"server died mid-point (exit code {server.proc.returncode})")
         if target:
@@ -221,7 +222,7 @@ def judge(
             f"demands {demanded_rps:.0f} req/s, over {LOADGEN_CEILING_SHARE:.0%} of the "
             f"load generator's calibrated ceiling of {ceiling_rps:.0f} req/s"
         )
-    if any("CPU usage above 90%" in p for p in problems):
+    if any(CPU_WARNING in p for p in problems):
         bound = True
     if not row.get("requests"):
         notes.append("no request was measured")

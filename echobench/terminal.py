@@ -46,7 +46,7 @@ def print_summary(run, out: Console) -> None:
             _num(r.get("makespan_s"), "{:.3f}"),
             _num(r.get("p50_ms")),
             _num(r.get("p99_ms")),
-            f"{r.get('ok') or 0}/{r.get('requests') or 0}",
+            "-" if r.get("requests") is None else f"{r['ok']}/{r['requests']}",
             _num(r.get("server_pss_peak_mb")),
             "yes" if r["valid"] else "[red]no[/]",
         )
