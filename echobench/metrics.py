@@ -35,7 +35,7 @@ def _read_raw(path) -> pd.DataFrame:
 
 
 def record_files(raw_dir: Path) -> list[Path]:
-    """requests.csv, or one requests.w<pid>.csv per locust worker (either may be gzipped)."""
+    """requests.csv, or one requests.w<index>.csv per locust worker (either may be gzipped)."""
     return sorted([*raw_dir.glob("requests*.csv"), *raw_dir.glob("requests*.csv.gz")])
 
 
@@ -58,14 +58,32 @@ def _marks(raw: pd.DataFrame) -> dict[str, float]:
         found["loadgen_mean_pct"] = (
             100.0 * (cpu["end"] - cpu["release"]) / (found["end"] - found["release"])
         )
+    clock = marks[marks["kind"].isin(["release", "tick", "end"])].sort_values("sent_at")
+    peak = _windowed_peak_pct(clock["sent_at"].astype(float), clock["cpu_s"].astype(float))
+    if peak is not None:
+        found["loadgen_tick_peak_pct"] = peak
     return found
+
+
+def _windowed_peak_pct(t: Iterable[float], cpu_s: Iterable[float]) -> float | None:
+    """The highest CPU share (percent of a core) over windows of at least LOADGEN_WINDOW_S."""
+    t, cpu = np.asarray(t, dtype=float), np.asarray(cpu_s, dtype=float)
+    best, j = None, 0
+    for i in range(len(t)):
+        while j + 1 < i and t[i] - t[j + 1] >= LOADGEN_WINDOW_S:
+            j += 1
+        if t[i] - t[j] >= LOADGEN_WINDOW_S:
+            share = 100.0 * (cpu[i] - cpu[j]) / (t[i] - t[j])
+            best = share if best is None else max(best, share)
+    return best
 
 
 def read_point(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, float]]:
     """Every request of a point (one row each) and its marks, merged over locust processes.
 
-    Marks: the first `release`, the last `end`, any `error`, and `loadgen_mean_pct`,
-    the busiest process's mean CPU (exact, from its own clock) between its marks.
+    Marks: the first `release`, the last `end`, any `error`, `loadgen_mean_pct`, the
+    busiest process's mean CPU (exact, from its own clock) between its marks, and
+    `loadgen_tick_peak_pct`, the busiest second of the busiest process.
     """
     frames, marks = [], []
     for i, path in enumerate(record_files(raw_dir)):
@@ -81,7 +99,9 @@ def read_point(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, float]]:
         else _requests(pd.DataFrame(columns=REQUEST_FIELDS), "")
     )
     merged: dict[str, float] = {}
-    for name, pick in (("release", min), ("end", max), ("error", min), ("loadgen_mean_pct", max)):
+    picks = {"release": min, "end": max, "error": min}
+    picks |= {"loadgen_mean_pct": max, "loadgen_tick_peak_pct": max}
+    for name, pick in picks.items():
         values = [m[name] for m in marks if name in m]
         if values:
             merged[name] = pick(values)
@@ -114,23 +134,19 @@ def loadgen_cpu_peak_pct(
 ) -> float | None:
     """The load generator's CPU during the load phase, in percent of one core per process.
 
-    The larger of its mean over the whole phase (exact, from each locust process's own
-    CPU clock at its release and end marks) and its peak over >= 1 s windows of the
-    sampler inside the phase (start-up and spawning fall outside it), the sampler's
-    whole-tree figure divided among the `processes` that generate load.
+    The largest of: its mean over the whole phase and its busiest >= 1 s window, both
+    exact from each locust process's own CPU clock in its marks; and its peak over
+    >= 1 s windows of the sampler inside the phase (start-up and spawning fall outside
+    it), the sampler's whole-tree figure divided among the `processes` here.
     """
     start, end = marks.get("release"), marks.get("end")
-    found = [marks["loadgen_mean_pct"]] if "loadgen_mean_pct" in marks else []
+    found = [marks[k] for k in ("loadgen_mean_pct", "loadgen_tick_peak_pct") if k in marks]
     if start is not None and end is not None and len(samples):
         s = samples[(samples["t"] >= start) & (samples["t"] <= end)]
         s = s.dropna(subset=["loadgen_cpu_s"])
-        t, cpu = s["t"].to_numpy(), s["loadgen_cpu_s"].to_numpy()
-        j = 0
-        for i in range(len(t)):
-            while j + 1 < i and t[i] - t[j + 1] >= LOADGEN_WINDOW_S:
-                j += 1
-            if t[i] - t[j] >= LOADGEN_WINDOW_S:
-                found.append(100.0 * (cpu[i] - cpu[j]) / (t[i] - t[j]) / processes)
+        peak = _windowed_peak_pct(s["t"], s["loadgen_cpu_s"])
+        if peak is not None:
+            found.append(peak / processes)
     return max(found) if found else None
 
 
@@ -236,5 +252,7 @@ def summarize(
     row.update(percentiles(measured[timed]["latency_ms"]))
     if start is not None and stop is not None and len(samples):
         row.update(server_figures(samples, start, stop))
-    row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks, point.loadgen_processes)
+    row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(
+        samples, marks, point.local_loadgen_processes
+    )
     return _none_if_nan(row)
