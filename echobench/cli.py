@@ -14,9 +14,10 @@ from pathlib import Path
 
 from echobench import processes, profiles, results
 from echobench.configs import FAMILIES, ConfigError, get_config
+from echobench.loadgen import MASTER_PORT, MasterAddress
 from echobench.profiles import ProfileError
 from echobench.results import ResultsError
-from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
+from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError, port_in_use
 from servers import contract
 
 
@@ -34,6 +35,12 @@ def _delay(text: str) -> float:
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"port must be from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100000, got {text!r}")
     return int(text)
 
 
@@ -93,9 +100,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.stop()
 
 
+def _check_distribution(args: argparse.Namespace) -> None:
+    if args.loadgen_workers and args.loadgen_processes > 1:
+        raise UsageError(
+            "--loadgen-workers and --loadgen-processes cannot be combined; "
+            "run `echobench loadgen-worker` on this machine too for local workers"
+        )
+    if args.target and args.bind:
+        raise UsageError("--bind sets where echobench's own servers listen; not with --target")
+    for option, host in (("--bind", args.bind), ("--loadgen-bind", args.loadgen_bind)):
+        if host and exposed(host):
+            print(f"warning: {option} {host}: reachable beyond this machine", file=sys.stderr)
+    if args.loadgen_workers and port_in_use(args.loadgen_bind, args.loadgen_port):
+        raise UsageError(f"--loadgen-port {args.loadgen_port} is already in use")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from echobench import runner, terminal
 
+    _check_distribution(args)
     profile = profiles.load_profile(
         args.profile,
         args.configs,
@@ -103,6 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.repeat,
         seed=args.seed,
         loadgen_processes=args.loadgen_processes,
+        loadgen_workers=args.loadgen_workers,
     )
     run_id = runner.new_run_id(profile)
     run_dir = Path(args.out) if args.out else results.RUNS_DIR / run_id
@@ -117,11 +141,24 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "(the model needs its K)"
             )
         ExternalServer(get_config(args.configs[0]), args.target)  # refuses a malformed URL
-    run = runner.Run(run_id, profile, results.create_run_dir(run_dir), target=args.target)
+    run = runner.Run(
+        run_id,
+        profile,
+        results.create_run_dir(run_dir),
+        target=args.target,
+        bind=args.bind or LOOPBACK_V4,
+        master=MasterAddress(args.loadgen_bind, args.loadgen_port),
+    )
     console.print(
         f"echobench run [bold]{run_id}[/]: {len(profile.points)} points, "
         f"expected about {runner.fmt_duration(profile.expected_s)} -> {run_dir}"
     )
+    if args.loadgen_workers:
+        console.print(
+            f"each point waits for {args.loadgen_workers} locust workers: on each load host run "
+            f"`python -m echobench loadgen-worker --master {args.loadgen_bind} "
+            f"--port {args.loadgen_port}`"
+        )
     try:
         runner.execute(run, console)
     except KeyboardInterrupt:
@@ -132,6 +169,42 @@ def cmd_run(args: argparse.Namespace) -> int:
             results.point_latest(run_dir)
     terminal.print_summary(run, console)
     return 0 if all(row["valid"] for row in run.rows) else 3
+
+
+def cmd_loadgen_worker(args: argparse.Namespace) -> int:
+    from echobench import agent
+
+    processes.raise_open_files_limit()
+    _stop_on_signals()
+    print(
+        f"locust worker for the master at {args.master}:{args.port}, "
+        f"up to {args.points} points or {args.max_time:g} s; logs in {args.log_dir}",
+        flush=True,
+    )
+    try:
+        result = agent.serve(
+            args.master,
+            args.port,
+            args.points,
+            args.max_time,
+            Path(args.log_dir),
+            say=lambda text: print(text, flush=True),
+        )
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+        return 130
+    print(f"{result.points} points; {result.reason}", flush=True)
+    return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 7 * 86400:
+        raise argparse.ArgumentTypeError(f"must be seconds from 0 to 604800, got {text!r}")
+    return value
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -239,7 +312,67 @@ def build_parser() -> argparse.ArgumentParser:
         help="run locust as a master and N forked worker processes (default 1: "
         "one process); each worker records its own requests",
     )
+    p.add_argument(
+        "--loadgen-workers",
+        type=_positive,
+        default=0,
+        metavar="N",
+        help="send the load from N locust workers on other hosts, each running "
+        "`echobench loadgen-worker --master THIS_HOST`; the master waits for them",
+    )
+    p.add_argument(
+        "--loadgen-bind",
+        default=LOOPBACK_V4,
+        metavar="HOST",
+        help="address the locust master listens on for those workers (default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--loadgen-port",
+        type=_port,
+        default=MASTER_PORT,
+        metavar="PORT",
+        help=f"port the locust master listens on (default {MASTER_PORT})",
+    )
+    p.add_argument(
+        "--bind",
+        metavar="HOST",
+        help="address echobench's servers listen on (default 127.0.0.1); workers on "
+        "other hosts need one they can reach",
+    )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "loadgen-worker",
+        help="lend this host to a distributed run: a locust worker per point",
+        description="Keep a locust worker connected to a run's master (`run "
+        "--loadgen-workers`), starting a fresh one for every point. Stops after --points "
+        "points, after --max-time seconds, or when no master has answered for about five "
+        "minutes. Records go to the master; only logs stay here. Connect only to a master "
+        "you run: it decides where the load goes.",
+    )
+    p.add_argument("--master", required=True, metavar="HOST", help="the master's address")
+    p.add_argument(
+        "--port", type=_port, default=MASTER_PORT, help=f"the master's port (default {MASTER_PORT})"
+    )
+    p.add_argument(
+        "--points",
+        type=_count,
+        default=1000,
+        help="stop after this many points (default 1000)",
+    )
+    p.add_argument(
+        "--max-time",
+        type=_seconds,
+        default=86400.0,
+        metavar="SECONDS",
+        help="stop after this long (default 86400)",
+    )
+    p.add_argument(
+        "--log-dir",
+        default="echobench-worker-logs",
+        help="where worker logs go (default ./echobench-worker-logs)",
+    )
+    p.set_defaults(func=cmd_loadgen_worker)
 
     p = sub.add_parser("report", help="write charts/ and report.md into a run folder")
     p.add_argument(

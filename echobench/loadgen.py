@@ -1,7 +1,13 @@
-"""Runs locust as a subprocess for one point, bounded in time, killed by PID."""
+"""Runs locust as a subprocess for one point, bounded in time, killed by PID.
+
+Distributed, locust runs as a master whose workers are forked here
+(`--loadgen-processes`) or run on other hosts (`--loadgen-workers`, each host running
+`echobench loadgen-worker`); the workers ship their records to the master.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,8 +26,24 @@ USER_CLASSES = {
     "calibrate": ["EchoUser"],
 }
 CPU_WARNING = "CPU usage above 90%"
+# locust's master says this when a worker on another process or host crosses 90%
+WORKER_CPU_WARNING = "exceeded cpu threshold"
 # Beyond the point's own longest load phase: locust start-up, spawning and shutdown.
 STARTUP_SLACK_S = 30.0
+# How long a point's master waits for its external workers to connect.
+WORKERS_WAIT_S = 120.0
+MASTER_PORT = 5557
+# Worker clocks are set to the master's by ping; beyond this uncertainty it is said.
+CLOCK_TOLERANCE_S = 0.005
+CLOCK_REMARK = "worker clocks known"
+
+
+@dataclass(frozen=True)
+class MasterAddress:
+    """Where a point's locust master listens for external workers."""
+
+    host: str = "127.0.0.1"
+    port: int = MASTER_PORT
 
 
 @dataclass
@@ -37,7 +59,23 @@ def locustfile() -> Path:
     return Path(str(resources.files("loadtests") / "locustfile.py"))
 
 
-def locust_argv(point: Point, url: str, raw: Path) -> list[str]:
+def distribution_argv(point: Point, master: MasterAddress) -> list[str]:
+    if point.loadgen_workers:
+        return [
+            "--master",
+            "--master-bind-host", master.host,
+            "--master-bind-port", str(master.port),
+            "--expect-workers", str(point.loadgen_workers),
+            "--expect-workers-max-wait", str(int(WORKERS_WAIT_S)),
+        ]  # fmt: skip
+    if point.loadgen_processes > 1:
+        return ["--processes", str(point.loadgen_processes)]
+    return []
+
+
+def locust_argv(
+    point: Point, url: str, raw: Path, master: MasterAddress | None = None
+) -> list[str]:
     """Locust's command for one point; every file it writes lands in raw/."""
     users = point.users + (1 if point.scenario == "mixed" else 0)
     run_time = int(point.max_load_s + STARTUP_SLACK_S)
@@ -69,7 +107,7 @@ def locust_argv(point: Point, url: str, raw: Path) -> list[str]:
         *(["--eb-rate", repr(point.rate), "--eb-seed", str(point.index)]
           if point.scenario == "open" else []),
         *(["--eb-poisson"] if point.poisson else []),
-        *(["--processes", str(point.loadgen_processes)] if point.loadgen_processes > 1 else []),
+        *distribution_argv(point, master or MasterAddress()),
         *USER_CLASSES[point.scenario],
     ]  # fmt: skip
 
@@ -82,10 +120,12 @@ def clean_env() -> dict[str, str]:
 class LoadGenerator:
     """One locust process; `wait` bounds it, `stop` kills its process group."""
 
-    def __init__(self, point: Point, url: str, raw: Path) -> None:
+    def __init__(
+        self, point: Point, url: str, raw: Path, master: MasterAddress | None = None
+    ) -> None:
         self.point = point
         self.raw = raw
-        self.argv = locust_argv(point, url, raw)
+        self.argv = locust_argv(point, url, raw, master)
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> int:
@@ -97,7 +137,8 @@ class LoadGenerator:
     @property
     def timeout_s(self) -> float:
         """How long locust may run before it is stopped and the point marked as hung."""
-        return self.point.max_load_s + 2 * STARTUP_SLACK_S
+        waiting = WORKERS_WAIT_S if self.point.loadgen_workers else 0.0
+        return self.point.max_load_s + 2 * STARTUP_SLACK_S + waiting
 
     def wait(self) -> LoadRun:
         timed_out = False
@@ -109,9 +150,47 @@ class LoadGenerator:
             self.stop()
         log = self.raw / "locust.log"
         text = log.read_text(errors="replace") if log.exists() else ""
-        return LoadRun(self.proc.returncode, timed_out, CPU_WARNING in text,
+        warned = CPU_WARNING in text or WORKER_CPU_WARNING in text
+        return LoadRun(self.proc.returncode, timed_out, warned,
                        self.raw / "requests.csv", log)  # fmt: skip
 
     def stop(self) -> None:
         if self.proc is not None:
             processes.stop(self.proc)
+
+
+def worker_problems(raw: Path) -> list[str]:
+    """What workers.json (a distributed point's roll call) says went wrong."""
+    path = raw / "workers.json"
+    if not path.exists():
+        return []
+    roll = json.loads(path.read_text())
+    workers = roll["workers"].values()
+    problems = []
+    done = [w for w in workers if w.get("done") and not w.get("late")]
+    if len(done) < roll["expected"]:
+        problems.append(
+            f"{len(done)} of {roll['expected']} load-generator workers finished their share; "
+            "the requests of the others are missing"
+        )
+    for w in workers:
+        if w.get("lost"):
+            problems.append(f"worker {w.get('index')} was lost mid-point")
+        if w.get("late"):
+            problems.append(
+                f"worker {w.get('index')} joined mid-point (locust moved users between workers)"
+            )
+    for w in done:
+        who = f"worker {w.get('index')} ({w.get('host')}, pid {w.get('pid')})"
+        if w.get("rows_received", 0) != w.get("rows_sent"):
+            problems.append(
+                f"{who} sent {w.get('rows_sent')} records, {w.get('rows_received', 0)} arrived"
+            )
+        if w.get("fingerprint") != roll["fingerprint"]:
+            problems.append(f"{who} runs another echobench version than the master")
+        if w.get("clock_rtt_s") is None:
+            problems.append(f"{who} could not measure its clock offset to the master")
+    rtts = [w["clock_rtt_s"] for w in done if w.get("clock_rtt_s") is not None]
+    if rtts and max(rtts) / 2 > CLOCK_TOLERANCE_S:
+        problems.append(f"{CLOCK_REMARK} to within ±{1000 * max(rtts) / 2:.0f} ms of the master's")
+    return problems

@@ -59,6 +59,12 @@ class Point:
     rate: float | None = None
     poisson: bool = False
     loadgen_processes: int = 1
+    loadgen_workers: int = 0  # locust workers on other hosts (`echobench loadgen-worker`)
+
+    @property
+    def local_loadgen_processes(self) -> int:
+        """Locust processes on this machine that send load (an external master sends none)."""
+        return 1 if self.loadgen_workers else self.loadgen_processes
 
     @property
     def point_id(self) -> str:
@@ -232,6 +238,7 @@ def load_profile(
     repeat: int | None = None,
     seed: int = 0,
     loadgen_processes: int = 1,
+    loadgen_workers: int = 0,
 ) -> Profile:
     """Read and expand a profile; `configs` replaces every group's configs.
 
@@ -286,7 +293,7 @@ def load_profile(
         profile.seed = seed
     profile.points = first + rest
     profile.points = [
-        replace(p, index=i, loadgen_processes=loadgen_processes)
+        replace(p, index=i, loadgen_processes=loadgen_processes, loadgen_workers=loadgen_workers)
         for i, p in enumerate(profile.points, 1)
     ]
     return profile

@@ -18,16 +18,16 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from echobench import environment, metrics, results, stats
-from echobench.loadgen import CPU_WARNING, LoadGenerator
+from echobench import environment, loadgen, metrics, results, stats
+from echobench.loadgen import CLOCK_REMARK, CPU_WARNING, LoadGenerator, MasterAddress
 from echobench.profiles import Point, Profile
 from echobench.sampler import Sampler, write_samples
-from echobench.server import ExternalServer, Server, ServerError
+from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
 
 IDLE_SAMPLE_S = 1.0
 EXTERNAL = "external target"
 # Problems that are worth saying but do not make a point invalid.
-REMARKS = ("locust warned", EXTERNAL)
+REMARKS = ("locust warned", EXTERNAL, CLOCK_REMARK)
 LOADGEN_CEILING_SHARE = 0.8
 
 
@@ -43,6 +43,8 @@ class Run:
     meta: dict = field(default_factory=environment.describe)
     calibration: dict = field(default_factory=dict)
     target: str | None = None
+    bind: str = LOOPBACK_V4
+    master: MasterAddress = field(default_factory=MasterAddress)
 
     def calibrate(self, row: dict) -> None:
         """Keep a valid zero-delay point's R0, and the load generator ceiling it implies."""
@@ -79,6 +81,14 @@ class Run:
             "points_done": len(self.rows),
             "calibration": self.calibration,
             "target": self.target,
+            "bind": self.bind,
+            "loadgen": {
+                "processes": self.profile.points[0].loadgen_processes,
+                "external_workers": self.profile.points[0].loadgen_workers,
+                "master": f"{self.master.host}:{self.master.port}"
+                if self.profile.points[0].loadgen_workers
+                else None,
+            },
             **self.meta,
         }
 
@@ -120,7 +130,13 @@ def _base_row(run: Run, point: Point) -> dict:
     }
 
 
-def measure_point(point: Point, raw: Path, target: str | None = None) -> tuple[dict, list[str]]:
+def measure_point(
+    point: Point,
+    raw: Path,
+    target: str | None = None,
+    bind: str = LOOPBACK_V4,
+    master: MasterAddress | None = None,
+) -> tuple[dict, list[str]]:
     """Run one point; its measured figures and the problems found (empty when clean).
 
     With a target URL the server is someone else's: verified, not started or sampled.
@@ -131,7 +147,7 @@ def measure_point(point: Point, raw: Path, target: str | None = None) -> tuple[d
     server = (
         ExternalServer(point.config, target)
         if target
-        else Server(point.config, delay_s=point.delay_s, log_path=raw / "server.log")
+        else Server(point.config, host=bind, delay_s=point.delay_s, log_path=raw / "server.log")
     )
     sampler: Sampler | None = None
     load: LoadGenerator | None = None
@@ -141,7 +157,7 @@ def measure_point(point: Point, raw: Path, target: str | None = None) -> tuple[d
         sampler = Sampler(server.pid).start()
         time.sleep(IDLE_SAMPLE_S)
         sampler.phase = "load"
-        load = LoadGenerator(point, server.url, raw)
+        load = LoadGenerator(point, server.url, raw, master)
         sampler.loadgen_pid = load.start()
         outcome = load.wait()
         if outcome.timed_out:
@@ -150,6 +166,7 @@ def measure_point(point: Point, raw: Path, target: str | None = None) -> tuple[d
             problems.append(f"locust exited with code {outcome.returncode}")
         if outcome.cpu_warning:
             problems.append(f"locust warned: {CPU_WARNING}")
+        problems += loadgen.worker_problems(raw)
         if not server.alive():
             problems.append(f"server died mid-point (exit code {server.proc.returncode})")
         if target:
@@ -265,7 +282,7 @@ def execute(run: Run, console: Console | None = None) -> Run:
                         f"(elapsed {elapsed}, ETA {fmt_duration(remaining)})"
                     )
                 raw = run.run_dir / "raw" / point.point_id
-                measured, problems = measure_point(point, raw, run.target)
+                measured, problems = measure_point(point, raw, run.target, run.bind, run.master)
                 row = {**_base_row(run, point), **measured}
                 if point.scenario == "calibrate":
                     row = judge_calibration(row, problems)

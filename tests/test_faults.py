@@ -112,7 +112,7 @@ def test_server_killed_mid_point_is_recorded_and_the_run_goes_on(tmp_path):
 
 def test_locust_that_fails_is_recorded(tmp_path, monkeypatch):
     fails = [sys.executable, "-c", "raise SystemExit(7)"]
-    monkeypatch.setattr(loadgen, "locust_argv", lambda point, url, raw: fails)
+    monkeypatch.setattr(loadgen, "locust_argv", lambda *_args: fails)
     run = _run_in_process(tmp_path, QUICK)
     (row,) = run.rows
     assert not row["valid"]
@@ -123,7 +123,7 @@ def test_locust_that_fails_is_recorded(tmp_path, monkeypatch):
 
 def test_locust_that_hangs_is_stopped(tmp_path, monkeypatch):
     hangs = [sys.executable, "-c", "import time; time.sleep(600)"]
-    monkeypatch.setattr(loadgen, "locust_argv", lambda point, url, raw: hangs)
+    monkeypatch.setattr(loadgen, "locust_argv", lambda *_args: hangs)
     monkeypatch.setattr(loadgen.LoadGenerator, "timeout_s", property(lambda self: 2.0))
     started = time.monotonic()
     run = _run_in_process(tmp_path, QUICK)
