@@ -38,16 +38,33 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _count(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 100_000:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100000, got {text!r}")
-    return int(text)
+def _ranged(kind: type, low: float, high: float, what: str, open_low=False, open_high=False):
+    """An argparse type: a `kind` from low to high, refused in one line otherwise."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if (
+            value is None
+            or value != value  # NaN
+            or not low <= value <= high
+            or (open_low and value == low)
+            or (open_high and value == high)
+        ):
+            raise argparse.ArgumentTypeError(
+                f"must be {what} from {low:g} to {high:g}, got {text!r}"
+            )
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 100:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100, got {text!r}")
-    return int(text)
+_positive = _ranged(int, 1, 100, "a whole number")
+_count = _ranged(int, 1, 100_000, "a whole number")
+_seconds = _ranged(float, 0, 7 * 86400, "seconds", open_low=True)
+_fraction = _ranged(float, 0, 1, "a fraction", open_high=True)
 
 
 def cmd_servers(_args: argparse.Namespace) -> int:
@@ -197,16 +214,6 @@ def cmd_loadgen_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 < value <= 7 * 86400:
-        raise argparse.ArgumentTypeError(f"must be seconds from 0 to 604800, got {text!r}")
-    return value
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     from echobench import stats, terminal
 
@@ -227,16 +234,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.csv:
         results.atomic_write(Path(args.csv), table.to_csv(index=False))
     return 0
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1, got {text!r}")
-    return value
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -36,7 +36,7 @@ from gevent.queue import Empty, Queue
 from locust import FastHttpUser, constant, constant_pacing, events, task
 from locust.runners import STATE_RUNNING, MasterRunner, WorkerRunner
 
-from echobench import records
+from echobench import clock, records
 from echobench.records import REQUEST_FIELDS
 from servers import contract
 
@@ -295,8 +295,8 @@ def _close(environment, **_kwargs) -> None:
 
 
 def _sync_clock(runner) -> None:
-    """A worker's offset to the master's clock: the ping with the shortest round trip."""
-    best: tuple[float, float] | None = None
+    """A worker's offset to the master's clock, by ping."""
+    pings = []
     for _ in range(CLOCK_PINGS):
         POINT.pong = AsyncResult()
         t0 = time.time()
@@ -305,11 +305,11 @@ def _sync_clock(runner) -> None:
             reply = POINT.pong.get(timeout=2.0)
         except gevent.Timeout:
             continue
-        t1 = time.time()
-        if reply["t0"] == t0 and (best is None or t1 - t0 < best[0]):
-            best = (t1 - t0, reply["master_time"] - (t0 + t1) / 2)
-    if best is not None:
-        POINT.clock_rtt, POINT.clock_offset = best
+        if reply["t0"] == t0:
+            pings.append((t0, reply["master_time"], time.time()))
+    found = clock.offset_from_pings(pings)
+    if found is not None:
+        POINT.clock_rtt, POINT.clock_offset = found
 
 
 def _clock_reply(environment, msg, **_kwargs) -> None:

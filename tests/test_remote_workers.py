@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from echobench import loadgen, results, runner
+from echobench import clock, loadgen, results, runner
 from echobench.server import free_port
 from tests.helpers import alive
 from tests.test_beyond import DISTRIBUTED, ROOT, assert_accounted, pids_of, run
@@ -278,3 +279,16 @@ def test_a_worker_on_another_network_host(tmp_path, two_hosts):
         assert worker["host"] == "loadhost" and worker["done"]
     assert results.load_run(out)["bind"] == bench_addr
     assert code == 0 and "2 points done" in text, text
+
+
+def test_the_clock_offset_comes_from_the_shortest_round_trip():
+    skew, rng = 123.456, random.Random(5)  # the worker's clock runs 123.456 s behind
+    pings = []
+    for _ in range(5):
+        sent = rng.uniform(0, 100)
+        out, back = rng.uniform(0.001, 0.05), rng.uniform(0.001, 0.05)
+        pings.append((sent, sent + skew + out, sent + out + back))
+    rtt, offset = clock.offset_from_pings(pings)
+    assert rtt == min(p[2] - p[0] for p in pings)
+    assert abs(offset - skew) <= rtt / 2
+    assert clock.offset_from_pings([]) is None
