@@ -14,7 +14,7 @@ from pathlib import Path
 
 from echobench import processes, profiles, results
 from echobench.configs import FAMILIES, ConfigError, get_config
-from echobench.loadgen import MASTER_PORT, MasterAddress
+from echobench.loadgen import MASTER_PORT, WORKERS_WAIT_S, LoadgenMaster
 from echobench.profiles import ProfileError
 from echobench.results import ResultsError
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError, port_in_use
@@ -164,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         results.create_run_dir(run_dir),
         target=args.target,
         bind=args.bind or LOOPBACK_V4,
-        master=MasterAddress(args.loadgen_bind, args.loadgen_port),
+        master=LoadgenMaster(args.loadgen_bind, args.loadgen_port, args.loadgen_wait),
     )
     console.print(
         f"echobench run [bold]{run_id}[/]: {len(profile.points)} points, "
@@ -329,6 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=MASTER_PORT,
         metavar="PORT",
         help=f"port the locust master listens on (default {MASTER_PORT})",
+    )
+    p.add_argument(
+        "--loadgen-wait",
+        type=_ranged(int, 1, 3600, "seconds"),
+        default=WORKERS_WAIT_S,
+        metavar="SECONDS",
+        help=f"how long each point waits for its workers (default {WORKERS_WAIT_S:g})",
     )
     p.add_argument(
         "--bind",

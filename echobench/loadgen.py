@@ -8,6 +8,7 @@ Distributed, locust runs as a master whose workers are forked here
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -28,6 +29,7 @@ USER_CLASSES = {
 CPU_WARNING = "CPU usage above 90%"
 # locust's master says this when a worker on another process or host crosses 90%
 WORKER_CPU_WARNING = "exceeded cpu threshold"
+NO_WORKERS = "Gave up waiting for workers to connect"
 # Beyond the point's own longest load phase: locust start-up, spawning and shutdown.
 STARTUP_SLACK_S = 30.0
 # How long a point's master waits for its external workers to connect.
@@ -39,11 +41,12 @@ CLOCK_REMARK = "worker clocks known"
 
 
 @dataclass(frozen=True)
-class MasterAddress:
-    """Where a point's locust master listens for external workers."""
+class LoadgenMaster:
+    """Where a point's locust master listens for external workers, and how long it waits."""
 
     host: str = "127.0.0.1"
     port: int = MASTER_PORT
+    wait_s: float = WORKERS_WAIT_S
 
 
 @dataclass
@@ -53,20 +56,21 @@ class LoadRun:
     cpu_warning: bool
     records: Path
     log: Path
+    no_workers: bool = False
 
 
 def locustfile() -> Path:
     return Path(str(resources.files("loadtests") / "locustfile.py"))
 
 
-def distribution_argv(point: Point, master: MasterAddress) -> list[str]:
+def distribution_argv(point: Point, master: LoadgenMaster) -> list[str]:
     if point.loadgen_workers:
         return [
             "--master",
             "--master-bind-host", master.host,
             "--master-bind-port", str(master.port),
             "--expect-workers", str(point.loadgen_workers),
-            "--expect-workers-max-wait", str(int(WORKERS_WAIT_S)),
+            "--expect-workers-max-wait", str(math.ceil(master.wait_s)),
         ]  # fmt: skip
     if point.loadgen_processes > 1:
         return ["--processes", str(point.loadgen_processes)]
@@ -74,7 +78,7 @@ def distribution_argv(point: Point, master: MasterAddress) -> list[str]:
 
 
 def locust_argv(
-    point: Point, url: str, raw: Path, master: MasterAddress | None = None
+    point: Point, url: str, raw: Path, master: LoadgenMaster | None = None
 ) -> list[str]:
     """Locust's command for one point; every file it writes lands in raw/."""
     users = point.users + (1 if point.scenario == "mixed" else 0)
@@ -107,7 +111,7 @@ def locust_argv(
         *(["--eb-rate", repr(point.rate), "--eb-seed", str(point.index)]
           if point.scenario == "open" else []),
         *(["--eb-poisson"] if point.poisson else []),
-        *distribution_argv(point, master or MasterAddress()),
+        *distribution_argv(point, master or LoadgenMaster()),
         *USER_CLASSES[point.scenario],
     ]  # fmt: skip
 
@@ -121,11 +125,12 @@ class LoadGenerator:
     """One locust process; `wait` bounds it, `stop` kills its process group."""
 
     def __init__(
-        self, point: Point, url: str, raw: Path, master: MasterAddress | None = None
+        self, point: Point, url: str, raw: Path, master: LoadgenMaster | None = None
     ) -> None:
         self.point = point
         self.raw = raw
-        self.argv = locust_argv(point, url, raw, master)
+        self.master = master or LoadgenMaster()
+        self.argv = locust_argv(point, url, raw, self.master)
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> int:
@@ -137,7 +142,7 @@ class LoadGenerator:
     @property
     def timeout_s(self) -> float:
         """How long locust may run before it is stopped and the point marked as hung."""
-        waiting = WORKERS_WAIT_S if self.point.loadgen_workers else 0.0
+        waiting = self.master.wait_s if self.point.loadgen_workers else 0.0
         return self.point.max_load_s + 2 * STARTUP_SLACK_S + waiting
 
     def wait(self) -> LoadRun:
@@ -152,7 +157,7 @@ class LoadGenerator:
         text = log.read_text(errors="replace") if log.exists() else ""
         warned = CPU_WARNING in text or WORKER_CPU_WARNING in text
         return LoadRun(self.proc.returncode, timed_out, warned,
-                       self.raw / "requests.csv", log)  # fmt: skip
+                       self.raw / "requests.csv", log, NO_WORKERS in text)  # fmt: skip
 
     def stop(self) -> None:
         if self.proc is not None:

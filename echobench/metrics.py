@@ -22,6 +22,9 @@ from echobench.records import REQUEST_FIELDS
 LOADGEN_BOUND_PCT = 90.0
 # The load generator's CPU is averaged over windows at least this long.
 LOADGEN_WINDOW_S = 1.0
+# CPU clocks advance in steps of up to a few ms: over a shorter phase the mean is noise
+# (a worker left without users ends its share within a millisecond of its release).
+LOADGEN_MIN_MEAN_S = 0.25
 
 
 def _read_raw(path) -> pd.DataFrame:
@@ -54,7 +57,7 @@ def _marks(raw: pd.DataFrame) -> dict[str, float]:
     marks = raw[raw["event"] == "mark"]
     found = dict(zip(marks["kind"], marks["sent_at"].astype(float), strict=False))
     cpu = dict(zip(marks["kind"], marks["cpu_s"].astype(float), strict=False))
-    if {"release", "end"} <= found.keys() and found["end"] > found["release"]:
+    if {"release", "end"} <= found.keys() and found["end"] - found["release"] >= LOADGEN_MIN_MEAN_S:
         found["loadgen_mean_pct"] = (
             100.0 * (cpu["end"] - cpu["release"]) / (found["end"] - found["release"])
         )

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from echobench import environment, loadgen, metrics, results, stats
-from echobench.loadgen import CLOCK_REMARK, CPU_WARNING, LoadGenerator, MasterAddress
+from echobench.loadgen import CLOCK_REMARK, CPU_WARNING, LoadGenerator, LoadgenMaster
 from echobench.profiles import Point, Profile
 from echobench.sampler import Sampler, write_samples
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
@@ -44,7 +44,7 @@ class Run:
     calibration: dict = field(default_factory=dict)
     target: str | None = None
     bind: str = LOOPBACK_V4
-    master: MasterAddress = field(default_factory=MasterAddress)
+    master: LoadgenMaster = field(default_factory=LoadgenMaster)
 
     def calibrate(self, row: dict) -> None:
         """Keep a valid zero-delay point's R0, and the load generator ceiling it implies."""
@@ -135,7 +135,7 @@ def measure_point(
     raw: Path,
     target: str | None = None,
     bind: str = LOOPBACK_V4,
-    master: MasterAddress | None = None,
+    master: LoadgenMaster | None = None,
 ) -> tuple[dict, list[str]]:
     """Run one point; its measured figures and the problems found (empty when clean).
 
@@ -160,7 +160,12 @@ def measure_point(
         load = LoadGenerator(point, server.url, raw, master)
         sampler.loadgen_pid = load.start()
         outcome = load.wait()
-        if outcome.timed_out:
+        if outcome.no_workers:
+            problems.append(
+                f"fewer than {point.loadgen_workers} locust workers connected within "
+                f"{(master or LoadgenMaster()).wait_s:g} s (is `echobench loadgen-worker` running?)"
+            )
+        elif outcome.timed_out:
             problems.append("locust did not finish in time and was stopped")
         elif outcome.returncode not in (0, None):
             problems.append(f"locust exited with code {outcome.returncode}")

@@ -337,6 +337,8 @@ def _conduct(environment) -> None:
     if not POINT.all_arrived.wait(timeout=opts.eb_spawn_timeout):
         _finish(runner, "users did not spawn")
         return
+    if _users_here(environment) == 0:
+        POINT.all_finished.set()  # a worker left without users has no burst to wait for
     if worker:
         runner.send_message("eb_ready")
         gevent.wait([POINT.released, POINT.stop_now], timeout=opts.eb_spawn_timeout, count=1)
@@ -352,7 +354,9 @@ def _conduct(environment) -> None:
         gevent.wait([POINT.all_finished, POINT.stop_now], timeout=opts.eb_deadline, count=1)
     else:
         if opts.eb_scenario == "open":
-            _schedule_arrivals(opts, opts.eb_rate * _users_here(environment) / opts.num_users)
+            share = _users_here(environment) / opts.num_users
+            if share:
+                _schedule_arrivals(opts, opts.eb_rate * share, getattr(runner, "worker_index", 0))
         POINT.stop_now.wait(timeout=max(0.0, POINT.send_until - POINT.now()))
         drain_until = POINT.now() + opts.eb_drain
         busy = lambda: POINT.in_flight or POINT.arrivals.qsize()  # noqa: E731
@@ -396,13 +400,14 @@ def _finish(runner, error: str = "") -> None:
     )
 
 
-def _schedule_arrivals(opts, rate: float) -> None:
+def _schedule_arrivals(opts, rate: float, stream: int) -> None:
     """Open loop: put each arrival's intended time in the queue when it falls due.
 
     Arrivals do not wait for answers; if every user is busy they wait in the queue,
     and their latency still runs from the intended time (no coordinated omission).
+    Each worker draws its own reproducible stream of Poisson gaps.
     """
-    rng = random.Random(opts.eb_seed * 100_003 + os.getpid())
+    rng = random.Random(opts.eb_seed * 100_003 + stream)
 
     def run() -> None:
         due = POINT.now()

@@ -27,6 +27,17 @@ from tests.test_beyond import DISTRIBUTED, ROOT, assert_accounted, pids_of, run
 
 pytestmark = pytest.mark.slow
 
+# a burst of one: one worker gets the user, the other has nothing to do and must not stall
+REMOTE = (
+    DISTRIBUTED
+    + """
+[[groups]]
+scenario = "burst"
+configs = ["fastapi-async"]
+users = [1]
+delay_s = 0.3
+"""
+)
 LONG_STEADY = """
 [[groups]]
 scenario = "steady"
@@ -76,11 +87,13 @@ class Agent:
 
 def test_workers_on_other_hosts_keep_the_accounting_exact(tmp_path):
     port = free_port()
-    agents = [Agent(tmp_path / f"agent{i}", "127.0.0.1", str(port), "--points", "2")
+    agents = [Agent(tmp_path / f"agent{i}", "127.0.0.1", str(port), "--points", "3")
               for i in range(2)]  # fmt: skip
     try:
-        out = run(tmp_path, "remote", DISTRIBUTED, "--loadgen-workers", "2",
+        started = time.monotonic()
+        out = run(tmp_path, "remote", REMOTE, "--loadgen-workers", "2",
                   "--loadgen-port", str(port))  # fmt: skip
+        elapsed = time.monotonic() - started
         ends = [agent.finish() for agent in agents]
     finally:
         for agent in agents:
@@ -88,9 +101,11 @@ def test_workers_on_other_hosts_keep_the_accounting_exact(tmp_path):
     summary = results.load_summary(out)
     assert_accounted(summary)
     assert summary["valid"].all(), summary["note"].tolist()
-    burst = summary[summary["scenario"] == "burst"].iloc[0]
-    assert burst["requests"] == 40 and burst["ok"] == 40
-    assert burst["efficiency"] == pytest.approx(1.0, abs=0.1), "the workers release together"
+    burst = summary[summary["scenario"] == "burst"].set_index("users")
+    assert burst.loc[40, "requests"] == 40 and burst.loc[40, "ok"] == 40
+    assert burst.loc[40, "efficiency"] == pytest.approx(1.0, abs=0.1), "released together"
+    assert burst.loc[1, "requests"] == 1 and burst.loc[1, "ok"] == 1
+    assert elapsed < 90, "a worker without users ends its share at once"
     for raw in out.glob("raw/*"):
         roll = json.loads((raw / "workers.json").read_text())
         assert roll["expected"] == 2 and len(roll["workers"]) == 2
@@ -101,8 +116,8 @@ def test_workers_on_other_hosts_keep_the_accounting_exact(tmp_path):
             assert (raw / worker["file"]).exists()
     meta = results.load_run(out)
     assert meta["loadgen"]["external_workers"] == 2
-    for code, text in ends:  # each agent served both points, then stopped by itself
-        assert code == 0 and "2 points done" in text, text
+    for code, text in ends:  # each agent served every point, then stopped by itself
+        assert code == 0 and "3 points done" in text, text
     assert alive(pids_of(out) | set().union(*(a.seen for a in agents))) == set()
 
 
@@ -148,6 +163,16 @@ while time.monotonic() < deadline:
         break
     time.sleep(0.2)
 """
+
+
+def test_a_point_without_its_workers_says_so(tmp_path):
+    profile = DISTRIBUTED.split("[[groups]]")[1]
+    out = run(tmp_path, "alone", f"[[groups]]{profile}", "--loadgen-workers", "1",
+              "--loadgen-port", str(free_port()), "--loadgen-wait", "2")  # fmt: skip
+    row = results.load_summary(out).iloc[0]
+    assert not row["valid"]
+    assert "fewer than 1 locust workers connected within 2 s" in row["note"], row["note"]
+    assert alive(pids_of(out)) == set()
 
 
 def test_an_agent_without_a_master_stops_at_its_time_limit(tmp_path):
