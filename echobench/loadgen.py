@@ -18,6 +18,7 @@ from pathlib import Path
 
 from echobench import processes
 from echobench.profiles import Point
+from echobench.server import LOOPBACK_V4
 
 USER_CLASSES = {
     "burst": ["BurstUser"],
@@ -44,7 +45,7 @@ CLOCK_REMARK = "worker clocks known"
 class LoadgenMaster:
     """Where a point's locust master listens for external workers, and how long it waits."""
 
-    host: str = "127.0.0.1"
+    host: str = LOOPBACK_V4
     port: int = MASTER_PORT
     wait_s: float = WORKERS_WAIT_S
 

@@ -18,8 +18,14 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from echobench import environment, loadgen, metrics, results, stats
-from echobench.loadgen import CLOCK_REMARK, CPU_WARNING, LoadGenerator, LoadgenMaster
+from echobench import environment, metrics, results, stats
+from echobench.loadgen import (
+    CLOCK_REMARK,
+    CPU_WARNING,
+    LoadGenerator,
+    LoadgenMaster,
+    worker_problems,
+)
 from echobench.profiles import Point, Profile
 from echobench.sampler import Sampler, write_samples
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
@@ -163,7 +169,7 @@ def measure_point(
         if outcome.no_workers:
             problems.append(
                 f"fewer than {point.loadgen_workers} locust workers connected within "
-                f"{(master or LoadgenMaster()).wait_s:g} s (is `echobench loadgen-worker` running?)"
+                f"{load.master.wait_s:g} s (is `echobench loadgen-worker` running?)"
             )
         elif outcome.timed_out:
             problems.append("locust did not finish in time and was stopped")
@@ -171,7 +177,7 @@ def measure_point(
             problems.append(f"locust exited with code {outcome.returncode}")
         if outcome.cpu_warning:
             problems.append(f"locust warned: {CPU_WARNING}")
-        problems += loadgen.worker_problems(raw)
+        problems += worker_problems(raw)
         if not server.alive():
             problems.append(f"server died mid-point (exit code {server.proc.returncode})")
         if target:
