@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from echobench import processes
+from echobench import processes, verdict
 from echobench.profiles import Point
 from echobench.server import LOOPBACK_V4
 
@@ -36,9 +36,6 @@ STARTUP_SLACK_S = 30.0
 # How long a point's master waits for its external workers to connect.
 WORKERS_WAIT_S = 120.0
 MASTER_PORT = 5557
-# Worker clocks are set to the master's by ping; beyond this uncertainty it is said.
-CLOCK_TOLERANCE_S = 0.005
-CLOCK_REMARK = "worker clocks known"
 
 
 @dataclass(frozen=True)
@@ -165,38 +162,9 @@ class LoadGenerator:
             processes.stop(self.proc)
 
 
-def worker_problems(raw: Path) -> list[str]:
+def worker_problems(raw: Path) -> list[verdict.Problem]:
     """What workers.json (a distributed point's roll call) says went wrong."""
     path = raw / "workers.json"
     if not path.exists():
         return []
-    roll = json.loads(path.read_text())
-    workers = roll["workers"].values()
-    problems = []
-    done = [w for w in workers if w.get("done") and not w.get("late")]
-    if len(done) < roll["expected"]:
-        problems.append(
-            f"{len(done)} of {roll['expected']} load-generator workers finished their share; "
-            "the requests of the others are missing"
-        )
-    for w in workers:
-        if w.get("lost"):
-            problems.append(f"worker {w.get('index')} was lost mid-point")
-        if w.get("late"):
-            problems.append(
-                f"worker {w.get('index')} joined mid-point (locust moved users between workers)"
-            )
-    for w in done:
-        who = f"worker {w.get('index')} ({w.get('host')}, pid {w.get('pid')})"
-        if w.get("rows_received", 0) != w.get("rows_sent"):
-            problems.append(
-                f"{who} sent {w.get('rows_sent')} records, {w.get('rows_received', 0)} arrived"
-            )
-        if w.get("fingerprint") != roll["fingerprint"]:
-            problems.append(f"{who} runs another echobench version than the master")
-        if w.get("clock_rtt_s") is None:
-            problems.append(f"{who} could not measure its clock offset to the master")
-    rtts = [w["clock_rtt_s"] for w in done if w.get("clock_rtt_s") is not None]
-    if rtts and max(rtts) / 2 > CLOCK_TOLERANCE_S:
-        problems.append(f"{CLOCK_REMARK} to within ±{1000 * max(rtts) / 2:.0f} ms of the master's")
-    return problems
+    return verdict.roll_call_problems(json.loads(path.read_text()))

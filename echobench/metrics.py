@@ -19,7 +19,6 @@ from echobench import model
 from echobench.profiles import Point
 from echobench.records import REQUEST_FIELDS
 
-LOADGEN_BOUND_PCT = 90.0
 # The load generator's CPU is averaged over windows at least this long.
 LOADGEN_WINDOW_S = 1.0
 # CPU clocks advance in steps of up to a few ms: over a shorter phase the mean is noise

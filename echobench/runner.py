@@ -18,23 +18,14 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from echobench import environment, metrics, results, stats
-from echobench.loadgen import (
-    CLOCK_REMARK,
-    CPU_WARNING,
-    LoadGenerator,
-    LoadgenMaster,
-    worker_problems,
-)
+from echobench import environment, metrics, results, stats, verdict
+from echobench.loadgen import CPU_WARNING, LoadGenerator, LoadgenMaster, worker_problems
 from echobench.profiles import Point, Profile
 from echobench.sampler import Sampler, write_samples
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
+from echobench.verdict import Problem, remark
 
 IDLE_SAMPLE_S = 1.0
-EXTERNAL = "external target"
-# Problems that are worth saying but do not make a point invalid.
-REMARKS = ("locust warned", EXTERNAL, CLOCK_REMARK)
-LOADGEN_CEILING_SHARE = 0.8
 
 
 @dataclass
@@ -57,11 +48,8 @@ class Run:
         if not row["valid"] or not row.get("rps"):
             return
         self.calibration.setdefault("r0_rps", {})[row["config"]] = row["rps"]
-        cpu = row.get("loadgen_cpu_peak_pct")
-        if cpu:
-            # cpu is per locust process, so this is what this run's load generator (all its
-            # processes) could send with each process at a full core
-            ceiling = row["rps"] * 100.0 / cpu
+        ceiling = verdict.loadgen_ceiling_rps(row)
+        if ceiling is not None:
             best = self.calibration.get("loadgen_ceiling_rps") or 0.0
             self.calibration["loadgen_ceiling_rps"] = max(best, ceiling)
             self.calibration["loadgen_ceiling_method"] = (
@@ -142,14 +130,14 @@ def measure_point(
     target: str | None = None,
     bind: str = LOOPBACK_V4,
     master: LoadgenMaster | None = None,
-) -> tuple[dict, list[str]]:
+) -> tuple[dict, list[Problem]]:
     """Run one point; its measured figures and the problems found (empty when clean).
 
     With a target URL the server is someone else's: verified, not started or sampled.
     """
     raw.mkdir(parents=True, exist_ok=True)
     results.write_json(point.describe(), raw / "point.json")
-    problems: list[str] = []
+    problems: list[Problem] = []
     server = (
         ExternalServer(point.config, target)
         if target
@@ -168,24 +156,39 @@ def measure_point(
         outcome = load.wait()
         if outcome.no_workers:
             problems.append(
-                f"fewer than {point.loadgen_workers} locust workers connected within "
-                f"{load.master.wait_s:g} s (is `echobench loadgen-worker` running?)"
+                Problem(
+                    verdict.LOADGEN,
+                    f"fewer than {point.loadgen_workers} locust workers connected within "
+                    f"{load.master.wait_s:g} s (is `echobench loadgen-worker` running?)",
+                )
             )
         elif outcome.timed_out:
-            problems.append("locust did not finish in time and was stopped")
+            problems.append(
+                Problem(verdict.LOADGEN, "locust did not finish in time and was stopped")
+            )
         elif outcome.returncode not in (0, None):
-            problems.append(f"locust exited with code {outcome.returncode}")
+            problems.append(
+                Problem(verdict.LOADGEN, f"locust exited with code {outcome.returncode}")
+            )
         if outcome.cpu_warning:
-            problems.append(f"locust warned: {CPU_WARNING}")
+            problems.append(remark(verdict.LOADGEN_CPU, f"locust warned: {CPU_WARNING}"))
         problems += worker_problems(raw)
         if not server.alive():
-            problems.append(f"server died mid-point (exit code {server.proc.returncode})")
+            problems.append(
+                Problem(
+                    verdict.SERVER, f"server died mid-point (exit code {server.proc.returncode})"
+                )
+            )
         if target:
             problems.append(
-                f"{EXTERNAL}: server memory and CPU not sampled, not restarted between points"
+                remark(
+                    verdict.EXTERNAL,
+                    "external target: server memory and CPU not sampled, "
+                    "not restarted between points",
+                )
             )
     except ServerError as exc:
-        problems.append(str(exc))
+        problems.append(Problem(verdict.SERVER, str(exc)))
     finally:
         if load is not None:
             load.stop()
@@ -199,7 +202,11 @@ def measure_point(
         return {}, problems
     row = row_from_raw(point, raw)
     if point.scenario == "burst" and row.get("requests") not in (None, point.users):
-        problems.append(f"a burst of {point.users} sent {row['requests']} requests")
+        problems.append(
+            Problem(
+                verdict.BURST_COUNT, f"a burst of {point.users} sent {row['requests']} requests"
+            )
+        )
     return row, problems
 
 
@@ -215,54 +222,6 @@ def row_from_raw(point: Point, raw: Path) -> dict:
     if "error" in marks:
         return {}
     return metrics.summarize(point, requests, marks, samples)
-
-
-def judge_calibration(row: dict, problems: list[str]) -> dict:
-    """A zero-delay point saturates something by design; only breakage makes it invalid."""
-    judged = judge(row, problems)
-    if judged["loadgen_bound"]:
-        judged["note"] += (
-            "; R0 is a lower bound of the server's capacity: the load generator was the busier side"
-        )
-    broken = any(not p.startswith(REMARKS) for p in problems)
-    return {**judged, "valid": bool(row.get("requests")) and not broken}
-
-
-def judge(
-    row: dict,
-    problems: list[str],
-    demanded_rps: float | None = None,
-    ceiling_rps: float | None = None,
-) -> dict:
-    """Add loadgen_bound, valid and note: a point is valid only if nothing undermined it.
-
-    A point whose demanded rate comes within LOADGEN_CEILING_SHARE of the load
-    generator's calibrated ceiling is bound too, whatever its CPU reading.
-    """
-    notes = list(problems)
-    peak = row.get("loadgen_cpu_peak_pct")
-    bound = peak is not None and peak >= metrics.LOADGEN_BOUND_PCT
-    if bound:
-        notes.append(f"load generator at {peak:.0f}% of a core")
-    if demanded_rps and ceiling_rps and demanded_rps >= LOADGEN_CEILING_SHARE * ceiling_rps:
-        bound = True
-        notes.append(
-            f"demands {demanded_rps:.0f} req/s, over {LOADGEN_CEILING_SHARE:.0%} of the "
-            f"load generator's calibrated ceiling of {ceiling_rps:.0f} req/s"
-        )
-    if any(CPU_WARNING in p for p in problems):
-        bound = True
-    if not row.get("requests"):
-        notes.append("no request was measured")
-    for key, label in (
-        ("failed", "failed"),
-        ("timeouts", "timed out"),
-        ("unfinished", "unfinished at end"),
-    ):
-        if row.get(key):
-            notes.append(f"{row[key]} {label}")
-    broken = any(not p.startswith(REMARKS) for p in problems) or not row.get("requests")
-    return {**row, "loadgen_bound": bound, "valid": not (bound or broken), "note": "; ".join(notes)}
 
 
 def execute(run: Run, console: Console | None = None) -> Run:
@@ -296,11 +255,11 @@ def execute(run: Run, console: Console | None = None) -> Run:
                 measured, problems = measure_point(point, raw, run.target, run.bind, run.master)
                 row = {**_base_row(run, point), **measured}
                 if point.scenario == "calibrate":
-                    row = judge_calibration(row, problems)
+                    row = verdict.judge_calibration(row, problems)
                     run.calibrate(row)
                 else:
                     ceiling = run.calibration.get("loadgen_ceiling_rps")
-                    row = judge(row, problems, point.demanded_rps, ceiling)
+                    row = verdict.judge(row, problems, point.demanded_rps, ceiling)
                 run.rows.append(row)
                 run.save()
                 if not row["valid"]:

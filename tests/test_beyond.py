@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from echobench import profiles, results, runner, stats
+from echobench import profiles, results, stats, verdict
 from tests.helpers import alive
 
 pytestmark = pytest.mark.slow
@@ -138,10 +138,10 @@ def test_calibration_is_recorded_and_judges_later_points(tmp_path):
     assert pd.isna(cal["ideal_rps"]) and pd.isna(cal["efficiency"])
     row = {"loadgen_cpu_peak_pct": 10.0, "requests": 5, "ok": 5}
     ceiling = calibration["loadgen_ceiling_rps"]
-    flagged = runner.judge(row, [], demanded_rps=0.9 * ceiling, ceiling_rps=ceiling)
+    flagged = verdict.judge(row, [], demanded_rps=0.9 * ceiling, ceiling_rps=ceiling)
     assert flagged["loadgen_bound"] and not flagged["valid"]
     assert "calibrated ceiling" in flagged["note"]
-    assert runner.judge(row, [], 0.5 * ceiling, ceiling)["valid"]
+    assert verdict.judge(row, [], 0.5 * ceiling, ceiling)["valid"]
 
 
 def test_repeats_run_in_shuffled_order_and_are_aggregated():

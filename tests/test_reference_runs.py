@@ -1,7 +1,13 @@
-"""The committed reference runs: every summary row recomputes from its raw records."""
+"""The committed reference runs: every summary row recomputes from its raw records.
+
+Twice: with echobench's own code (a change to it must not move a committed figure),
+and with the independent recomputation in tests/independent.py (the figures are right
+by their documented definitions, not only consistent with the code that wrote them).
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -9,24 +15,11 @@ import pytest
 
 from echobench import results, runner
 from echobench.profiles import Point
+from tests import independent
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCES = sorted(p for p in (ROOT / "results").glob("reference*") if p.is_dir())
-FIGURES = [
-    "requests",
-    "ok",
-    "failed",
-    "timeouts",
-    "unfinished",
-    "rps",
-    "makespan_s",
-    "p50_ms",
-    "p99_ms",
-    "max_ms",
-    "server_pss_idle_mb",
-    "server_pss_peak_mb",
-    "fast_p50_ms",
-]
+IDS = [p.name for p in REFERENCES]
 
 
 def test_reference_runs_are_committed():
@@ -34,7 +27,7 @@ def test_reference_runs_are_committed():
     assert {"reference", "reference-open", "reference-scale"} <= names
 
 
-@pytest.mark.parametrize("run_dir", REFERENCES, ids=[p.name for p in REFERENCES])
+@pytest.mark.parametrize("run_dir", REFERENCES, ids=IDS)
 def test_reference_summary_recomputes_from_raw(run_dir):
     meta = results.load_run(run_dir)
     assert meta["status"] == "complete" and meta["machine"]["cores_logical"]
@@ -45,7 +38,7 @@ def test_reference_summary_recomputes_from_raw(run_dir):
         assert point.point_id == described["point_id"]
         row = runner.row_from_raw(point, run_dir / "raw" / point.point_id)
         stored = summary.loc[point.point_id]
-        for figure in FIGURES:
+        for figure in independent.CHECKED[1:-2]:
             if pd.isna(stored[figure]):
                 assert row.get(figure) is None, (point.point_id, figure)
             else:
@@ -53,3 +46,20 @@ def test_reference_summary_recomputes_from_raw(run_dir):
                     point.point_id,
                     figure,
                 )
+
+
+@pytest.mark.parametrize("run_dir", REFERENCES, ids=IDS)
+def test_reference_figures_are_right_by_their_definitions(run_dir):
+    rows, calibration = independent.recompute_run(run_dir)
+    summary = pd.read_csv(run_dir / "summary.csv").set_index("point_id")
+    assert set(rows) == set(summary.index)
+    wrong = {
+        pid: bad
+        for pid, row in rows.items()
+        if (bad := independent.mismatches(summary.loc[pid].to_dict(), row))
+    }
+    assert wrong == {}
+    stored = json.loads((run_dir / "run.json").read_text())["calibration"]
+    assert stored.get("r0_rps", {}) == pytest.approx(calibration.get("r0_rps", {}), rel=1e-9)
+    ceiling = calibration.get("loadgen_ceiling_rps")
+    assert stored.get("loadgen_ceiling_rps") == (ceiling and pytest.approx(ceiling, rel=1e-9))

@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from echobench import clock, loadgen, results, runner
+from echobench import clock, loadgen, results, verdict
 from echobench.server import free_port
 from tests.helpers import alive
 from tests.test_beyond import DISTRIBUTED, ROOT, assert_accounted, pids_of, run
@@ -228,8 +228,8 @@ def _roll(tmp_path: Path, **worker) -> Path:
 )
 def test_the_roll_call_judges_the_point(tmp_path, worker, said, valid):
     problems = loadgen.worker_problems(_roll(tmp_path, **worker))
-    assert (said is None and problems == []) or any(said in p for p in problems), problems
-    judged = runner.judge({"requests": 4, "ok": 4}, problems)
+    assert (said is None and problems == []) or any(said in p.text for p in problems), problems
+    judged = verdict.judge({"requests": 4, "ok": 4}, problems)
     assert judged["valid"] is valid
 
 

@@ -1,0 +1,158 @@
+"""Whether a point can be trusted: problems as data, and the rules that judge a row.
+
+A problem has a kind and says whether it invalidates the point; `judge` reads kinds
+and flags, never message text, so rewording a message cannot flip a point's validity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The load generator is bound at this share of one core (per locust process).
+LOADGEN_BOUND_PCT = 90.0
+# ... or when a point demands this share of the load generator's calibrated ceiling.
+LOADGEN_CEILING_SHARE = 0.8
+# Worker clocks are set to the master's by ping; beyond this uncertainty it is said.
+CLOCK_TOLERANCE_S = 0.005
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that went wrong or is worth saying about one point."""
+
+    kind: str
+    text: str
+    invalidates: bool = True
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# Kinds. Remarks (invalidates=False) are said on the row without invalidating it.
+SERVER = "server"  # did not start, answered the verification wrongly, died mid-point
+LOADGEN = "loadgen"  # locust failed, hung, or its workers never came
+LOADGEN_CPU = "loadgen_cpu"  # locust warned about its CPU: the point is load-generator bound
+WORKERS = "workers"  # a distributed point lost a worker, records, or a version check
+BURST_COUNT = "burst_count"  # a burst sent other than n requests
+EXTERNAL = "external"  # remark: a --target server is not sampled or restarted
+CLOCK = "clock"  # remark: worker clocks known only to within some milliseconds
+
+
+def remark(kind: str, text: str) -> Problem:
+    return Problem(kind, text, invalidates=False)
+
+
+def judge(
+    row: dict,
+    problems: list[Problem],
+    demanded_rps: float | None = None,
+    ceiling_rps: float | None = None,
+) -> dict:
+    """Add loadgen_bound, valid and note: a point is valid only if nothing undermined it.
+
+    The load generator is bound when its CPU peak reached LOADGEN_BOUND_PCT of a core,
+    when locust warned about its CPU, or when the point demands LOADGEN_CEILING_SHARE
+    or more of the load generator's calibrated ceiling.
+    """
+    notes = [p.text for p in problems]
+    peak = row.get("loadgen_cpu_peak_pct")
+    bound = peak is not None and peak >= LOADGEN_BOUND_PCT
+    if bound:
+        notes.append(f"load generator at {peak:.0f}% of a core")
+    if demanded_rps and ceiling_rps and demanded_rps >= LOADGEN_CEILING_SHARE * ceiling_rps:
+        bound = True
+        notes.append(
+            f"demands {demanded_rps:.0f} req/s, over {LOADGEN_CEILING_SHARE:.0%} of the "
+            f"load generator's calibrated ceiling of {ceiling_rps:.0f} req/s"
+        )
+    if any(p.kind == LOADGEN_CPU for p in problems):
+        bound = True
+    if not row.get("requests"):
+        notes.append("no request was measured")
+    for key, label in (
+        ("failed", "failed"),
+        ("timeouts", "timed out"),
+        ("unfinished", "unfinished at end"),
+    ):
+        if row.get(key):
+            notes.append(f"{row[key]} {label}")
+    broken = _broken(row, problems)
+    return {**row, "loadgen_bound": bound, "valid": not (bound or broken), "note": "; ".join(notes)}
+
+
+def _broken(row: dict, problems: list[Problem]) -> bool:
+    return any(p.invalidates for p in problems) or not row.get("requests")
+
+
+def judge_calibration(row: dict, problems: list[Problem]) -> dict:
+    """A zero-delay point saturates something by design; only breakage makes it invalid."""
+    judged = judge(row, problems)
+    if judged["loadgen_bound"]:
+        judged["note"] += (
+            "; R0 is a lower bound of the server's capacity: the load generator was the busier side"
+        )
+    return {**judged, "valid": not _broken(row, problems)}
+
+
+def loadgen_ceiling_rps(row: dict) -> float | None:
+    """What the load generator could send with each locust process at a full core.
+
+    A valid calibration row measured `rps` with each process at `loadgen_cpu_peak_pct`
+    of a core, so rps x 100 / that share (None when either is missing).
+    """
+    cpu = row.get("loadgen_cpu_peak_pct")
+    if not row.get("valid") or not row.get("rps") or not cpu:
+        return None
+    return row["rps"] * 100.0 / cpu
+
+
+def roll_call_problems(roll: dict) -> list[Problem]:
+    """What a distributed point's roll call (workers.json) says went wrong."""
+    workers = roll["workers"].values()
+    problems = []
+    done = [w for w in workers if w.get("done") and not w.get("late")]
+    if len(done) < roll["expected"]:
+        problems.append(
+            Problem(
+                WORKERS,
+                f"{len(done)} of {roll['expected']} load-generator workers finished their "
+                "share; the requests of the others are missing",
+            )
+        )
+    for w in workers:
+        if w.get("lost"):
+            problems.append(Problem(WORKERS, f"worker {w.get('index')} was lost mid-point"))
+        if w.get("late"):
+            problems.append(
+                Problem(
+                    WORKERS,
+                    f"worker {w.get('index')} joined mid-point "
+                    "(locust moved users between workers)",
+                )
+            )
+    for w in done:
+        who = f"worker {w.get('index')} ({w.get('host')}, pid {w.get('pid')})"
+        if w.get("rows_received", 0) != w.get("rows_sent"):
+            problems.append(
+                Problem(
+                    WORKERS,
+                    f"{who} sent {w.get('rows_sent')} records, {w.get('rows_received', 0)} arrived",
+                )
+            )
+        if w.get("fingerprint") != roll["fingerprint"]:
+            problems.append(
+                Problem(WORKERS, f"{who} runs another echobench version than the master")
+            )
+        if w.get("clock_rtt_s") is None:
+            problems.append(
+                Problem(WORKERS, f"{who} could not measure its clock offset to the master")
+            )
+    rtts = [w["clock_rtt_s"] for w in done if w.get("clock_rtt_s") is not None]
+    if rtts and max(rtts) / 2 > CLOCK_TOLERANCE_S:
+        problems.append(
+            remark(
+                CLOCK,
+                f"worker clocks known to within ±{1000 * max(rtts) / 2:.0f} ms of the master's",
+            )
+        )
+    return problems

@@ -1,0 +1,357 @@
+"""An independent recomputation of a run's summary from its raw records.
+
+Written from the definitions in results/README.md with plain Python (csv, math,
+statistics): it calls no echobench code, so a bug in the code that wrote summary.csv
+(metrics, model, verdict, the Point's timings) cannot hide behind itself. Warm-up,
+window, K and the ideal are derived here from the point's parameters in run.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import math
+import re
+import statistics
+from pathlib import Path
+
+BOUND_PCT = 90.0  # a locust process at 90% of a core sets the pace
+CEILING_SHARE = 0.8  # a point demanding 80% of the calibrated ceiling is bound too
+MIN_MEAN_S = 0.25  # no CPU mean over a shorter phase
+WINDOW_S = 1.0  # CPU peaks are taken over windows of at least 1 s
+CPU_WARNINGS = ("CPU usage above 90%", "exceeded cpu threshold")
+
+
+def capacity(config: str) -> float:
+    """K, the slots of a config, from its id (the table in the README's model)."""
+    table = [
+        (r"flask-sync-(\d+)", lambda n: int(n)),
+        (r"flask-gthread-(\d+)x(\d+)", lambda n, t: int(n) * int(t)),
+        (r"flask-gevent-(\d+)", lambda n: int(n) * 1000),
+        (r"fastapi-async", lambda: math.inf),
+        (r"fastapi-threadpool", lambda: 40),
+        (r"fastapi-blocking", lambda: 1),
+    ]
+    for pattern, k in table:
+        match = re.fullmatch(pattern, config)
+        if match:
+            return float(k(*match.groups()))
+    raise ValueError(f"no K known for {config}")
+
+
+def _float(text: str) -> float | None:
+    return float(text) if text not in ("", None) else None
+
+
+def _rows(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    """The q-th percentile with linear interpolation between closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = q / 100.0 * (len(ordered) - 1)
+    low, high = math.floor(pos), math.ceil(pos)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def busiest_pct(times: list[float], cpu: list[float]) -> float | None:
+    """Highest CPU share (% of a core): each window ends at a sample and starts at the
+    latest earlier sample at least WINDOW_S before it."""
+    best = None
+    for i in range(len(times)):
+        for j in range(i - 1, -1, -1):
+            if times[i] - times[j] >= WINDOW_S:
+                share = 100.0 * (cpu[i] - cpu[j]) / (times[i] - times[j])
+                best = share if best is None else max(best, share)
+                break
+    return best
+
+
+def timings(point: dict) -> dict:
+    """K, ideal latency, warm-up and the load the model asks for, from the point alone."""
+    scenario, d, c = point["scenario"], point["delay_s"], point["users"]
+    k = capacity(point["config"])
+    out = {"k": k}
+    if scenario == "open":
+        out["ideal_latency_s"] = d if point["rate"] <= k / d else math.inf
+        out["warmup_s"] = max(point["warmup_s"], d)
+        out["demanded_rps"] = point["rate"]
+    else:
+        out["ideal_latency_s"] = d * max(1.0, c / k)
+        stagger = d if scenario in ("steady", "mixed") else 0.0
+        out["warmup_s"] = max(point["warmup_s"], stagger + out["ideal_latency_s"])
+        if scenario == "burst":
+            rounds = 1 if math.isinf(k) else math.ceil(c / k)
+            out["ideal_makespan_s"] = rounds * d
+            out["demanded_rps"] = c / out["ideal_makespan_s"]
+        elif scenario in ("steady", "mixed"):
+            out["demanded_rps"] = min(c, k) / d
+    return out
+
+
+def _requests_and_marks(raw: Path):
+    files = sorted([*raw.glob("requests*.csv"), *raw.glob("requests*.csv.gz")])
+    requests, per_file = [], []
+    for index, path in enumerate(files):
+        rows = _rows(path)
+        done = {r["req_id"]: r for r in rows if r["event"] == "done"}
+        for send in (r for r in rows if r["event"] == "send"):
+            end = done.get(send["req_id"])
+            requests.append(
+                {
+                    "id": f"{index}:{send['req_id']}",
+                    "kind": send["kind"],
+                    "sent_at": _float(send["sent_at"]),
+                    "intended_at": _float(send["intended_at"]),
+                    "done_at": _float(end["done_at"]) if end else None,
+                    "latency_ms": _float(end["latency_ms"]) if end else None,
+                    "outcome": end["outcome"] if end else "unfinished",
+                }
+            )
+        per_file.append([r for r in rows if r["event"] == "mark"])
+    return requests, per_file
+
+
+def _loadgen_pct(per_file, samples, release, end, processes) -> float | None:
+    found = []
+    for marks in per_file:
+        at = {m["kind"]: (float(m["sent_at"]), float(m["cpu_s"])) for m in marks}
+        if "release" in at and "end" in at and at["end"][0] - at["release"][0] >= MIN_MEAN_S:
+            found.append(
+                100.0 * (at["end"][1] - at["release"][1]) / (at["end"][0] - at["release"][0])
+            )
+        clock = sorted(
+            (float(m["sent_at"]), float(m["cpu_s"]))
+            for m in marks
+            if m["kind"] in ("release", "tick", "end")
+        )
+        peak = busiest_pct([t for t, _ in clock], [c for _, c in clock])
+        if peak is not None:
+            found.append(peak)
+    if release is not None and end is not None and samples:
+        inside = [
+            (s["t"], s["loadgen_cpu_s"])
+            for s in samples
+            if release <= s["t"] <= end and s["loadgen_cpu_s"] is not None
+        ]
+        peak = busiest_pct([t for t, _ in inside], [c for _, c in inside])
+        if peak is not None:
+            found.append(peak / processes)
+    return max(found) if found else None
+
+
+def _server(samples: list[dict], start: float, stop: float) -> dict:
+    idle = [s["server_pss_mb"] for s in samples if s["phase"] == "idle" and s["server_pss_mb"]]
+    load = [s["server_pss_mb"] for s in samples if start <= s["t"] <= stop and s["server_pss_mb"]]
+    cpu = [s for s in samples if s["t"] <= stop and s["server_cpu_s"] is not None]
+    before = [s for s in cpu if s["t"] <= start]
+    return {
+        "server_pss_idle_mb": statistics.median(idle) if idle else None,
+        "server_pss_peak_mb": max(load) if load else None,
+        "server_cpu_s": cpu[-1]["server_cpu_s"] - before[-1]["server_cpu_s"]
+        if cpu and before
+        else None,
+    }
+
+
+def _samples(raw: Path) -> list[dict]:
+    path = raw / "samples.csv"
+    if not path.exists():
+        return []
+    numeric = ("t", "server_pss_mb", "server_cpu_s", "loadgen_cpu_s")
+    return [{**row, **{name: _float(row[name]) for name in numeric}} for row in _rows(path)]
+
+
+def figures(point: dict, raw: Path) -> dict | None:
+    """Every measured figure of one point (None when its records say it errored)."""
+    scenario, d, c = point["scenario"], point["delay_s"], point["users"]
+    t = timings(point)
+    requests, per_file = _requests_and_marks(raw)
+    marks = [m for ms in per_file for m in ms]
+    if any(m["kind"] == "error" for m in marks):
+        return None
+    releases = [float(m["sent_at"]) for m in marks if m["kind"] == "release"]
+    ends = [float(m["sent_at"]) for m in marks if m["kind"] == "end"]
+    release, end = (min(releases) if releases else None), (max(ends) if ends else None)
+    samples = _samples(raw)
+    echo = [r for r in requests if r["kind"] == "echo"]
+    row: dict = {}
+
+    if scenario == "burst":
+        start, stop = release, end
+        measured = echo
+        finished = [r["done_at"] for r in echo if r["done_at"] is not None]
+        unfinished = sum(r["outcome"] == "unfinished" for r in echo)
+        makespan = (
+            max(finished) - min(r["sent_at"] for r in echo)
+            if echo and finished and not unfinished
+            else None
+        )
+        ok = sum(r["outcome"] == "ok" for r in echo)
+        row.update(
+            duration_s=makespan,
+            makespan_s=makespan,
+            ideal_makespan_s=t["ideal_makespan_s"],
+            rps=ok / makespan if makespan else None,
+            ideal_rps=c / t["ideal_makespan_s"],
+            efficiency=t["ideal_makespan_s"] / makespan if makespan else None,
+            ideal_latency_ms=None,
+        )
+        latencies = [r["latency_ms"] for r in measured if r["outcome"] == "ok"]
+    else:
+        start = (release or 0.0) + t["warmup_s"]
+        stop = start + point["window_s"]
+        born = "intended_at" if scenario == "open" else "sent_at"
+        measured = [r for r in echo if start <= r[born] < stop]
+        done_ok = [r for r in echo if r["outcome"] == "ok" and start <= r["done_at"] < stop]
+        rps = len(done_ok) / point["window_s"] if release is not None else None
+        ideal = {
+            "steady": min(c, t["k"]) / d if d else None,
+            "mixed": min(c, t["k"]) / d if d else None,
+            "open": min(point.get("rate") or 0.0, t["k"] / d) if d else None,
+            "calibrate": None,
+        }[scenario]
+        row.update(
+            duration_s=point["window_s"],
+            makespan_s=None,
+            ideal_makespan_s=None,
+            rps=rps,
+            ideal_rps=ideal,
+            efficiency=rps / ideal if rps is not None and ideal else None,
+            ideal_latency_ms=1000.0 * t["ideal_latency_s"]
+            if scenario != "calibrate" and math.isfinite(t["ideal_latency_s"])
+            else None,
+        )
+        if scenario == "open":  # from the intended send; the unanswered at their age at the end
+            cutoff = end if end is not None else stop
+            latencies = [
+                1000.0 * (r["done_at"] - r["intended_at"]) for r in measured if r["outcome"] == "ok"
+            ] + [
+                1000.0 * (cutoff - r["intended_at"])
+                for r in measured
+                if r["outcome"] == "unfinished"
+            ]
+        else:
+            latencies = [r["latency_ms"] for r in measured if r["outcome"] == "ok"]
+        if scenario == "mixed":
+            fast = [r for r in requests if r["kind"] == "page" and start <= r["sent_at"] < stop]
+            fast_ok = [r["latency_ms"] for r in fast if r["outcome"] == "ok"]
+            row.update(
+                fast_requests=len(fast),
+                fast_ok=len(fast_ok),
+                fast_p50_ms=quantile(fast_ok, 50),
+                fast_p99_ms=quantile(fast_ok, 99),
+                fast_max_ms=max(fast_ok) if fast_ok else None,
+            )
+
+    row.update(
+        requests=len(measured),
+        ok=sum(r["outcome"] == "ok" for r in measured),
+        failed=sum(r["outcome"] == "failed" for r in measured),
+        timeouts=sum(r["outcome"] == "timeout" for r in measured),
+        unfinished=sum(r["outcome"] == "unfinished" for r in measured),
+        p50_ms=quantile(latencies, 50),
+        p90_ms=quantile(latencies, 90),
+        p99_ms=quantile(latencies, 99),
+        p999_ms=quantile(latencies, 99.9),
+        max_ms=max(latencies) if latencies else None,
+    )
+    if start is not None and stop is not None and samples:
+        row.update(_server(samples, start, stop))
+    processes = 1 if point.get("loadgen_workers") else point.get("loadgen_processes", 1)
+    row["loadgen_cpu_peak_pct"] = _loadgen_pct(per_file, samples, release, end, processes)
+    return row
+
+
+def _roll_call_broken(raw: Path) -> bool:
+    path = raw / "workers.json"
+    if not path.exists():
+        return False
+    roll = json.loads(path.read_text())
+    workers = list(roll["workers"].values())
+    done = [w for w in workers if w.get("done") and not w.get("late")]
+    return (
+        len(done) < roll["expected"]
+        or any(w.get("lost") or w.get("late") for w in workers)
+        or any(w.get("rows_received", 0) != w.get("rows_sent") for w in done)
+        or any(w.get("fingerprint") != roll["fingerprint"] for w in done)
+        or any(w.get("clock_rtt_s") is None for w in done)
+    )
+
+
+def verdict(point: dict, raw: Path, row: dict, ceiling_rps: float | None) -> dict:
+    """loadgen_bound and valid by the rules in results/README.md."""
+    log = raw / "locust.log"
+    warned = log.exists() and any(w in log.read_text(errors="replace") for w in CPU_WARNINGS)
+    peak = row.get("loadgen_cpu_peak_pct")
+    demanded = timings(point).get("demanded_rps")
+    bound = (
+        (peak is not None and peak >= BOUND_PCT)
+        or warned
+        or bool(demanded and ceiling_rps and demanded >= CEILING_SHARE * ceiling_rps)
+    )
+    broken = (
+        not row.get("requests")
+        or _roll_call_broken(raw)
+        or (point["scenario"] == "burst" and row["requests"] != point["users"])
+    )
+    if point["scenario"] == "calibrate":
+        return {"loadgen_bound": bound, "valid": not broken}
+    return {"loadgen_bound": bound, "valid": not (bound or broken)}
+
+
+def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
+    """Every point's row and the run's calibration, in the order the points ran."""
+    meta = json.loads((run_dir / "run.json").read_text())
+    rows: dict[str, dict] = {}
+    calibration: dict = {}
+    for point in meta["matrix"]:
+        raw = run_dir / "raw" / point["point_id"]
+        row = figures(point, raw) or {}
+        row.update(verdict(point, raw, row, calibration.get("loadgen_ceiling_rps")))
+        if point["scenario"] == "calibrate" and row["valid"] and row.get("rps"):
+            calibration.setdefault("r0_rps", {})[point["config"]] = row["rps"]
+            cpu = row.get("loadgen_cpu_peak_pct")
+            if cpu:
+                ceiling = row["rps"] * 100.0 / cpu
+                calibration["loadgen_ceiling_rps"] = max(
+                    ceiling, calibration.get("loadgen_ceiling_rps", 0.0)
+                )
+        row["capacity"] = capacity(point["config"])
+        rows[point["point_id"]] = row
+    return rows, calibration
+
+
+CHECKED = [
+    "capacity", "requests", "ok", "failed", "timeouts", "unfinished", "duration_s", "rps",
+    "ideal_rps", "makespan_s", "ideal_makespan_s", "efficiency", "p50_ms", "p90_ms", "p99_ms",
+    "p999_ms", "max_ms", "ideal_latency_ms", "fast_requests", "fast_ok", "fast_p50_ms",
+    "fast_p99_ms", "fast_max_ms", "server_pss_idle_mb", "server_pss_peak_mb", "server_cpu_s",
+    "loadgen_cpu_peak_pct", "loadgen_bound", "valid",
+]  # fmt: skip
+
+
+def mismatches(stored: dict, row: dict) -> list[str]:
+    """Every checked column where summary.csv and the recomputation disagree.
+
+    summary.csv keeps 6 significant digits; an empty cell must be recomputed as None.
+    """
+    wrong = []
+    for column in CHECKED:
+        want, got = stored.get(column), row.get(column)
+        missing = want is None or (isinstance(want, float) and math.isnan(want))
+        if missing or got is None:
+            if not (missing and got is None):
+                wrong.append(f"{column}: stored {want!r}, recomputed {got!r}")
+        elif isinstance(got, bool):
+            if bool(want) is not got:
+                wrong.append(f"{column}: stored {want!r}, recomputed {got!r}")
+        elif not math.isclose(float(want), float(got), rel_tol=1e-5, abs_tol=1e-9):
+            wrong.append(f"{column}: stored {want!r}, recomputed {got!r}")
+    return wrong
