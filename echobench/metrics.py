@@ -48,7 +48,7 @@ def _requests(raw: pd.DataFrame, prefix: str) -> pd.DataFrame:
     ]
     requests = sends.merge(done, on="req_id", how="left")
     requests["req_id"] = prefix + requests["req_id"].astype(str)
-    requests["outcome"] = requests["outcome"].fillna("unfinished")
+    requests["outcome"] = requests["outcome"].astype(object).fillna("unfinished")
     return requests
 
 

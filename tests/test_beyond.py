@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from echobench import profiles, results, stats, verdict
+from echobench import results
 from tests.helpers import alive
 
 pytestmark = pytest.mark.slow
@@ -54,10 +55,17 @@ scenario = "burst"
 configs = ["fastapi-async"]
 users = [20]
 delay_s = 0.2
+
+[[groups]]
+scenario = "burst"
+configs = ["fastapi-async"]
+users = [200]
+delay_s = 0.01
 """
 
 
-def run(tmp_path: Path, name: str, profile_text: str, *extra: str) -> Path:
+def run(tmp_path: Path, name: str, profile_text: str, *extra: str, env=None, expect=(0, 3)) -> Path:
+    """`echobench run` on a profile written here; its exit status must be one of `expect`."""
     profile = tmp_path / f"{name}.toml"
     profile.write_text(f'description = "{name}"\n{profile_text}')
     out = tmp_path / name
@@ -77,8 +85,9 @@ def run(tmp_path: Path, name: str, profile_text: str, *extra: str) -> Path:
         text=True,
         timeout=240,
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
-    assert done.returncode in (0, 3), done.stderr[-3000:]
+    assert done.returncode in expect, done.stderr[-3000:]
     return out
 
 
@@ -127,102 +136,27 @@ def test_distributed_load_keeps_the_accounting_exact(tmp_path):
     assert alive(pids_of(out)) == set()
 
 
-def test_calibration_is_recorded_and_judges_later_points(tmp_path):
-    out = run(tmp_path, "cal", CALIBRATED)
-    meta = results.load_run(out)
-    calibration = meta["calibration"]
-    assert calibration["r0_rps"]["fastapi-async"] > 20
-    assert calibration["loadgen_ceiling_rps"] > 0
+def test_calibration_judges_later_points_and_a_run_with_invalid_points_exits_3(tmp_path):
+    """The ceiling is measured, then applied: 200 requests at D = 10 ms ask 20,000 req/s.
+
+    LOCUST_TAGS in the environment would leave locust's users without tasks: the
+    load generator must run without any LOCUST_* setting of the caller's.
+    """
+    out = run(tmp_path, "cal", CALIBRATED, env={"LOCUST_TAGS": "eb-none"}, expect=(3,))
+    calibration = results.load_run(out)["calibration"]
     summary = results.load_summary(out)
     cal = summary[summary["scenario"] == "calibrate"].iloc[0]
-    assert pd.isna(cal["ideal_rps"]) and pd.isna(cal["efficiency"])
-    row = {"loadgen_cpu_peak_pct": 10.0, "requests": 5, "ok": 5}
-    ceiling = calibration["loadgen_ceiling_rps"]
-    flagged = verdict.judge(row, [], demanded_rps=0.9 * ceiling, ceiling_rps=ceiling)
-    assert flagged["loadgen_bound"] and not flagged["valid"]
-    assert "calibrated ceiling" in flagged["note"]
-    assert verdict.judge(row, [], 0.5 * ceiling, ceiling)["valid"]
-
-
-def test_repeats_run_in_shuffled_order_and_are_aggregated():
-    profile = profiles.load_profile("quick", repeat=3, seed=7)
-    order = [(p.config.id, p.scenario, p.users, p.repeat) for p in profile.points]
-    assert len(order) == 3 * len(profiles.load_profile("quick").points)
-    assert order != sorted(order, key=lambda o: o[3]), "repeats interleave"
-    assert [p.index for p in profile.points] == list(range(1, len(order) + 1))
-    assert order == [
-        (p.config.id, p.scenario, p.users, p.repeat)
-        for p in profiles.load_profile("quick", repeat=3, seed=7).points
-    ]
-
-    summary = pd.DataFrame(
-        {
-            "scenario": "steady",
-            "config": "fastapi-async",
-            "users": 8,
-            "offered_rps": float("nan"),
-            "delay_s": 0.5,
-            "repeat": [1, 2, 3, 4],
-            "valid": True,
-            "rps": [15.0, 16.0, 17.0, 100.0],
-            "efficiency": 1.0,
-            "makespan_s": float("nan"),
-            "p50_ms": 500.0,
-            "p99_ms": 510.0,
-            "server_pss_peak_mb": 40.0,
-        }
-    )
-    agg = stats.aggregate(summary).iloc[0]
-    assert agg["repeats"] == 4 and agg["rps_median"] == 16.5
-    assert agg["rps_q25"] == pytest.approx(15.75) and agg["rps_q75"] == pytest.approx(37.75)
-
-
-def _frame(config_values: dict[str, list[float]]) -> pd.DataFrame:
-    rows = []
-    for config, values in config_values.items():
-        for rep, value in enumerate(values, 1):
-            rows.append(
-                {
-                    "scenario": "steady",
-                    "config": config,
-                    "users": 8,
-                    "offered_rps": float("nan"),
-                    "delay_s": 0.5,
-                    "repeat": rep,
-                    "valid": True,
-                    "rps": value,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def test_compare_verdicts():
-    a = _frame(
-        {
-            "same": [100, 101, 99],
-            "faster": [100, 101, 99],
-            "noisy": [80, 100, 120],
-            "tiny": [100, 100.5, 99.5],
-            "slower": [100, 101, 99],
-        }
-    )
-    b = _frame(
-        {
-            "same": [100, 99, 101],
-            "faster": [120, 121, 119],
-            "noisy": [90, 110, 130],
-            "tiny": [101, 101.5, 100.5],
-            "slower": [80, 81, 79],
-        }
-    )
-    verdicts = stats.compare(a, b).set_index("config")["verdict"].to_dict()
-    assert verdicts == {
-        "same": "not significant",
-        "faster": "better",
-        "noisy": "not significant",
-        "tiny": "not significant",
-        "slower": "worse",
-    }
+    assert cal["valid"] and pd.isna(cal["ideal_rps"]) and pd.isna(cal["efficiency"])
+    assert calibration["r0_rps"]["fastapi-async"] == cal["rps"]
+    ceiling = cal["rps"] * 100.0 / cal["loadgen_cpu_peak_pct"]
+    assert calibration["loadgen_ceiling_rps"] == pytest.approx(ceiling, rel=1e-5)
+    bursts = summary[summary["scenario"] == "burst"].set_index("users")
+    assert (bursts["requests"] == bursts.index).all(), "LOCUST_* was not stripped"
+    assert 0.8 * ceiling <= 200 / 0.01, "this machine's load generator is not that fast"
+    assert not bursts.loc[200, "valid"] and bursts.loc[200, "loadgen_bound"]
+    assert "calibrated ceiling" in bursts.loc[200, "note"]
+    assert 0.8 * ceiling > 20 / 0.2
+    assert bursts.loc[20, "valid"], bursts.loc[20, "note"]
 
 
 def test_compare_cli_on_two_runs(tmp_path, smoke_run):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from echobench import clock, loadgen, results, verdict
+from echobench import results
 from echobench.server import free_port
 from tests.helpers import alive
 from tests.test_beyond import DISTRIBUTED, ROOT, assert_accounted, pids_of, run
@@ -206,33 +205,6 @@ def test_distribution_usage_mistakes_exit_2(argv, message, tmp_path):
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
 
 
-def _roll(tmp_path: Path, **worker) -> Path:
-    base = {"index": 0, "host": "h", "pid": 1, "done": True, "rows_sent": 4, "rows_received": 4,
-            "fingerprint": "f", "clock_rtt_s": 0.001, "clock_offset_s": 0.0}  # fmt: skip
-    roll = {"expected": 1, "fingerprint": "f", "workers": {"n": {**base, **worker}}}
-    (tmp_path / "workers.json").write_text(json.dumps(roll))
-    return tmp_path
-
-
-@pytest.mark.parametrize(
-    "worker, said, valid",
-    [
-        ({}, None, True),
-        ({"done": False, "lost": True}, "was lost mid-point", False),
-        ({"late": True}, "joined mid-point", False),
-        ({"rows_received": 3}, "sent 4 records, 3 arrived", False),
-        ({"fingerprint": "g"}, "another echobench version", False),
-        ({"clock_rtt_s": None}, "could not measure its clock", False),
-        ({"clock_rtt_s": 0.04}, "worker clocks known to within ±20 ms", True),
-    ],
-)
-def test_the_roll_call_judges_the_point(tmp_path, worker, said, valid):
-    problems = loadgen.worker_problems(_roll(tmp_path, **worker))
-    assert (said is None and problems == []) or any(said in p.text for p in problems), problems
-    judged = verdict.judge({"requests": 4, "ok": 4}, problems)
-    assert judged["valid"] is valid
-
-
 def _ip(*argv: str) -> None:
     subprocess.run(["ip", *argv], check=True, capture_output=True, timeout=30)
 
@@ -304,16 +276,3 @@ def test_a_worker_on_another_network_host(tmp_path, two_hosts):
         assert worker["host"] == "loadhost" and worker["done"]
     assert results.load_run(out)["bind"] == bench_addr
     assert code == 0 and "2 points done" in text, text
-
-
-def test_the_clock_offset_comes_from_the_shortest_round_trip():
-    skew, rng = 123.456, random.Random(5)  # the worker's clock runs 123.456 s behind
-    pings = []
-    for _ in range(5):
-        sent = rng.uniform(0, 100)
-        out, back = rng.uniform(0.001, 0.05), rng.uniform(0.001, 0.05)
-        pings.append((sent, sent + skew + out, sent + out + back))
-    rtt, offset = clock.offset_from_pings(pings)
-    assert rtt == min(p[2] - p[0] for p in pings)
-    assert abs(offset - skew) <= rtt / 2
-    assert clock.offset_from_pings([]) is None

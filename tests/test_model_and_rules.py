@@ -1,0 +1,491 @@
+"""The model, the figures and the verdicts, each at its boundary, from synthetic records.
+
+Pure and fast: no server, no locust. The expected values are worked out by hand from
+the definitions (results/README.md), so a formula that drifts fails here first.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+
+import pandas as pd
+import pytest
+
+from echobench import clock, loadgen, model, profiles, results, runner, stats, verdict
+from echobench.configs import get_config
+from echobench.profiles import Point
+from echobench.records import REQUEST_FIELDS
+from echobench.verdict import Problem, remark
+
+# --- the model ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("users", "k", "d", "rps"),
+    [(8, 4, 2.0, 2.0), (3, 4, 2.0, 1.5), (4, 4, 0.5, 8.0), (10, math.inf, 2.0, 5.0)],
+)
+def test_ideal_rate_is_min_of_users_and_slots_over_the_wait(users, k, d, rps):
+    assert model.ideal_rps(users, k, d) == pytest.approx(rps)
+
+
+@pytest.mark.parametrize(
+    ("users", "k", "d", "latency"),
+    [(8, 4, 2.0, 4.0), (2, 4, 2.0, 2.0), (4, 4, 1.0, 1.0), (1000, math.inf, 1.0, 1.0)],
+)
+def test_ideal_latency_queues_past_k(users, k, d, latency):
+    assert model.ideal_latency_s(users, k, d) == pytest.approx(latency)
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "d", "makespan"),
+    [
+        (200, 32, 2.0, 14.0),  # gthread-4x8: 6.25 rounds are 7, not 6
+        (5, 2, 1.0, 3.0),
+        (4, 2, 1.0, 2.0),
+        (9, 2, 0.5, 2.5),  # 4.5 rounds: 5 (round() would say 4)
+        (1, 8, 2.0, 2.0),
+        (200, math.inf, 2.0, 2.0),
+        (0, 4, 2.0, 0.0),
+    ],
+)
+def test_ideal_makespan_is_whole_rounds(n, k, d, makespan):
+    assert model.ideal_makespan_s(n, k, d) == pytest.approx(makespan)
+
+
+def test_efficiency_is_measured_over_ideal_rate():
+    assert model.efficiency(8.0, 10.0) == pytest.approx(0.8)
+    assert model.efficiency(12.0, 10.0) == pytest.approx(1.2)
+    assert model.efficiency(None, 10.0) is None
+    assert model.efficiency(5.0, None) is None
+    assert model.efficiency(5.0, 0.0) is None
+    assert model.efficiency(float("nan"), 1.0) is None
+
+
+def point(scenario="steady", config="flask-sync-2", users=4, delay_s=0.5, **extra) -> Point:
+    fields = {"warmup_s": 0.5, "window_s": 2.0, **extra}
+    return Point(1, scenario, get_config(config), users, delay_s, 1, **fields)
+
+
+def test_point_timings_follow_the_model():
+    steady = point(users=8, delay_s=1.0)  # K = 2: latency 4 s, warm-up stagger + 4 s
+    assert steady.ideal_latency_s == pytest.approx(4.0)
+    assert steady.effective_warmup_s == pytest.approx(5.0)
+    assert steady.demanded_rps == pytest.approx(2.0)
+    assert point(users=8, delay_s=1.0, warmup_s=9.0).effective_warmup_s == pytest.approx(9.0)
+    burst = point("burst", users=5, delay_s=1.0)  # 3 rounds
+    assert burst.demanded_rps == pytest.approx(5 / 3)
+    assert burst.load_s == pytest.approx(3.0)
+    assert burst.deadline_s == pytest.approx(1.5 * 3.0 + 10.0)
+    opened = point("open", users=10, delay_s=0.5, rate=3.0)  # K/D = 4/s
+    assert opened.capacity_rps == pytest.approx(4.0)
+    assert opened.ideal_latency_s == pytest.approx(0.5)
+    assert opened.demanded_rps == pytest.approx(3.0)
+    assert opened.effective_warmup_s == pytest.approx(0.5)
+    assert math.isinf(point("open", users=10, delay_s=0.5, rate=5.0).ideal_latency_s)
+    assert point("calibrate", delay_s=0.0).demanded_rps is None
+
+
+# --- figures from synthetic raw records ---------------------------------------------------
+
+T0 = 1000.0  # the release, in wall-clock seconds
+
+
+def write_raw(raw, rows, samples=None, name="requests.csv"):
+    """A point's raw folder: request records (dicts) and optional sampler rows."""
+    raw.mkdir(parents=True, exist_ok=True)
+    with open(raw / name, "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=REQUEST_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    if samples:
+        pd.DataFrame(samples).to_csv(raw / "samples.csv", index=False)
+    return raw
+
+
+def mark(kind, t, cpu_s=0.0):
+    return {"event": "mark", "kind": kind, "sent_at": t, "cpu_s": cpu_s}
+
+
+def request(req_id, sent, done=None, outcome="ok", latency_ms=None, kind="echo", intended=""):
+    rows = [{"event": "send", "req_id": req_id, "kind": kind, "sent_at": sent,
+             "intended_at": intended}]  # fmt: skip
+    if done is not None:
+        latency = latency_ms if latency_ms is not None else 1000.0 * (done - sent)
+        rows.append({"event": "done", "req_id": req_id, "kind": kind, "sent_at": sent,
+                     "intended_at": intended, "done_at": done, "latency_ms": latency,
+                     "status": 200 if outcome == "ok" else 0, "outcome": outcome})  # fmt: skip
+    return rows
+
+
+def sample(t, phase, pss, cpu, loadgen_cpu=None, rss=None):
+    return {"t": t, "phase": phase, "server_alive": True, "server_procs": 3,
+            "server_pss_mb": pss, "server_rss_mb": rss or 5 * pss, "server_cpu_s": cpu,
+            "loadgen_cpu_s": loadgen_cpu}  # fmt: skip
+
+
+def test_a_burst_row_by_hand(tmp_path):
+    """n = 5 on K = 2 at D = 1 s: 3 rounds, ideal 3 s; measured 3.75 s, so 0.8."""
+    rows = [mark("release", T0, 0.5)]
+    rows += request(0, T0, T0 + 1.0)
+    rows += request(1, T0, T0 + 1.5)
+    rows += request(2, T0 + 0.25, T0 + 3.75)
+    rows += request(3, T0, T0 + 2.0, outcome="failed")
+    rows += request(4, T0, T0 + 3.0, outcome="timeout")
+    rows += [mark("end", T0 + 3.75, 1.0)]
+    samples = [
+        sample(T0 - 1.0, "idle", 40.0, 50.0),
+        sample(T0 - 0.5, "idle", 42.0, 50.1),
+        sample(T0 - 0.25, "idle", 60.0, 50.2),
+        sample(T0 + 1.0, "load", 70.0, 51.0),
+        sample(T0 + 3.5, "load", 65.0, 52.7),
+        sample(T0 + 9.0, "load", 99.0, 60.0),  # after the end: not this point's
+    ]
+    row = runner.row_from_raw(
+        point("burst", users=5, delay_s=1.0), write_raw(tmp_path, rows, samples)
+    )
+    assert (row["requests"], row["ok"], row["failed"], row["timeouts"]) == (5, 3, 1, 1)
+    assert row["unfinished"] == 0
+    assert row["makespan_s"] == pytest.approx(3.75) and row["duration_s"] == row["makespan_s"]
+    assert row["ideal_makespan_s"] == pytest.approx(3.0)
+    assert row["efficiency"] == pytest.approx(0.8)
+    assert row["rps"] == pytest.approx(3 / 3.75)
+    assert row["ideal_rps"] == pytest.approx(5 / 3.0)
+    assert row["p50_ms"] == pytest.approx(1500.0)  # the ok requests only: 1000, 1500, 3500
+    assert row["max_ms"] == pytest.approx(3500.0)
+    assert row["p90_ms"] == pytest.approx(1500.0 + 0.8 * 2000.0)
+    assert row["server_pss_idle_mb"] == pytest.approx(42.0)  # the median of the idle samples
+    assert row["server_pss_peak_mb"] == pytest.approx(70.0)  # inside release..end only
+    assert row["server_cpu_s"] == pytest.approx(52.7 - 50.2)  # from its value at the release
+    assert row["loadgen_cpu_peak_pct"] == pytest.approx(100.0 * 0.5 / 3.75)
+
+
+def test_an_unfinished_burst_has_no_makespan(tmp_path):
+    rows = [mark("release", T0), *request(0, T0, T0 + 1.0), *request(1, T0), mark("end", T0 + 25)]
+    row = runner.row_from_raw(point("burst", users=2, delay_s=1.0), write_raw(tmp_path, rows))
+    assert (row["requests"], row["ok"], row["unfinished"]) == (2, 1, 1)
+    assert row["makespan_s"] is None and row["efficiency"] is None and row["rps"] is None
+
+
+def test_a_steady_row_counts_its_window(tmp_path):
+    """K = 2, C = 2, D = 0.5: warm-up max(0.5, 0.5 + 0.5) = 1 s, window [T0+1, T0+3)."""
+    p = point(users=2, delay_s=0.5)
+    start = T0 + 1.0
+    rows = [mark("release", T0)]
+    rows += request(0, T0 + 0.2, T0 + 0.7)  # before the window: not counted
+    rows += request(1, start - 0.1, start + 0.4)  # sent before, completed inside: rps only
+    rows += request(2, start, start + 0.5)
+    rows += request(3, start + 1.0, start + 1.6)
+    rows += request(4, start + 1.7, start + 2.2)  # sent inside, completed after: latency only
+    rows += request(5, start + 1.8, outcome="failed", done=start + 1.9)
+    rows += request(6, start + 1.9)  # unfinished
+    rows += request(7, start + 2.0, start + 2.5)  # sent at the window's end: outside
+    rows += [mark("end", start + 3.0)]
+    row = runner.row_from_raw(p, write_raw(tmp_path, rows))
+    assert (row["requests"], row["ok"], row["failed"], row["unfinished"]) == (5, 3, 1, 1)
+    assert row["rps"] == pytest.approx(3 / 2.0)  # requests 1, 2 and 3 completed inside
+    assert row["ideal_rps"] == pytest.approx(4.0)
+    assert row["efficiency"] == pytest.approx(3 / 2.0 / 4.0)
+    assert row["ideal_latency_ms"] == pytest.approx(500.0)
+    assert row["p50_ms"] == pytest.approx(500.0) and row["max_ms"] == pytest.approx(600.0)
+    assert row["duration_s"] == pytest.approx(2.0)
+    assert row["makespan_s"] is None
+
+
+def test_a_mixed_row_times_the_fast_page(tmp_path):
+    p = point("mixed", users=2, delay_s=0.5)
+    start = T0 + 1.0
+    rows = [mark("release", T0), *request(0, start, start + 0.5)]
+    rows += request(1, start + 0.1, start + 0.2, kind="page", latency_ms=100.0)
+    rows += request(2, start + 0.3, start + 0.6, kind="page", latency_ms=300.0)
+    rows += request(3, start + 0.7, kind="page")
+    rows += request(4, start - 0.5, start - 0.4, kind="page", latency_ms=100.0)  # warm-up
+    rows += [mark("end", start + 3.0)]
+    row = runner.row_from_raw(p, write_raw(tmp_path, rows))
+    assert (row["fast_requests"], row["fast_ok"]) == (3, 2)
+    assert row["fast_p50_ms"] == pytest.approx(200.0)
+    assert row["fast_p99_ms"] == pytest.approx(100.0 + 0.99 * 200.0)
+    assert row["fast_max_ms"] == pytest.approx(300.0)
+    assert row["requests"] == 1, "fast pages are not echoes"
+
+
+def test_open_loop_latency_runs_from_the_intended_send_and_censors_the_unanswered(tmp_path):
+    """D = 0.5, K = 1: the client sent late (queued), and one arrival never came back."""
+    p = point("open", config="flask-sync-1", users=10, delay_s=0.5, rate=4.0)
+    start = T0 + 0.5  # warm-up max(0.5, D)
+    rows = [mark("release", T0)]
+    rows += request(0, start + 0.30, start + 0.80, intended=start + 0.00)
+    rows += request(1, start + 0.80, start + 1.30, intended=start + 0.25)
+    rows += request(2, start + 1.30, intended=start + 0.50)  # in flight at the end
+    rows += request(3, "", intended=start + 0.75)  # never left the client's queue
+    rows += request(4, start + 0.10, start + 0.60, intended=start - 0.10)  # warm-up
+    cut_short = start + 1.75  # the end mark: the point ended before its window did
+    rows += [mark("end", cut_short)]
+    row = runner.row_from_raw(p, write_raw(tmp_path, rows))
+    assert (row["requests"], row["ok"], row["unfinished"]) == (4, 2, 2)
+    latencies = sorted([800.0, 1050.0, 1000 * (1.75 - 0.50), 1000 * (1.75 - 0.75)])
+    assert row["max_ms"] == pytest.approx(latencies[-1])
+    assert row["p50_ms"] == pytest.approx((latencies[1] + latencies[2]) / 2)
+    assert row["ideal_rps"] == pytest.approx(2.0)  # min(4/s offered, K/D = 2/s)
+    assert row["rps"] == pytest.approx(3 / 2.0), "completed in the window: 0, 1 and the warm-up's"
+    assert row.get("ideal_latency_ms") is None, "past capacity the queue has no ideal"
+
+
+def test_calibration_has_no_ideal(tmp_path):
+    p = point("calibrate", config="fastapi-async", users=2, delay_s=0.0)
+    rows = [mark("release", T0), *request(0, T0 + 0.6, T0 + 0.61), mark("end", T0 + 3.0)]
+    row = runner.row_from_raw(p, write_raw(tmp_path, rows))
+    assert row["ideal_rps"] is None and row["efficiency"] is None
+    assert row.get("ideal_latency_ms") is None
+    assert row["rps"] == pytest.approx(0.5)
+
+
+def test_records_of_several_processes_are_merged(tmp_path):
+    """Two locust workers: the first release and last end, the busiest process's CPU."""
+    a = [mark("release", T0, 1.0), *request(0, T0, T0 + 1.0), mark("end", T0 + 2.0, 1.5)]
+    b = [mark("release", T0 + 0.01, 1.0), *request(0, T0, T0 + 1.9), mark("end", T0 + 2.5, 2.7)]
+    write_raw(tmp_path, a, name="requests.w0.csv")
+    write_raw(tmp_path, b, name="requests.w1.csv")
+    row = runner.row_from_raw(point("burst", "fastapi-async", users=2, delay_s=1.0), tmp_path)
+    assert (row["requests"], row["ok"]) == (2, 2), "same req_id in two files: two requests"
+    assert row["makespan_s"] == pytest.approx(1.9)
+    assert row["loadgen_cpu_peak_pct"] == pytest.approx(100 * 1.7 / 2.49)
+
+
+def test_the_busiest_second_of_the_load_generator(tmp_path):
+    """Ticks each second: the peak is the busiest >= 1 s window, not the mean."""
+    rows = [mark("release", T0, 0.0), mark("tick", T0 + 1.0, 0.2), mark("tick", T0 + 2.0, 1.15),
+            mark("tick", T0 + 3.0, 1.35), *request(0, T0, T0 + 1.0),
+            mark("end", T0 + 4.0, 1.5)]  # fmt: skip
+    row = runner.row_from_raw(point("burst", users=1, delay_s=1.0), write_raw(tmp_path, rows))
+    assert row["loadgen_cpu_peak_pct"] == pytest.approx(95.0)
+    samples = [
+        sample(T0 - 0.5, "idle", 1, 1),
+        sample(T0 + 0.5, "load", 1, 1, 0.0),
+        sample(T0 + 1.5, "load", 1, 1, 2.0),
+        sample(T0 + 9.0, "load", 1, 1, 20.0),
+    ]
+    pd.DataFrame(samples).to_csv(tmp_path / "samples.csv", index=False)
+    two = point("burst", users=1, delay_s=1.0, loadgen_processes=2)
+    # the sampler sees both processes: 200% over 1 s is 100% each; outside the phase, ignored
+    assert runner.row_from_raw(two, tmp_path)["loadgen_cpu_peak_pct"] == pytest.approx(100.0)
+
+
+# --- verdicts -----------------------------------------------------------------------------
+
+MEASURED = {"requests": 10, "ok": 10}
+
+
+@pytest.mark.parametrize(("peak", "bound"), [(None, False), (89.9, False), (90.0, True)])
+def test_the_load_generator_is_bound_at_90_percent_of_a_core(peak, bound):
+    judged = verdict.judge({**MEASURED, "loadgen_cpu_peak_pct": peak}, [])
+    assert judged["loadgen_bound"] is bound and judged["valid"] is not bound
+    assert ("load generator at 90% of a core" in judged["note"]) is bound
+
+
+def test_a_cpu_warning_from_locust_binds_the_point():
+    warned = remark(verdict.LOADGEN_CPU, "locust warned: CPU usage above 90%")
+    judged = verdict.judge({**MEASURED, "loadgen_cpu_peak_pct": 10.0}, [warned])
+    assert judged["loadgen_bound"] and not judged["valid"]
+    assert "locust warned" in judged["note"]
+
+
+def test_the_warning_is_read_from_locusts_log(tmp_path, monkeypatch):
+    monkeypatch.setattr(loadgen, "locust_argv", lambda *_: [sys.executable, "-c", "pass"])
+    logs = [
+        ("CPU usage above 90%! This may constrain your throughput", True),
+        ("worker x exceeded cpu threshold", True),
+        ("all fine", False),
+    ]
+    for text, warned in logs:
+        (tmp_path / "locust.log").write_text(text)
+        load = loadgen.LoadGenerator(point("burst"), "http://127.0.0.1:9", tmp_path)
+        load.start()
+        assert load.wait().cpu_warning is warned
+
+
+@pytest.mark.parametrize(("share", "bound"), [(0.7999, False), (0.8, True), (1.5, True)])
+def test_the_calibrated_ceiling_rule(share, bound):
+    judged = verdict.judge({**MEASURED, "loadgen_cpu_peak_pct": 10.0}, [], share * 1000, 1000)
+    assert judged["loadgen_bound"] is bound and judged["valid"] is not bound
+    assert ("calibrated ceiling of 1000 req/s" in judged["note"]) is bound
+    assert verdict.judge(MEASURED, [], 5000.0, None)["valid"], "no calibration, no rule"
+
+
+def test_problems_invalidate_by_flag_never_by_wording():
+    said = remark(verdict.EXTERNAL, "server died mid-point (only words)")
+    assert verdict.judge(MEASURED, [said])["valid"]
+    broke = Problem(verdict.SERVER, "external target: words of a remark")
+    judged = verdict.judge(MEASURED, [broke])
+    assert not judged["valid"] and not judged["loadgen_bound"]
+    assert judged["note"] == "external target: words of a remark"
+
+
+def test_failures_are_said_but_a_point_without_requests_is_invalid():
+    judged = verdict.judge(
+        {"requests": 9, "ok": 5, "failed": 2, "timeouts": 1, "unfinished": 1}, []
+    )
+    assert judged["valid"]
+    assert judged["note"] == "2 failed; 1 timed out; 1 unfinished at end"
+    empty = verdict.judge({}, [])
+    assert not empty["valid"] and empty["note"] == "no request was measured"
+    assert not verdict.judge({"requests": 0}, [])["valid"]
+
+
+def test_calibration_points_survive_a_busy_load_generator_but_not_breakage():
+    busy = verdict.judge_calibration({**MEASURED, "loadgen_cpu_peak_pct": 99.0}, [])
+    assert busy["valid"] and busy["loadgen_bound"] and "R0 is a lower bound" in busy["note"]
+    calm = verdict.judge_calibration({**MEASURED, "loadgen_cpu_peak_pct": 50.0}, [])
+    assert calm["valid"] and "lower bound" not in calm["note"]
+    assert not verdict.judge_calibration(MEASURED, [Problem(verdict.SERVER, "x")])["valid"]
+    assert not verdict.judge_calibration({"requests": 0}, [])["valid"]
+
+
+def test_the_load_generator_ceiling_from_a_calibration_row():
+    row = {"valid": True, "rps": 1000.0, "loadgen_cpu_peak_pct": 50.0}
+    assert verdict.loadgen_ceiling_rps(row) == pytest.approx(2000.0)
+    assert verdict.loadgen_ceiling_rps({**row, "valid": False}) is None
+    assert verdict.loadgen_ceiling_rps({**row, "loadgen_cpu_peak_pct": None}) is None
+    assert verdict.loadgen_ceiling_rps({**row, "rps": None}) is None
+
+
+def test_a_run_keeps_the_best_calibration(tmp_path):
+    run = runner.Run("t", profiles.load_profile("smoke"), tmp_path)
+    for config, rps, cpu in [("a", 1000.0, 50.0), ("b", 900.0, 30.0), ("c", 5000.0, None)]:
+        run.calibrate({"config": config, "valid": True, "rps": rps, "loadgen_cpu_peak_pct": cpu})
+    run.calibrate({"config": "d", "valid": False, "rps": 1e6, "loadgen_cpu_peak_pct": 1.0})
+    assert run.calibration["r0_rps"] == {"a": 1000.0, "b": 900.0, "c": 5000.0}
+    assert run.calibration["loadgen_ceiling_rps"] == pytest.approx(3000.0)
+
+
+def _roll(**worker) -> dict:
+    base = {"index": 0, "host": "h", "pid": 1, "done": True, "rows_sent": 4, "rows_received": 4,
+            "fingerprint": "f", "clock_rtt_s": 0.001, "clock_offset_s": 0.0}  # fmt: skip
+    return {"expected": 1, "fingerprint": "f", "workers": {"n": {**base, **worker}}}
+
+
+@pytest.mark.parametrize(
+    ("worker", "said", "valid"),
+    [
+        ({}, None, True),
+        ({"done": False, "lost": True}, "was lost mid-point", False),
+        ({"done": False}, "0 of 1 load-generator workers finished", False),
+        ({"late": True}, "joined mid-point", False),
+        ({"rows_received": 3}, "sent 4 records, 3 arrived", False),
+        ({"fingerprint": "g"}, "another echobench version", False),
+        ({"clock_rtt_s": None}, "could not measure its clock", False),
+        ({"clock_rtt_s": 0.010}, None, True),  # ±5 ms: within the tolerance
+        ({"clock_rtt_s": 0.04}, "worker clocks known to within ±20 ms", True),
+    ],
+)
+def test_the_roll_call_judges_the_point(tmp_path, worker, said, valid):
+    (tmp_path / "workers.json").write_text(json.dumps(_roll(**worker)))
+    problems = loadgen.worker_problems(tmp_path)
+    assert (said is None and problems == []) or any(said in p.text for p in problems), problems
+    assert verdict.judge({"requests": 4, "ok": 4}, problems)["valid"] is valid
+
+
+def test_the_clock_offset_comes_from_the_shortest_round_trip():
+    skew = 123.456  # the worker's clock runs 123.456 s behind the master's
+    pings = [(10.0, 10.0 + skew + 0.030, 10.050), (20.0, 20.0 + skew + 0.002, 20.010),
+             (30.0, 30.0 + skew + 0.001, 30.020)]  # fmt: skip
+    rtt, offset = clock.offset_from_pings(pings)
+    assert rtt == pytest.approx(0.010)
+    assert offset == pytest.approx(skew + 0.002 - 0.005)
+    assert abs(offset - skew) <= rtt / 2
+    assert clock.offset_from_pings([]) is None
+
+
+# --- repeats and comparisons --------------------------------------------------------------
+
+# the headline figure of each scenario and whether a larger value is better, as documented
+DIRECTION = {
+    "burst": ("makespan_s", False),
+    "steady": ("rps", True),
+    "mixed": ("fast_p50_ms", False),
+    "open": ("p99_ms", False),
+    "calibrate": ("rps", True),
+}
+
+
+def _runs(scenario: str, figure: str, a_values, b_values) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def frame(values):
+        return pd.DataFrame({"scenario": scenario, "config": "c", "users": 8,
+                             "offered_rps": 2.0 if scenario == "open" else float("nan"),
+                             "delay_s": 0.5, "repeat": range(1, len(values) + 1), "valid": True,
+                             figure: values})  # fmt: skip
+
+    return frame(a_values), frame(b_values)
+
+
+@pytest.mark.parametrize("scenario", sorted(DIRECTION))
+@pytest.mark.parametrize("change", [1.2, 1 / 1.2])
+def test_compare_knows_which_way_is_better(scenario, change):
+    figure, higher_better = DIRECTION[scenario]
+    a, b = _runs(scenario, figure, [100.0, 101.0, 99.0], [100 * change, 101 * change, 99 * change])
+    (row,) = stats.compare(a, b).to_dict("records")
+    assert row["figure"] == figure
+    assert row["ratio_b_over_a"] == pytest.approx(change)
+    assert row["verdict"] == ("better" if (change > 1) == higher_better else "worse")
+
+
+def test_compare_verdicts():
+    values = {
+        "same": ([100, 101, 99], [100, 99, 101]),
+        "faster": ([100, 101, 99], [120, 121, 119]),
+        "noisy": ([80, 100, 120], [90, 110, 130]),
+        "tiny": ([100, 100.5, 99.5], [101, 101.5, 100.5]),
+        "slower": ([100, 101, 99], [80, 81, 79]),
+    }
+    frames = {side: pd.concat([
+        _runs("steady", "rps", *pair)[side].assign(config=config) for config, pair in values.items()
+    ]) for side in (0, 1)}  # fmt: skip
+    verdicts = stats.compare(frames[0], frames[1]).set_index("config")["verdict"].to_dict()
+    assert verdicts == {"same": "not significant", "faster": "better", "noisy": "not significant",
+                        "tiny": "not significant", "slower": "worse"}  # fmt: skip
+    invalid = frames[1].assign(valid=False)
+    assert stats.compare(frames[0], invalid).empty, "only points both runs measured validly"
+
+
+def test_repeats_are_aggregated_by_median_and_quartiles():
+    summary = pd.DataFrame({"scenario": "steady", "config": "fastapi-async", "users": 8,
+                            "offered_rps": float("nan"), "delay_s": 0.5, "repeat": [1, 2, 3, 4],
+                            "valid": [True, True, True, False], "rps": [15.0, 16.0, 17.0, 100.0],
+                            "efficiency": 1.0, "makespan_s": float("nan"), "p50_ms": 500.0,
+                            "p99_ms": 510.0, "server_pss_peak_mb": 40.0})  # fmt: skip
+    agg = stats.aggregate(summary).iloc[0]
+    assert agg["repeats"] == 4 and agg["valid_repeats"] == 3 and agg["rps_median"] == 16.5
+    assert agg["rps_q25"] == pytest.approx(15.75) and agg["rps_q75"] == pytest.approx(37.75)
+
+
+def test_repeats_run_in_a_shuffled_reproducible_order():
+    profile = profiles.load_profile("quick", repeat=3, seed=7)
+    order = [(p.config.id, p.scenario, p.users, p.repeat) for p in profile.points]
+    assert len(order) == 3 * len(profiles.load_profile("quick").points)
+    assert order != sorted(order, key=lambda o: o[3]), "repeats interleave"
+    assert [p.index for p in profile.points] == list(range(1, len(order) + 1))
+    again = profiles.load_profile("quick", repeat=3, seed=7).points
+    assert order == [(p.config.id, p.scenario, p.users, p.repeat) for p in again]
+
+
+# --- the writers --------------------------------------------------------------------------
+
+
+def test_every_result_file_is_written_atomically(tmp_path, monkeypatch):
+    """summary.csv, aggregate.csv and run.json all go through the temporary-file rename."""
+    written = []
+    real = results.atomic_write
+
+    def spy(path, text):
+        written.append(path.name)
+        real(path, text)
+
+    monkeypatch.setattr(results, "atomic_write", spy)
+    run = runner.Run("t", profiles.load_profile("smoke"), tmp_path)
+    run.rows.append({"scenario": "burst", "config": "c", "users": 1, "delay_s": 1.0, "repeat": 1,
+                     "valid": True, "rps": 1.0})  # fmt: skip
+    run.save()
+    assert sorted(written) == ["aggregate.csv", "run.json", "summary.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written)
