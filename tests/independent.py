@@ -355,3 +355,26 @@ def mismatches(stored: dict, row: dict) -> list[str]:
         elif not math.isclose(float(want), float(got), rel_tol=1e-5, abs_tol=1e-9):
             wrong.append(f"{column}: stored {want!r}, recomputed {got!r}")
     return wrong
+
+
+def disagreements(run_dir: Path) -> tuple[dict[str, list[str]], dict]:
+    """Per point, where summary.csv and the recomputation disagree; and the calibration."""
+    rows, calibration = recompute_run(run_dir)
+    with open(run_dir / "summary.csv", newline="") as file:
+        stored = {r["point_id"]: r for r in csv.DictReader(file)}
+    assert set(rows) == set(stored), "every point has a row, and only those"
+    wrong = {}
+    for pid, row in rows.items():
+        cells = {k: _cell(v) for k, v in stored[pid].items()}
+        if bad := mismatches(cells, row):
+            wrong[pid] = bad
+    return wrong, calibration
+
+
+def _cell(text: str):
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        return float(text) if text != "" else None
+    except ValueError:
+        return text

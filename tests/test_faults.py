@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -78,10 +79,60 @@ def test_server_that_exits_at_start_says_why(tmp_path):
         server.start()
 
 
-def _run_in_process(tmp_path: Path, *groups: str) -> runner.Run:
+def _run_in_process(tmp_path: Path, *groups: str, first_config=None) -> runner.Run:
+    """Run a profile in this process; `first_config` replaces the first point's config."""
     profile = profiles.load_profile(str(write_profile(tmp_path / "p.toml", *groups)))
+    if first_config is not None:
+        profile.points[0] = replace(profile.points[0], config=first_config)
     run_dir = results.create_run_dir(tmp_path / "run")
     return runner.execute(runner.Run("test", profile, run_dir))
+
+
+def fake_server(mode: str):
+    """A config whose server is tests/fake_server.py in `mode`."""
+    script = str(ROOT / "tests" / "fake_server.py")
+    real = get_config("fastapi-async")
+    return type(real)(
+        **{**real.__dict__, "_argv": lambda bind: [sys.executable, script, mode, bind]}
+    )
+
+
+def test_a_wrong_verification_answer_is_recorded_and_the_run_goes_on(tmp_path):
+    run = _run_in_process(tmp_path, QUICK, QUICK, first_config=fake_server("wrong-verify"))
+    first, second = run.rows
+    assert not first["valid"] and "answered the verification request wrongly" in first["note"]
+    assert first.get("requests") is None, "no load on a server that answers wrongly"
+    assert not (run.run_dir / "raw" / first["point_id"] / "locust.log").exists()
+    assert second["valid"], second["note"]
+    assert alive(all_pids(run.run_dir)) == set()
+
+
+def test_wrong_answers_under_load_count_as_failed(tmp_path):
+    """Even users get a wrong body, odd ones a 503: every request failed, and says why."""
+    run = _run_in_process(tmp_path, QUICK, first_config=fake_server("wrong-load"))
+    (row,) = run.rows
+    assert (row["requests"], row["ok"], row["failed"]) == (4, 0, 4)
+    assert "4 failed" in row["note"]
+    records = pd.read_csv(run.run_dir / "raw" / row["point_id"] / "requests.csv")
+    errors = records[records["event"] == "done"].set_index("user")["error"].to_dict()
+    assert errors == {0: "wrong body", 1: "status 503", 2: "wrong body", 3: "status 503"}
+    assert alive(all_pids(run.run_dir)) == set()
+
+
+def test_a_cpu_warning_in_locusts_log_invalidates_the_point(tmp_path, monkeypatch):
+    """The real chain: locust's log says it ran over 90%, the row is load-generator bound."""
+    real = loadgen.locust_argv
+    note = "import os, sys; open(sys.argv[1], 'a').write('CPU usage above 90%! (test)\\n'); "
+    note += "os.execv(sys.argv[2], sys.argv[2:])"
+
+    def warned(point, url, raw, master=None):
+        return [sys.executable, "-c", note, str(raw / "locust.log"), *real(point, url, raw, master)]
+
+    monkeypatch.setattr(loadgen, "locust_argv", warned)
+    (row,) = _run_in_process(tmp_path, QUICK).rows
+    assert row["requests"] == row["ok"] == 4, "the load itself ran"
+    assert row["loadgen_bound"] and not row["valid"]
+    assert "locust warned: CPU usage above 90%" in row["note"]
 
 
 def test_server_killed_mid_point_is_recorded_and_the_run_goes_on(tmp_path):
