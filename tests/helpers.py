@@ -1,20 +1,40 @@
-"""Test helpers: run `echobench serve` as a child and fire simultaneous requests."""
+"""Test helpers: `echobench serve` and `run` as children, simultaneous requests, PIDs."""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
+import pandas as pd
 import psutil
 
 from echobench.processes import tree
 from echobench.server import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+DISTRIBUTED = """
+[[groups]]
+scenario = "burst"
+configs = ["fastapi-async"]
+users = [40]
+delay_s = 0.3
+
+[[groups]]
+scenario = "steady"
+configs = ["fastapi-async"]
+users = [10]
+delay_s = 0.3
+warmup_s = 0.5
+window_s = 2.0
+"""
 
 
 class Served:
@@ -96,3 +116,52 @@ def simultaneous_gets(port: int, path: str, n: int, timeout_s: float = 60.0):
     for t in threads:
         t.join(timeout_s)
     return results, max(r[2] for r in results)
+
+
+def run_profile(
+    tmp_path: Path, name: str, profile_text: str, *extra: str, env=None, expect=(0, 3)
+) -> Path:
+    """`echobench run` on a profile written here; its exit status must be one of `expect`."""
+    profile = tmp_path / f"{name}.toml"
+    profile.write_text(f'description = "{name}"\n{profile_text}')
+    out = tmp_path / name
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "echobench",
+            "run",
+            "--profile",
+            str(profile),
+            "--out",
+            str(out),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    assert done.returncode in expect, done.stderr[-3000:]
+    return out
+
+
+def pids_of(run_dir: Path) -> set[int]:
+    """Every process a run's points started, from their pids.json."""
+    found: set[int] = set()
+    for path in run_dir.glob("raw/*/pids.json"):
+        found |= set(json.loads(path.read_text())["pids"])
+    return found
+
+
+def assert_accounted(summary: pd.DataFrame) -> None:
+    total = summary["ok"] + summary["failed"] + summary["timeouts"] + summary["unfinished"]
+    assert (summary["requests"] == total).all()
+
+
+def wait_until(condition, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)

@@ -1,22 +1,20 @@
-"""Open loop, distributed load, repeats, calibration and compare, on small real runs."""
+"""Open loop, distributed load, calibration and compare, on small real runs."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from echobench import results
-from tests.helpers import alive
+from tests.helpers import DISTRIBUTED, ROOT, Served, alive, assert_accounted, pids_of
+from tests.helpers import run_profile as run
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 
 OPEN = """
 [[groups]]
@@ -26,21 +24,6 @@ rates = [2, 10]
 delay_s = 0.25
 warmup_s = 0.5
 window_s = 3.0
-"""
-DISTRIBUTED = """
-[[groups]]
-scenario = "burst"
-configs = ["fastapi-async"]
-users = [40]
-delay_s = 0.3
-
-[[groups]]
-scenario = "steady"
-configs = ["fastapi-async"]
-users = [10]
-delay_s = 0.3
-warmup_s = 0.5
-window_s = 2.0
 """
 CALIBRATED = """
 [[groups]]
@@ -64,45 +47,6 @@ delay_s = 0.01
 """
 
 
-def run(tmp_path: Path, name: str, profile_text: str, *extra: str, env=None, expect=(0, 3)) -> Path:
-    """`echobench run` on a profile written here; its exit status must be one of `expect`."""
-    profile = tmp_path / f"{name}.toml"
-    profile.write_text(f'description = "{name}"\n{profile_text}')
-    out = tmp_path / name
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "echobench",
-            "run",
-            "--profile",
-            str(profile),
-            "--out",
-            str(out),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-    )
-    assert done.returncode in expect, done.stderr[-3000:]
-    return out
-
-
-def pids_of(run_dir: Path) -> set[int]:
-    found: set[int] = set()
-    for path in run_dir.glob("raw/*/pids.json"):
-        found |= set(json.loads(path.read_text())["pids"])
-    return found
-
-
-def assert_accounted(summary: pd.DataFrame) -> None:
-    total = summary["ok"] + summary["failed"] + summary["timeouts"] + summary["unfinished"]
-    assert (summary["requests"] == total).all()
-
-
 def test_open_loop_latency_explodes_past_capacity_only(tmp_path):
     out = run(tmp_path, "open", OPEN)
     summary = results.load_summary(out).set_index(["config", "offered_rps"])
@@ -119,20 +63,16 @@ def test_open_loop_latency_explodes_past_capacity_only(tmp_path):
     assert async_high["efficiency"] == pytest.approx(1.0, abs=0.1)
     # arrivals in the window, sent or not, are all counted: about rate x window
     assert sync_high["requests"] == pytest.approx(30, abs=2)
-    assert alive(pids_of(out)) == set()
-
-
-def test_distributed_load_keeps_the_accounting_exact(tmp_path):
-    out = run(tmp_path, "dist", DISTRIBUTED, "--loadgen-processes", "2")
-    summary = results.load_summary(out)
-    assert_accounted(summary)
-    burst = summary[summary["scenario"] == "burst"].iloc[0]
-    assert burst["requests"] == 40 and burst["ok"] == 40
-    raw = next(out.glob("raw/001-*"))
-    assert len(list(raw.glob("requests.w*.csv"))) == 2, "one record file per worker"
-    assert summary["valid"].all(), summary["note"].tolist()
-    steady = summary[summary["scenario"] == "steady"].iloc[0]
-    assert steady["efficiency"] == pytest.approx(1.0, abs=0.1)
+    # every echo is stamped with its intended time, 1/rate apart, and never sent before it
+    for raw in out.glob("raw/*"):
+        rate = json.loads((raw / "point.json").read_text())["rate"]
+        sends = pd.read_csv(raw / "requests.csv")
+        sends = sends[(sends["event"] == "send") & (sends["kind"] == "echo")]
+        assert sends["intended_at"].notna().all()
+        sent = sends.dropna(subset=["sent_at"])
+        assert (sent["sent_at"] >= sent["intended_at"]).all()
+        gaps = sends["intended_at"].sort_values().diff().dropna()
+        assert gaps.to_numpy() == pytest.approx(1 / rate, abs=1e-6), raw.name
     assert alive(pids_of(out)) == set()
 
 
@@ -190,22 +130,23 @@ def test_compare_cli_on_two_runs(tmp_path, smoke_run):
     assert forced.returncode == 0 and "not significant" in forced.stderr
 
 
-def test_external_target_is_verified_and_not_sampled(tmp_path):
-    from tests.helpers import Served
-
+def test_two_locust_processes_against_an_external_target(tmp_path):
+    """--loadgen-processes 2 keeps the accounting exact; a --target is verified, not sampled."""
     with Served("fastapi-async") as served:
-        out = run(
-            tmp_path,
-            "target",
-            DISTRIBUTED,
-            "--target",
-            f"http://127.0.0.1:{served.port}",
-            "--configs",
-            "fastapi-async",
-        )
+        target = f"http://127.0.0.1:{served.port}"
+        out = run(tmp_path, "dist", DISTRIBUTED, "--loadgen-processes", "2", "--target", target,
+                  "--configs", "fastapi-async")  # fmt: skip
         assert served.proc.poll() is None, "a target is never stopped by echobench"
     summary = results.load_summary(out)
+    assert_accounted(summary)
     assert summary["valid"].all(), summary["note"].tolist()
+    burst = summary[summary["scenario"] == "burst"].iloc[0]
+    assert burst["requests"] == 40 and burst["ok"] == 40
+    raw = next(out.glob("raw/001-*"))
+    assert len(list(raw.glob("requests.w*.csv"))) == 2, "one record file per worker"
+    steady = summary[summary["scenario"] == "steady"].iloc[0]
+    assert steady["efficiency"] == pytest.approx(1.0, abs=0.1)
     assert summary["server_pss_peak_mb"].isna().all(), "missing is missing, never 0"
     assert summary["note"].str.contains("not sampled").all()
-    assert results.load_run(out)["target"] == f"http://127.0.0.1:{served.port}"
+    assert results.load_run(out)["target"] == target
+    assert alive(pids_of(out)) == set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -19,10 +18,9 @@ import pytest
 from echobench import loadgen, profiles, results, runner
 from echobench.configs import get_config
 from echobench.server import Server, ServerError, free_port
-from tests.helpers import alive
+from tests.helpers import ROOT, alive, pids_of, wait_until
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def fake_config(code: str):
@@ -41,28 +39,6 @@ SLOW = (
     'scenario = "steady"\nconfigs = ["flask-sync-1"]\nusers = [1]\ndelay_s = 0.5\n'
     "warmup_s = 0.5\nwindow_s = 30.0"
 )
-
-
-def all_pids(run_dir: Path) -> set[int]:
-    pids: set[int] = set()
-    for path in run_dir.glob("raw/*/pids.json"):
-        pids |= set(json.loads(path.read_text())["pids"])
-    return pids
-
-
-def wait_until(condition, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
-
-
-def test_taken_port_is_refused_before_anything_starts():
-    with Server(get_config("fastapi-async")) as first:
-        second = Server(get_config("flask-sync-1"), port=first.port)
-        with pytest.raises(ServerError, match="already in use"):
-            second.start()
-        assert second.proc is None
 
 
 def test_server_that_never_gets_ready_is_stopped():
@@ -104,7 +80,7 @@ def test_a_wrong_verification_answer_is_recorded_and_the_run_goes_on(tmp_path):
     assert first.get("requests") is None, "no load on a server that answers wrongly"
     assert not (run.run_dir / "raw" / first["point_id"] / "locust.log").exists()
     assert second["valid"], second["note"]
-    assert alive(all_pids(run.run_dir)) == set()
+    assert alive(pids_of(run.run_dir)) == set()
 
 
 def test_wrong_answers_under_load_count_as_failed(tmp_path):
@@ -116,7 +92,7 @@ def test_wrong_answers_under_load_count_as_failed(tmp_path):
     records = pd.read_csv(run.run_dir / "raw" / row["point_id"] / "requests.csv")
     errors = records[records["event"] == "done"].set_index("user")["error"].to_dict()
     assert errors == {0: "wrong body", 1: "status 503", 2: "wrong body", 3: "status 503"}
-    assert alive(all_pids(run.run_dir)) == set()
+    assert alive(pids_of(run.run_dir)) == set()
 
 
 def test_a_cpu_warning_in_locusts_log_invalidates_the_point(tmp_path, monkeypatch):
@@ -158,7 +134,7 @@ def test_server_killed_mid_point_is_recorded_and_the_run_goes_on(tmp_path):
     assert first["ok"] < 6
     assert second["valid"], second["note"]
     assert run.status == "complete"
-    assert alive(all_pids(run.run_dir)) == set()
+    assert alive(pids_of(run.run_dir)) == set()
 
 
 def test_locust_that_fails_is_recorded(tmp_path, monkeypatch):
@@ -169,7 +145,7 @@ def test_locust_that_fails_is_recorded(tmp_path, monkeypatch):
     assert not row["valid"]
     assert "locust exited with code 7" in row["note"]
     assert row.get("requests") is None, "nothing measured is empty, not 0"
-    assert alive(all_pids(run.run_dir)) == set()
+    assert alive(pids_of(run.run_dir)) == set()
 
 
 def test_locust_that_hangs_is_stopped(tmp_path, monkeypatch):
@@ -182,7 +158,7 @@ def test_locust_that_hangs_is_stopped(tmp_path, monkeypatch):
     (row,) = run.rows
     assert "locust did not finish in time" in row["note"]
     assert not row["valid"]
-    assert alive(all_pids(run.run_dir)) == set()
+    assert alive(pids_of(run.run_dir)) == set()
 
 
 def _start_run(tmp_path: Path, command: list[str]) -> tuple[subprocess.Popen, Path]:
@@ -232,9 +208,9 @@ def _assert_interrupted_cleanly(out: Path) -> None:
     assert list(summary.columns) == results.COLUMNS
     assert len(summary) == 1 and bool(summary.loc[0, "valid"])
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
-    pids = all_pids(out)
+    pids = pids_of(out)
     assert len(pids) >= 3  # both points' servers and load generators
-    wait_until(lambda: alive(pids) == set(), 10)
+    wait_until(lambda: alive(pids) == set(), 30)  # each stop may take its 5 s grace
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

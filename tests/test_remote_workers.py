@@ -16,13 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import psutil
 import pytest
 
 from echobench import results
 from echobench.server import free_port
-from tests.helpers import alive
-from tests.test_beyond import DISTRIBUTED, ROOT, assert_accounted, pids_of, run
+from tests.helpers import DISTRIBUTED, ROOT, alive, assert_accounted, pids_of
+from tests.helpers import run_profile as run
 
 pytestmark = pytest.mark.slow
 
@@ -102,7 +103,11 @@ def test_workers_on_other_hosts_keep_the_accounting_exact(tmp_path):
     assert summary["valid"].all(), summary["note"].tolist()
     burst = summary[summary["scenario"] == "burst"].set_index("users")
     assert burst.loc[40, "requests"] == 40 and burst.loc[40, "ok"] == 40
-    assert burst.loc[40, "efficiency"] == pytest.approx(1.0, abs=0.1), "released together"
+    burst_raw = next(out.glob("raw/*-burst-*-u40-*"))
+    sent = pd.concat(pd.read_csv(f) for f in burst_raw.glob("requests.w*.csv"))
+    sent = sent[sent["event"] == "send"]["sent_at"]
+    assert sent.max() - sent.min() < 0.3 / 2, "both workers' users were released together"
+    assert burst.loc[40, "efficiency"] > 0.6, "one round of D, not two"
     assert burst.loc[1, "requests"] == 1 and burst.loc[1, "ok"] == 1
     assert elapsed < 90, "a worker without users ends its share at once"
     for raw in out.glob("raw/*"):
@@ -145,7 +150,14 @@ def test_a_lost_worker_ends_the_point_and_invalidates_it(tmp_path):
     row = results.load_summary(out).iloc[0]
     assert not row["valid"]
     assert "lost mid-point" in row["note"] and "1 of 2 load-generator workers" in row["note"]
-    assert elapsed < 60, "the master ends the point instead of waiting for its run time"
+    # the survivor stopped sending at once, long before its window would have ended
+    raw = next(out.glob("raw/*"))
+    marks = pd.concat(pd.read_csv(f) for f in raw.glob("requests.w*.csv"))
+    marks = marks[marks["event"] == "mark"].set_index("kind")["sent_at"]
+    point = results.load_run(out)["matrix"][0]
+    planned = point["effective_warmup_s"] + point["window_s"]
+    assert marks["end"].max() - marks["release"].min() < 0.75 * planned, "ended early"
+    assert elapsed < 90
     assert [code for code, _ in ends] == [130, 130], ends
     assert alive(pids_of(out) | set().union(*(a.seen for a in agents))) == set()
 
@@ -181,28 +193,6 @@ def test_an_agent_without_a_master_stops_at_its_time_limit(tmp_path):
     assert code == 0 and "0 points; time limit of 2 s reached" in out
     assert time.monotonic() - started < 20
     assert alive(agent.seen) == set()
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["run", "--loadgen-workers", "2", "--loadgen-processes", "2"], "cannot be combined"),
-        (["run", "--bind", "127.0.0.2", "--target", "http://127.0.0.1:9"], "not with --target"),
-        (["run", "--loadgen-workers", "0"], "whole number from 1 to 100"),
-        (["run", "--loadgen-port", "70000"], "port must be"),
-        (["loadgen-worker"], "--master"),
-        (["loadgen-worker", "--master", "h", "--points", "0"], "from 1 to 100000"),
-        (["loadgen-worker", "--master", "h", "--max-time", "-1"], "seconds from 0"),
-    ],
-)
-def test_distribution_usage_mistakes_exit_2(argv, message, tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "echobench", *argv, *(["--out", str(tmp_path / "x")]
-                                                     if argv[0] == "run" else [])],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
-    )  # fmt: skip
-    assert done.returncode == 2 and message in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
 
 
 def _ip(*argv: str) -> None:

@@ -89,18 +89,6 @@ def test_findings_speak_of_the_data(reported):
     assert any("fast page" in line for line in findings.head_of_line(summary))
 
 
-def test_report_refuses_a_folder_without_a_run(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "echobench", "report", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert "not a run folder" in done.stderr
-    assert "Traceback" not in done.stderr
-
-
 def test_notebook_executes_on_a_run(reported):
     notebook = nbformat.read(ROOT / "analysis.ipynb", as_version=4)
     os.environ["ECHOBENCH_RESULTS"] = str(reported)

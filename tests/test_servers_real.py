@@ -14,6 +14,7 @@ import time
 import pytest
 
 from echobench.configs import get_config
+from echobench.server import Server, ServerError
 from servers import contract
 from tests.helpers import Served, alive, simultaneous_gets, tree
 
@@ -37,10 +38,12 @@ def test_k_plus_one_requests_need_two_rounds(config):
 
 @pytest.mark.parametrize("config", ["fastapi-async", "flask-gevent-1"])
 def test_event_loops_answer_200_requests_in_one_round(config):
+    """Two rounds would take 2 D: at D = 2 s the threads' own start-up has ample room."""
+    d = 2 * D
     with Served(config) as served:
-        results, makespan = simultaneous_gets(served.port, f"/?field=many&delay={D}", 200)
+        results, makespan = simultaneous_gets(served.port, f"/?field=many&delay={d}", 200)
     assert [r[0] for r in results] == [200] * 200
-    assert D * 0.95 <= makespan < 1.9 * D
+    assert d * 0.95 <= makespan < 1.9 * d
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -68,36 +71,15 @@ def test_serve_uses_its_delay_option():
     assert 0.3 <= makespan < 1.5
 
 
-def _serve(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "echobench", "serve", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["nope"],
-        ["flask-sync-0"],
-        ["flask-gthread-4x"],
-        ["fastapi-async", "--port", "x"],
-        ["fastapi-async", "--delay", "-1"],
-        ["fastapi-async", "--delay", "nan"],
-    ],
-)
-def test_serve_refuses_bad_arguments(args):
-    done = _serve(*args)
-    assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith("python -m echobench")
-
-
-def test_serve_refuses_a_taken_port():
+def test_a_taken_port_is_refused_before_anything_starts():
     with Served("fastapi-async") as served:
-        done = _serve("flask-sync-1", "--port", str(served.port))
+        second = Server(get_config("flask-sync-1"), port=served.port)
+        with pytest.raises(ServerError, match="already in use"):
+            second.start()
+        assert second.proc is None, "nothing was started"
+        argv = ["serve", "flask-sync-1", "--port", str(served.port)]
+        done = subprocess.run(
+            [sys.executable, "-m", "echobench", *argv], capture_output=True, text=True, timeout=30
+        )
     assert done.returncode == 1
-    assert "already in use" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "already in use" in done.stderr and "Traceback" not in done.stderr

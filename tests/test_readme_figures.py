@@ -1,0 +1,82 @@
+"""The README's "What it found" quotes the committed reference runs: each figure, recomputed.
+
+Every quoted number is formatted here from the reference summaries exactly as the README
+writes it, so an edited number, a remade run or a rounding slip fails this test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from echobench import results
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+STANDARD = results.load_summary(ROOT / "results" / "reference")
+OPEN = results.load_summary(ROOT / "results" / "reference-open")
+SCALE = results.load_summary(ROOT / "results" / "reference-scale")
+
+
+def row(summary, scenario, config, **where):
+    rows = summary[(summary["scenario"] == scenario) & (summary["config"] == config)]
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    (found,) = rows.to_dict("records")
+    return found
+
+
+def quoted() -> list[str]:
+    configs = ("fastapi-async", "flask-sync-8", "flask-gevent-1", "flask-gthread-4x8")
+    burst = {c: row(STANDARD, "burst", c) for c in configs}
+    steady = lambda c, u: row(STANDARD, "steady", c, users=u)  # noqa: E731
+    sync = STANDARD[STANDARD["config"].str.startswith("flask-sync-")]
+    idle = sync[sync["scenario"] == "steady"].groupby("workers")["server_pss_idle_mb"].median()
+    slope = np.polyfit(idle.index.to_numpy(float), idle.to_numpy(float), 1)[0]
+    async_128 = steady("fastapi-async", 128)
+    sync_open = lambda r: row(OPEN, "open", "flask-sync-4", offered_rps=r)["p99_ms"] / 1000  # noqa: E731
+    scale_burst = row(SCALE, "burst", "fastapi-async", users=10_000)
+    r0 = results.load_run(ROOT / "results" / "reference-scale")["calibration"]["r0_rps"]
+    everything = [STANDARD, OPEN, SCALE]
+    return [
+        f"All {sum(len(s) for s in everything)} points valid",
+        f"answered all in {burst['fastapi-async']['makespan_s']:.3f} s",
+        f"({burst['fastapi-async']['rps']:.1f} req/s",
+        f"{burst['fastapi-async']['makespan_s'] / 2:.3f}x the\n  ideal 2 s",
+        f"`flask-sync-8` took {burst['flask-sync-8']['makespan_s']:.2f} s",
+        f"{burst['flask-sync-8']['makespan_s'] / 50:.3f}x its ideal",
+        f"matched async:\n  {burst['flask-gevent-1']['makespan_s']:.3f} s",
+        f"{steady('flask-sync-8', 128)['rps']:.1f} req/s, median "
+        f"{steady('flask-sync-8', 128)['p50_ms'] / 1000:.2f} s",
+        f"({steady('fastapi-threadpool', 128)['rps']:.1f} of 80 req/s)",
+        f"reached {steady('flask-gthread-4x8', 32)['efficiency']:.2f} of\n  its ideal at 32 users "
+        f"and {steady('flask-gthread-4x8', 128)['efficiency']:.2f} at 128",
+        f"about\n  {slope:.0f} MB per sync worker (1 worker {idle[1]:.0f} MB, 16 workers "
+        f"{idle[16]:.0f} MB)",
+        f"128 requests in {async_128['server_pss_peak_mb']:.0f} MB "
+        f"({async_128['server_pss_peak_mb'] / 128:.2f} MB each)",
+        f"10,000 in {scale_burst['server_pss_peak_mb']:.0f} MB",
+        f"{row(STANDARD, 'mixed', 'flask-sync-4')['fast_p50_ms'] / 1000:.1f} s at the\n  median",
+        f"{row(STANDARD, 'mixed', 'fastapi-blocking')['fast_p50_ms'] / 1000:.1f} s on the",
+        f"p99\n  of {sync_open(8):.2f} s at 8 req/s, then {sync_open(12):.1f} s at 12, "
+        f"{sync_open(16):.1f} s at 16",
+        f"over {sync_open(90):.0f} s at 90",
+        f"stays at\n  {row(OPEN, 'open', 'fastapi-async', offered_rps=90)['p99_ms'] / 1000:.3f} s",
+        f"failure in {scale_burst['makespan_s']:.2f} s",
+        f"floor D + n/R0 = {2 + 10_000 / r0['fastapi-async']:.2f} s with R0 = "
+        f"{r0['fastapi-async']:,.0f} req/s",
+        f"at up to {scale_burst['loadgen_cpu_peak_pct']:.0f}% of a core",
+        f"got {row(SCALE, 'steady', 'fastapi-async')['rps']:.0f} of the ideal 1,000 req/s",
+        f"`flask-gthread-4x8` took {burst['flask-gthread-4x8']['makespan_s']:.1f} s",
+    ]
+
+
+@pytest.mark.parametrize("text", quoted())
+def test_the_readme_quotes_the_reference_runs(text):
+    assert text in README
+
+
+def test_every_reference_point_is_valid():
+    assert all(s["valid"].all() for s in (STANDARD, OPEN, SCALE))
