@@ -20,7 +20,7 @@ def install(session: nox.Session, *groups: str) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (contract, real servers, pipeline smoke run)."""
     install(session, "test")
-    session.run("pytest", *(session.posargs or ["-q"]))
+    session.run("pytest", *(session.posargs or ["-q", "--durations=25"]))
 
 
 @nox.session
@@ -30,6 +30,14 @@ def lint(session: nox.Session) -> None:
     session.install("--group", "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(default=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation-test the modules that compute figures, ideals and verdicts (slow)."""
+    install(session, "test", "mutants")
+    session.run("mutmut", "run", *session.posargs, success_codes=[0, 1])
+    session.run("python", "-m", "tests.mutation_score", "--minimum", "0.90")
 
 
 @nox.session(default=False)
