@@ -6,7 +6,6 @@ the definitions (results/README.md), so a formula that drifts fails here first.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import sys
@@ -15,10 +14,8 @@ import pandas as pd
 import pytest
 
 from echobench import clock, loadgen, model, profiles, results, runner, stats, verdict
-from echobench.configs import get_config
-from echobench.profiles import Point
-from echobench.records import REQUEST_FIELDS
 from echobench.verdict import Problem, remark
+from tests.synthetic import T0, mark, point, request, sample, write_raw
 
 # --- the model ---------------------------------------------------------------------------
 
@@ -64,11 +61,6 @@ def test_efficiency_is_measured_over_ideal_rate():
     assert model.efficiency(float("nan"), 1.0) is None
 
 
-def point(scenario="steady", config="flask-sync-2", users=4, delay_s=0.5, **extra) -> Point:
-    fields = {"warmup_s": 0.5, "window_s": 2.0, **extra}
-    return Point(1, scenario, get_config(config), users, delay_s, 1, **fields)
-
-
 def test_point_timings_follow_the_model():
     steady = point(users=8, delay_s=1.0)  # K = 2: latency 4 s, warm-up stagger + 4 s
     assert steady.ideal_latency_s == pytest.approx(4.0)
@@ -89,41 +81,6 @@ def test_point_timings_follow_the_model():
 
 
 # --- figures from synthetic raw records ---------------------------------------------------
-
-T0 = 1000.0  # the release, in wall-clock seconds
-
-
-def write_raw(raw, rows, samples=None, name="requests.csv"):
-    """A point's raw folder: request records (dicts) and optional sampler rows."""
-    raw.mkdir(parents=True, exist_ok=True)
-    with open(raw / name, "w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=REQUEST_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    if samples:
-        pd.DataFrame(samples).to_csv(raw / "samples.csv", index=False)
-    return raw
-
-
-def mark(kind, t, cpu_s=0.0):
-    return {"event": "mark", "kind": kind, "sent_at": t, "cpu_s": cpu_s}
-
-
-def request(req_id, sent, done=None, outcome="ok", latency_ms=None, kind="echo", intended=""):
-    rows = [{"event": "send", "req_id": req_id, "kind": kind, "sent_at": sent,
-             "intended_at": intended}]  # fmt: skip
-    if done is not None:
-        latency = latency_ms if latency_ms is not None else 1000.0 * (done - sent)
-        rows.append({"event": "done", "req_id": req_id, "kind": kind, "sent_at": sent,
-                     "intended_at": intended, "done_at": done, "latency_ms": latency,
-                     "status": 200 if outcome == "ok" else 0, "outcome": outcome})  # fmt: skip
-    return rows
-
-
-def sample(t, phase, pss, cpu, loadgen_cpu=None, rss=None):
-    return {"t": t, "phase": phase, "server_alive": True, "server_procs": 3,
-            "server_pss_mb": pss, "server_rss_mb": rss or 5 * pss, "server_cpu_s": cpu,
-            "loadgen_cpu_s": loadgen_cpu}  # fmt: skip
 
 
 def test_a_burst_row_by_hand(tmp_path):
