@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from echobench import processes, profiles, results
+from echobench import processes, profiles, results, scenarios
 from echobench.configs import FAMILIES, ConfigError, get_config
-from echobench.loadgen import MASTER_PORT, WORKERS_WAIT_S, LoadgenMaster
+from echobench.loadgen import MASTER_PORT, WORKERS_WAIT_S, Loadgen
 from echobench.profiles import ProfileError
 from echobench.results import ResultsError
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError, port_in_use
@@ -142,8 +142,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.scenarios,
         args.repeat,
         seed=args.seed,
-        loadgen_processes=args.loadgen_processes,
-        loadgen_workers=args.loadgen_workers,
     )
     run_id = runner.new_run_id(profile)
     run_dir = Path(args.out) if args.out else results.RUNS_DIR / run_id
@@ -164,7 +162,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         results.create_run_dir(run_dir),
         target=args.target,
         bind=args.bind or LOOPBACK_V4,
-        master=LoadgenMaster(args.loadgen_bind, args.loadgen_port, args.loadgen_wait),
+        loadgen=Loadgen(
+            args.loadgen_processes,
+            args.loadgen_workers,
+            args.loadgen_bind,
+            args.loadgen_port,
+            args.loadgen_wait,
+        ),
     )
     console.print(
         f"echobench run [bold]{run_id}[/]: {len(profile.points)} points, "
@@ -287,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenarios",
         nargs="+",
         metavar="SCENARIO",
-        choices=profiles.SCENARIOS,
+        choices=scenarios.NAMES,
         help="only the profile's groups of these scenarios",
     )
     p.add_argument(

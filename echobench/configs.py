@@ -138,16 +138,12 @@ def _fastapi(app: str, capacity: float, threads: int | None) -> Callable[..., Se
     return build
 
 
+# In reading order: async first, the blocking mistake last (charts and tables use it).
 FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family(
-        "flask-sync-N", r"flask-sync-(\d+)", "sync", "gunicorn", "N",
-        "Flask, blocking time.sleep, N gunicorn sync worker processes (K = N)",
-        _flask_sync,
-    ),
-    Family(
-        "flask-gthread-NxT", r"flask-gthread-(\d+)x(\d+)", "threads", "gunicorn", "N*T",
-        "Flask, blocking time.sleep, N gunicorn gthread workers x T threads (K = N*T)",
-        _flask_gthread,
+        "fastapi-async", r"fastapi-async", "async", "uvicorn", "unbounded",
+        "FastAPI async def + await asyncio.sleep, one uvicorn worker (K unbounded)",
+        _fastapi("async_app", math.inf, None),
     ),
     Family(
         "flask-gevent-N", r"flask-gevent-(\d+)", "gevent", "gunicorn", "N*1000",
@@ -155,14 +151,19 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         _flask_gevent,
     ),
     Family(
-        "fastapi-async", r"fastapi-async", "async", "uvicorn", "unbounded",
-        "FastAPI async def + await asyncio.sleep, one uvicorn worker (K unbounded)",
-        _fastapi("async_app", math.inf, None),
-    ),
-    Family(
         "fastapi-threadpool", r"fastapi-threadpool", "threadpool", "uvicorn", "40",
         "FastAPI plain def + time.sleep in AnyIO's 40-thread pool (K = 40)",
         _fastapi("threadpool_app", ANYIO_THREADS, ANYIO_THREADS),
+    ),
+    Family(
+        "flask-gthread-NxT", r"flask-gthread-(\d+)x(\d+)", "threads", "gunicorn", "N*T",
+        "Flask, blocking time.sleep, N gunicorn gthread workers x T threads (K = N*T)",
+        _flask_gthread,
+    ),
+    Family(
+        "flask-sync-N", r"flask-sync-(\d+)", "sync", "gunicorn", "N",
+        "Flask, blocking time.sleep, N gunicorn sync worker processes (K = N)",
+        _flask_sync,
     ),
     Family(
         "fastapi-blocking", r"fastapi-blocking", "blocking", "uvicorn", "1",

@@ -6,10 +6,10 @@ for whatever run is loaded.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from echobench.plots import in_flight, k_label, ordered_configs
+from echobench import derived, model
+from echobench.style import k_label, ordered_configs
 
 
 def _ratio(value: float) -> str:
@@ -58,23 +58,20 @@ def steady(summary: pd.DataFrame) -> list[str]:
 
 
 def memory(summary: pd.DataFrame) -> list[str]:
-    loaded = summary[summary["scenario"].isin(["steady", "mixed"])].dropna(
-        subset=["server_pss_peak_mb"]
-    )
+    loaded = derived.loaded(summary)
     lines = []
-    sync = loaded[loaded["config"].str.startswith("flask-sync-")]
-    if sync["workers"].nunique() > 1:
-        per_n = sync.groupby("workers")["server_pss_idle_mb"].median()
-        slope = np.polyfit(per_n.index.to_numpy(float), per_n.to_numpy(float), 1)[0]
+    per_n = derived.sync_workers(summary).set_index("workers")["idle"]
+    slope = derived.idle_pss_per_worker_mb(per_n.reset_index())
+    if slope is not None:
         lines.append(
             f"flask-sync-N idle PSS grows by about {slope:.1f} MB per worker: "
             + ", ".join(f"{n} workers {mb:.0f} MB" for n, mb in per_n.items())
             + "."
         )
     for config in ordered_configs(loaded["config"]):
-        rows = loaded[loaded["config"] == config]
-        row = rows.loc[rows.apply(in_flight, axis=1).idxmax()]
-        n = in_flight(row)
+        rows = derived.with_in_flight(loaded[loaded["config"] == config])
+        row = rows.loc[rows["in_flight"].idxmax()]
+        n = row["in_flight"]
         lines.append(
             f"{config}: peak {row['server_pss_peak_mb']:.0f} MB with {n:.0f} requests in "
             f"flight, {row['server_pss_peak_mb'] / n:.2f} MB per in-flight request."
@@ -111,7 +108,7 @@ def open_loop(summary: pd.DataFrame) -> list[str]:
     lines = []
     for config in ordered_configs(data["config"]):
         rows = data[data["config"] == config].sort_values("offered_rps")
-        capacity = float(rows["capacity"].iloc[0]) / rows["delay_s"].iloc[0]
+        capacity = model.capacity_rps(float(rows["capacity"].iloc[0]), rows["delay_s"].iloc[0])
         below = rows[rows["offered_rps"] <= capacity]
         above = rows[rows["offered_rps"] > capacity]
         text = f"{config} (capacity K/D = {k_label(capacity)} req/s):"
@@ -141,7 +138,11 @@ def scale(summary: pd.DataFrame, calibration: dict | None) -> list[str]:
     for row in bursts.sort_values(["config", "users"]).itertuples():
         if row.users < 1000:
             continue
-        floor = row.delay_s + row.users / r0[row.config] if row.config in r0 else None
+        floor = (
+            model.burst_floor_s(row.users, row.delay_s, r0[row.config])
+            if row.config in r0
+            else None
+        )
         made = f"{row.makespan_s:.2f} s" if pd.notna(row.makespan_s) else "no makespan"
         lines.append(
             f"{row.config}: {row.users} simultaneous requests, {made}, "

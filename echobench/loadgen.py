@@ -20,13 +20,6 @@ from echobench import processes, verdict
 from echobench.profiles import Point
 from echobench.server import LOOPBACK_V4
 
-USER_CLASSES = {
-    "burst": ["BurstUser"],
-    "steady": ["EchoUser"],
-    "mixed": ["EchoUser", "PageUser"],
-    "open": ["OpenUser"],
-    "calibrate": ["EchoUser"],
-}
 CPU_WARNING = "CPU usage above 90%"
 # locust's master says this when a worker on another process or host crosses 90%
 WORKER_CPU_WARNING = "exceeded cpu threshold"
@@ -39,12 +32,35 @@ MASTER_PORT = 5557
 
 
 @dataclass(frozen=True)
-class LoadgenMaster:
-    """Where a point's locust master listens for external workers, and how long it waits."""
+class Loadgen:
+    """How a run sends its load, the same for every point: locust processes forked here,
+    or workers on other hosts connecting to a master that listens on host:port and waits
+    wait_s for them."""
 
+    processes: int = 1
+    workers: int = 0  # locust workers on other hosts (`echobench loadgen-worker`)
     host: str = LOOPBACK_V4
     port: int = MASTER_PORT
     wait_s: float = WORKERS_WAIT_S
+
+    @property
+    def local_processes(self) -> int:
+        """Locust processes on this machine that send load (an external master sends none)."""
+        return 1 if self.workers else self.processes
+
+    def describe(self) -> dict:
+        """As run.json and point.json keep it."""
+        return {
+            "processes": self.processes,
+            "external_workers": self.workers,
+            "master": f"{self.host}:{self.port}" if self.workers else None,
+        }
+
+    @classmethod
+    def from_description(cls, data: dict | None) -> Loadgen:
+        """The setup a run.json or point.json `loadgen` entry describes (host not kept)."""
+        data = data or {}
+        return cls(data.get("processes", 1), data.get("external_workers", 0))
 
 
 @dataclass
@@ -61,25 +77,23 @@ def locustfile() -> Path:
     return Path(str(resources.files("loadtests") / "locustfile.py"))
 
 
-def distribution_argv(point: Point, master: LoadgenMaster) -> list[str]:
-    if point.loadgen_workers:
+def distribution_argv(loadgen: Loadgen) -> list[str]:
+    if loadgen.workers:
         return [
             "--master",
-            "--master-bind-host", master.host,
-            "--master-bind-port", str(master.port),
-            "--expect-workers", str(point.loadgen_workers),
-            "--expect-workers-max-wait", str(math.ceil(master.wait_s)),
+            "--master-bind-host", loadgen.host,
+            "--master-bind-port", str(loadgen.port),
+            "--expect-workers", str(loadgen.workers),
+            "--expect-workers-max-wait", str(math.ceil(loadgen.wait_s)),
         ]  # fmt: skip
-    if point.loadgen_processes > 1:
-        return ["--processes", str(point.loadgen_processes)]
+    if loadgen.processes > 1:
+        return ["--processes", str(loadgen.processes)]
     return []
 
 
-def locust_argv(
-    point: Point, url: str, raw: Path, master: LoadgenMaster | None = None
-) -> list[str]:
+def locust_argv(point: Point, url: str, raw: Path, loadgen: Loadgen | None = None) -> list[str]:
     """Locust's command for one point; every file it writes lands in raw/."""
-    users = point.users + (1 if point.scenario == "mixed" else 0)
+    users = point.users + point.kind.extra_users
     run_time = int(point.max_load_s + STARTUP_SLACK_S)
     return [
         sys.executable, "-m", "locust",
@@ -107,10 +121,10 @@ def locust_argv(
         "--eb-fast-interval", repr(point.fast_interval_s),
         "--eb-spawn-timeout", repr(30.0 + point.users / 200),
         *(["--eb-rate", repr(point.rate), "--eb-seed", str(point.index)]
-          if point.scenario == "open" else []),
+          if point.kind.by_rate else []),
         *(["--eb-poisson"] if point.poisson else []),
-        *distribution_argv(point, master or LoadgenMaster()),
-        *USER_CLASSES[point.scenario],
+        *distribution_argv(loadgen or Loadgen()),
+        *point.kind.user_classes,
     ]  # fmt: skip
 
 
@@ -122,13 +136,11 @@ def clean_env() -> dict[str, str]:
 class LoadGenerator:
     """One locust process; `wait` bounds it, `stop` kills its process group."""
 
-    def __init__(
-        self, point: Point, url: str, raw: Path, master: LoadgenMaster | None = None
-    ) -> None:
+    def __init__(self, point: Point, url: str, raw: Path, loadgen: Loadgen | None = None) -> None:
         self.point = point
         self.raw = raw
-        self.master = master or LoadgenMaster()
-        self.argv = locust_argv(point, url, raw, self.master)
+        self.loadgen = loadgen or Loadgen()
+        self.argv = locust_argv(point, url, raw, self.loadgen)
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> int:
@@ -140,7 +152,7 @@ class LoadGenerator:
     @property
     def timeout_s(self) -> float:
         """How long locust may run before it is stopped and the point marked as hung."""
-        waiting = self.master.wait_s if self.point.loadgen_workers else 0.0
+        waiting = self.loadgen.wait_s if self.loadgen.workers else 0.0
         return self.point.max_load_s + 2 * STARTUP_SLACK_S + waiting
 
     def wait(self) -> LoadRun:

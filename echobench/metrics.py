@@ -11,13 +11,15 @@ import math
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from echobench import model
-from echobench.profiles import Point
 from echobench.records import REQUEST_FIELDS
+
+if TYPE_CHECKING:
+    from echobench.profiles import Point
 
 # The load generator's CPU is averaged over windows at least this long.
 LOADGEN_WINDOW_S = 1.0
@@ -173,88 +175,20 @@ def _none_if_nan(row: dict) -> dict:
 
 
 def summarize(
-    point: Point, requests: pd.DataFrame, marks: dict[str, float], samples: pd.DataFrame
+    point: Point,
+    requests: pd.DataFrame,
+    marks: dict[str, float],
+    samples: pd.DataFrame,
+    local_processes: int = 1,
 ) -> dict:
-    """The measured figures of one point; bookkeeping (ids, validity) is added by the runner."""
-    release, end = marks.get("release"), marks.get("end")
-    k, d, c = point.config.capacity, point.delay_s, point.users
-    row: dict = {}
-    echo = requests[requests["kind"] == "echo"]
+    """The measured figures of one point; bookkeeping (ids, validity) is added by the runner.
 
-    if point.scenario == "burst":
-        row.update(counts(echo))
-        finished = echo.dropna(subset=["done_at"])
-        makespan = None
-        if len(echo) and not row["unfinished"] and len(finished):
-            makespan = float(finished["done_at"].max() - echo["sent_at"].min())
-        ideal = model.ideal_makespan_s(c, k, d)
-        row.update(
-            duration_s=makespan,
-            makespan_s=makespan,
-            ideal_makespan_s=ideal,
-            rps=row["ok"] / makespan if makespan else None,
-            ideal_rps=c / ideal if ideal else None,
-            efficiency=model.efficiency(ideal, makespan) if makespan else None,
-        )
-        measured = echo
-        start, stop = release, end
-    else:
-        start = (release or 0.0) + point.effective_warmup_s
-        stop = start + point.window_s
-        # open loop: a request belongs to the window it was scheduled in, sent or not
-        born = echo["intended_at"] if point.scenario == "open" else echo["sent_at"]
-        measured = echo[(born >= start) & (born < stop)]
-        row.update(counts(measured))
-        completed = echo[
-            (echo["outcome"] == "ok") & (echo["done_at"] >= start) & (echo["done_at"] < stop)
-        ]
-        rps = len(completed) / point.window_s if release is not None else None
-        if point.scenario == "calibrate":
-            ideal = None  # this measures the capacity the model takes as given
-        elif point.scenario == "open":
-            ideal = min(point.rate, point.capacity_rps)
-            # Latency from the intended send time: queueing in the client counts too. A
-            # request still unanswered at the end counts at its age then (a lower bound),
-            # so an overloaded server's tail is not flattered by leaving it out.
-            answered = (measured["done_at"] - measured["intended_at"]) * 1000.0
-            age_at_end = ((end or stop) - measured["intended_at"]) * 1000.0
-            unfinished = measured["outcome"] == "unfinished"
-            measured = measured.assign(
-                latency_ms=answered.where(~unfinished, age_at_end),
-                outcome=measured["outcome"].where(~unfinished, "ok_censored"),
-            )
-        else:
-            ideal = model.ideal_rps(c, k, d)
-        if math.isfinite(point.ideal_latency_s) and point.scenario != "calibrate":
-            row["ideal_latency_ms"] = 1000.0 * point.ideal_latency_s
-        row.update(
-            duration_s=point.window_s,
-            makespan_s=None,
-            ideal_makespan_s=None,
-            rps=rps,
-            ideal_rps=ideal,
-            efficiency=model.efficiency(rps, ideal),
-        )
-        if point.scenario == "mixed":
-            fast = requests[
-                (requests["kind"] == "page")
-                & (requests["sent_at"] >= start)
-                & (requests["sent_at"] < stop)
-            ]
-            fast_p = percentiles(fast[fast["outcome"] == "ok"]["latency_ms"])
-            row.update(
-                fast_requests=len(fast),
-                fast_ok=int((fast["outcome"] == "ok").sum()),
-                fast_p50_ms=fast_p["p50_ms"],
-                fast_p99_ms=fast_p["p99_ms"],
-                fast_max_ms=fast_p["max_ms"],
-            )
-
+    `local_processes`: the locust processes on this machine, whose CPU the sampler sums.
+    """
+    row, measured, start, stop = point.kind.summarize(point, requests, marks)
     timed = measured["outcome"].isin(["ok", "ok_censored"])
     row.update(percentiles(measured[timed]["latency_ms"]))
     if start is not None and stop is not None and len(samples):
         row.update(server_figures(samples, start, stop))
-    row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(
-        samples, marks, point.local_loadgen_processes
-    )
+    row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks, local_processes)
     return _none_if_nan(row)

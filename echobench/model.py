@@ -28,3 +28,27 @@ def efficiency(measured: float | None, ideal: float | None) -> float | None:
     if measured is None or ideal is None or ideal == 0 or math.isnan(measured):
         return None
     return measured / ideal
+
+
+def capacity_rps(capacity: float, delay_s: float) -> float:
+    """K / D: the most answers per second the slots allow (open loop's capacity)."""
+    return capacity / delay_s
+
+
+def in_flight(users: int, capacity: float) -> float:
+    """Requests a config holds at once under C closed-loop users: min(C, K)."""
+    return min(float(users), float(capacity))
+
+
+def head_of_line_wait_s(users: int, capacity: float, delay_s: float) -> float | None:
+    """A fast request behind C slow ones on K slots waits for C - K + 1 releases,
+    (C - K + 1) x D / K; None while a slot is free (C < K: no wait)."""
+    k = float(capacity)
+    if users < k:
+        return None
+    return (users - k + 1) * delay_s / k
+
+
+def burst_floor_s(requests: int, delay_s: float, r0_rps: float) -> float:
+    """The machine's floor for a burst: D + n / R0, with R0 the calibrated zero-delay rate."""
+    return delay_s + requests / r0_rps

@@ -10,59 +10,16 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-FAMILY_ORDER = [
-    "fastapi-async",
-    "flask-gevent",
-    "fastapi-threadpool",
-    "flask-gthread",
-    "flask-sync",
-    "fastapi-blocking",
-]
-INVALID = {"marker": "x", "color": "red", "s": 80, "linewidths": 2, "zorder": 5}
-IDEAL = {"linestyle": "--", "linewidth": 1.2, "alpha": 0.8}
+from echobench import derived, model, style
+from echobench.style import config_colors, k_label, ordered_configs
 
-
-def _family_rank(config: str) -> tuple[int, int, str]:
-    for rank, prefix in enumerate(FAMILY_ORDER):
-        if config.startswith(prefix):
-            digits = "".join(ch if ch.isdigit() else " " for ch in config[len(prefix) :]).split()
-            return rank, int(digits[0]) if digits else 0, config
-    return len(FAMILY_ORDER), 0, config
-
-
-def ordered_configs(configs) -> list[str]:
-    """Configs in a stable reading order: async first, blocking last, workers ascending."""
-    return sorted(set(configs), key=_family_rank)
-
-
-def config_colors(configs) -> dict[str, tuple]:
-    """One colour per config, the same in every chart of a run."""
-    names = ordered_configs(configs)
-    palette = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"].colors
-    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
-
-
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
-
-
-def _line_styles(configs) -> dict[str, dict]:
-    """Marker and width per config: lines drawn first are wider, so overlaps stay visible."""
-    names = ordered_configs(configs)
-    return {
-        name: {
-            "marker": MARKERS[i % len(MARKERS)],
-            "linewidth": max(1.2, 3.2 - 0.5 * i),
-            "markersize": max(4.5, 9 - 1.0 * i),
-        }
-        for i, name in enumerate(names)
-    }
+INVALID, IDEAL = style.INVALID, style.IDEAL
 
 
 def _plain_log(axis) -> None:
@@ -111,7 +68,8 @@ def burst_makespan(summary: pd.DataFrame, colors=None, ax=None) -> Figure:
         _empty(ax, "no burst points in this run")
         return fig
     colors = colors or config_colors(summary["config"])
-    data["_order"] = data["config"].map(lambda c: _family_rank(c))
+    order = ordered_configs(data["config"])
+    data["_order"] = data["config"].map(order.index)
     data = data.sort_values(["users", "_order"], ascending=[False, True]).reset_index(drop=True)
     y = np.arange(len(data))[::-1]
     labels = [f"{r.config}\nn={r.users}, D={r.delay_s:g} s" for r in data.itertuples()]
@@ -182,7 +140,7 @@ def throughput_vs_users(summary: pd.DataFrame, colors=None, ax=None) -> Figure:
         return fig
     colors = colors or config_colors(summary["config"])
     points = _median_by_point(data, ["rps", "ideal_rps"])
-    styles = _line_styles(points["config"])
+    styles = style.line_styles(points["config"])
     for config in ordered_configs(points["config"]):
         d = points[points["config"] == config].sort_values("users")
         ax.plot(d["users"], d["rps"], color=colors[config], label=config, **styles[config])
@@ -219,7 +177,7 @@ def latency_vs_users(summary: pd.DataFrame, colors=None) -> Figure:
     colors = colors or config_colors(summary["config"])
     points = _median_by_point(data, ["p50_ms", "p99_ms", "ideal_latency_ms"])
     delay_ms = points["delay_s"].iloc[0] * 1000
-    styles = _line_styles(points["config"])
+    styles = style.line_styles(points["config"])
     for ax, col, name in zip(axes, ["p50_ms", "p99_ms"], ["median (p50)", "p99"], strict=True):
         for config in ordered_configs(points["config"]):
             d = points[points["config"] == config].sort_values("users")
@@ -264,7 +222,7 @@ def open_loop_latency(summary: pd.DataFrame, colors=None) -> Figure:
         delay_s=("delay_s", "first"),
         unfinished=("unfinished", "sum"),
     )
-    styles = _line_styles(points["config"])
+    styles = style.line_styles(points["config"])
     for ax, col, name in zip(axes, ["p50_ms", "p99_ms"], ["median (p50)", "p99"], strict=True):
         for config in ordered_configs(points["config"]):
             d = points[points["config"] == config].sort_values("offered_rps")
@@ -275,7 +233,7 @@ def open_loop_latency(summary: pd.DataFrame, colors=None) -> Figure:
                 label=config,
                 **styles[config],
             )
-            capacity_rps = float(d["capacity"].iloc[0]) / d["delay_s"].iloc[0]
+            capacity_rps = model.capacity_rps(float(d["capacity"].iloc[0]), d["delay_s"].iloc[0])
             if math.isfinite(capacity_rps) and capacity_rps <= d["offered_rps"].max() * 1.5:
                 ax.axvline(capacity_rps, color=colors[config], **IDEAL)
             bad = d[~d["valid"]]
@@ -320,7 +278,7 @@ def scale_makespan(summary: pd.DataFrame, calibration: dict | None = None, color
         return fig
     colors = colors or config_colors(summary["config"])
     r0 = (calibration or {}).get("r0_rps", {})
-    styles = _line_styles(data["config"])
+    styles = style.line_styles(data["config"])
     for config in ordered_configs(data["config"]):
         d = (
             data[data["config"] == config]
@@ -342,7 +300,7 @@ def scale_makespan(summary: pd.DataFrame, calibration: dict | None = None, color
         if config in r0:
             left.plot(
                 d["users"],
-                d["delay_s"] + d["users"] / r0[config],
+                model.burst_floor_s(d["users"], d["delay_s"], r0[config]),
                 color=colors[config],
                 linestyle=":",
                 linewidth=1.5,
@@ -361,7 +319,7 @@ def scale_makespan(summary: pd.DataFrame, calibration: dict | None = None, color
         bad = d[~d["valid"]]
         if len(bad):
             left.scatter(bad["users"], bad["makespan_s"], **INVALID)
-        in_flight_n = np.minimum(d["users"], d["capacity"].astype(float))
+        in_flight_n = derived.with_in_flight(d)["in_flight"]
         right.plot(
             d["users"], d["pss"] / in_flight_n, color=colors[config], label=config, **styles[config]
         )
@@ -385,32 +343,17 @@ def scale_makespan(summary: pd.DataFrame, calibration: dict | None = None, color
     return fig
 
 
-def in_flight(row) -> float:
-    return min(row["users"], float(row["capacity"]))
-
-
 def memory(summary: pd.DataFrame, colors=None) -> Figure:
     """Server PSS vs sync worker count beside one async process; MB per in-flight request."""
     fig = Figure(figsize=(13, 5), layout="constrained")
     left, right = fig.subplots(1, 2)
     fig.suptitle("Memory: what each way of waiting costs (server PSS, all processes)")
     colors = colors or config_colors(summary["config"])
-    loaded = summary[summary["scenario"].isin(["steady", "mixed"])].dropna(
-        subset=["server_pss_peak_mb"]
-    )
-    sync = loaded[loaded["config"].str.startswith("flask-sync-")]
-    if sync.empty:
+    loaded = derived.loaded(summary)
+    per_n = derived.sync_workers(summary)
+    if per_n.empty:
         _empty(left, "no flask-sync-N steady points in this run")
     else:
-        per_n = (
-            sync.groupby("workers")
-            .agg(
-                idle=("server_pss_idle_mb", "median"),
-                peak=("server_pss_peak_mb", "max"),
-                valid=("valid", "all"),
-            )
-            .reset_index()
-        )
         left.plot(
             per_n["workers"],
             per_n["idle"],
@@ -425,8 +368,8 @@ def memory(summary: pd.DataFrame, colors=None) -> Figure:
             color="tab:red",
             label="flask-sync-N peak under load",
         )
-        if len(per_n) > 1:
-            slope = np.polyfit(per_n["workers"], per_n["idle"], 1)[0]
+        slope = derived.idle_pss_per_worker_mb(per_n)
+        if slope is not None:
             left.annotate(
                 f"about {slope:.1f} MB more per worker",
                 (0.35, 0.9),
@@ -436,7 +379,7 @@ def memory(summary: pd.DataFrame, colors=None) -> Figure:
         bad = per_n[~per_n["valid"]]
         if len(bad):
             left.scatter(bad["workers"], bad["peak"], **INVALID)
-        for config in ("fastapi-async", "flask-gevent-1"):
+        for config in ordered_configs(derived.single_process_event_loops(summary)):
             d = loaded[loaded["config"] == config]
             if len(d):
                 busiest = d.loc[d["users"].idxmax()]
@@ -462,7 +405,7 @@ def memory(summary: pd.DataFrame, colors=None) -> Figure:
     if loaded.empty:
         _empty(right, "no loaded points in this run")
         return fig
-    busiest = loaded.assign(in_flight=loaded.apply(in_flight, axis=1))
+    busiest = derived.with_in_flight(loaded)
     busiest = busiest.sort_values("in_flight").groupby("config").tail(1)
     busiest = busiest.assign(per_request=busiest["server_pss_peak_mb"] / busiest["in_flight"])
     busiest = busiest.set_index("config").loc[ordered_configs(busiest["config"])].reset_index()
@@ -526,14 +469,14 @@ def head_of_line(summary: pd.DataFrame, colors=None, ax=None) -> Figure:
     )
     top = max(data["fast_p99_ms"].max(), data["delay_s"].max() * 1000)
     for xi, row in zip(x, data.itertuples(), strict=True):
-        k = float(row.capacity)
-        if row.users >= k:  # every slot busy: the page waits for C - K + 1 slot releases
-            wait = (row.users - k + 1) * row.delay_s / k * 1000
+        wait_s = model.head_of_line_wait_s(row.users, row.capacity, row.delay_s)
+        if wait_s is not None:  # every slot busy: the page waits for C - K + 1 slot releases
+            wait = 1000 * wait_s
             ax.plot([xi - 0.45, xi + 0.45], [wait, wait], color="black", **IDEAL)
             top = max(top, wait)
         ax.text(
             xi,
-            max(row.fast_p99_ms, wait if row.users >= k else 0) * 1.2,
+            max(row.fast_p99_ms, 1000 * wait_s if wait_s is not None else 0) * 1.2,
             f"{row.fast_p50_ms:.0f} / {row.fast_p99_ms:.0f} ms\n({row.fast_ok:.0f} pages)",
             ha="center",
             fontsize=8,
@@ -553,7 +496,7 @@ def head_of_line(summary: pd.DataFrame, colors=None, ax=None) -> Figure:
     users = ", ".join(str(u) for u in sorted(data["users"].unique()))
     ticks = [
         f"{r.config}\nK={k_label(r.capacity)}"
-        + ("" if r.users >= float(r.capacity) else "\nmodel: no wait")
+        + ("" if model.head_of_line_wait_s(r.users, r.capacity, r.delay_s) else "\nmodel: no wait")
         for r in data.itertuples()
     ]
     ax.set_xticks(x, ticks, fontsize=8)
@@ -572,12 +515,6 @@ def head_of_line(summary: pd.DataFrame, colors=None, ax=None) -> Figure:
         ],
     )
     return fig
-
-
-def k_label(capacity) -> str:
-    """K as a reader expects it: `inf` for an event loop, else its number."""
-    k = float(capacity)
-    return "inf" if math.isinf(k) else f"{k:g}"
 
 
 def efficiency_overview(summary: pd.DataFrame) -> Figure:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from echobench import model
 from echobench.configs import ConfigError, ServerConfig, get_config
+from echobench.scenarios import NAMES, SCENARIOS, Scenario
 from servers.contract import MAX_DELAY_S
 
-SCENARIOS = ("burst", "steady", "mixed", "open", "calibrate")
 PROFILE_PACKAGE = "loadtests.profiles"
 MAX_USERS = 20_000
 GROUP_KEYS = {
@@ -33,8 +33,6 @@ GROUP_KEYS = {
     "poisson",
     "note",
 }
-# Open loop: the longest wait for a backlog to clear before its rest counts as unfinished.
-OPEN_MAX_DRAIN_S = 30.0
 # Time a point needs beyond its load: server start, idle sampling, locust start-up.
 POINT_OVERHEAD_S = 5.0
 
@@ -58,94 +56,58 @@ class Point:
     fast_interval_s: float = 0.2
     rate: float | None = None
     poisson: bool = False
-    loadgen_processes: int = 1
-    loadgen_workers: int = 0  # locust workers on other hosts (`echobench loadgen-worker`)
 
     @property
-    def local_loadgen_processes(self) -> int:
-        """Locust processes on this machine that send load (an external master sends none)."""
-        return 1 if self.loadgen_workers else self.loadgen_processes
+    def kind(self) -> Scenario:
+        """The scenario object that knows this point's timings, users and figures."""
+        return SCENARIOS[self.scenario]
 
     @property
     def point_id(self) -> str:
-        load = f"l{self.rate:g}" if self.scenario == "open" else f"u{self.users}"
+        load = self.kind.load_label(self)
         return f"{self.index:03d}-{self.scenario}-{self.config.id}-{load}-r{self.repeat}"
 
     @property
     def capacity_rps(self) -> float:
         """K / D: the most answers per second the model allows."""
-        return self.config.capacity / self.delay_s
+        return model.capacity_rps(self.config.capacity, self.delay_s)
 
     @property
     def ideal_latency_s(self) -> float:
-        if self.scenario == "open":  # below capacity every arrival finds a slot
-            return self.delay_s if self.rate <= self.capacity_rps else math.inf
-        return model.ideal_latency_s(self.users, self.config.capacity, self.delay_s)
+        return self.kind.ideal_latency_s(self)
 
     @property
     def stagger_s(self) -> float:
-        return self.delay_s if self.scenario in ("steady", "mixed") else 0.0
+        return self.kind.stagger_s(self)
 
     @property
     def demanded_rps(self) -> float | None:
         """The request rate the model asks of the load generator at this point."""
-        if self.scenario == "calibrate":
-            return None
-        if self.scenario == "open":
-            return self.rate
-        if self.scenario == "burst":
-            return self.users / model.ideal_makespan_s(
-                self.users, self.config.capacity, self.delay_s
-            )
-        return model.ideal_rps(self.users, self.config.capacity, self.delay_s)
+        return self.kind.demanded_rps(self)
 
     @property
     def effective_warmup_s(self) -> float:
-        """Long enough for the first queued round to clear, so the window is steady."""
-        if self.scenario == "open":
-            return max(self.warmup_s, self.delay_s)
-        return max(self.warmup_s, self.stagger_s + self.ideal_latency_s)
+        return self.kind.effective_warmup_s(self)
 
     @property
     def drain_s(self) -> float:
-        """Time after the window for requests sent in it to come back."""
-        if self.scenario == "open":
-            backlog = max(0.0, self.rate - self.capacity_rps) * (
-                self.effective_warmup_s + self.window_s
-            )
-            clear_s = backlog / self.capacity_rps if self.capacity_rps else OPEN_MAX_DRAIN_S
-            return min(OPEN_MAX_DRAIN_S, clear_s + self.delay_s + 2.0)
-        return self.ideal_latency_s + self.delay_s + 2.0
+        return self.kind.drain_s(self)
 
     @property
     def client_timeout_s(self) -> float:
-        if self.scenario == "burst":
-            return self.deadline_s
-        if self.scenario == "open":
-            return self.max_load_s + 10.0
-        return 2 * self.ideal_latency_s + 10.0
+        return self.kind.client_timeout_s(self)
 
     @property
     def deadline_s(self) -> float:
-        """Burst: how long the point may run before unanswered requests are unfinished."""
-        ideal = model.ideal_makespan_s(self.users, self.config.capacity, self.delay_s)
-        return 1.5 * ideal + 10.0
+        return self.kind.deadline_s(self)
 
     @property
     def load_s(self) -> float:
-        """How long the load phase should take, release to end."""
-        if self.scenario == "burst":
-            return model.ideal_makespan_s(self.users, self.config.capacity, self.delay_s)
-        if self.scenario == "open":
-            return self.effective_warmup_s + self.window_s + self.drain_s
-        return self.effective_warmup_s + self.window_s + self.ideal_latency_s
+        return self.kind.load_s(self)
 
     @property
     def max_load_s(self) -> float:
-        """The longest the load phase may take before it is cut off."""
-        if self.scenario == "burst":
-            return self.deadline_s
-        return self.effective_warmup_s + self.window_s + self.drain_s
+        return self.kind.max_load_s(self)
 
     @property
     def expected_s(self) -> float:
@@ -237,8 +199,6 @@ def load_profile(
     scenarios: list[str] | None = None,
     repeat: int | None = None,
     seed: int = 0,
-    loadgen_processes: int = 1,
-    loadgen_workers: int = 0,
 ) -> Profile:
     """Read and expand a profile; `configs` replaces every group's configs.
 
@@ -251,11 +211,9 @@ def load_profile(
     repeats = repeat if repeat is not None else data.get("repeat", 1)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 100:
         raise ProfileError(f"repeat must be a whole number from 1 to 100, got {repeats!r}")
-    unknown = set(scenarios or []) - set(SCENARIOS)
+    unknown = set(scenarios or []) - set(NAMES)
     if unknown:
-        raise ProfileError(
-            f"unknown scenario {sorted(unknown)[0]!r}; known: {', '.join(SCENARIOS)}"
-        )
+        raise ProfileError(f"unknown scenario {sorted(unknown)[0]!r}; known: {', '.join(NAMES)}")
     try:
         chosen = [get_config(c) for c in configs] if configs else None
     except ConfigError as exc:
@@ -270,7 +228,7 @@ def load_profile(
             raise ProfileError(f"{source}: group {number} has unknown key {sorted(extra)[0]!r}")
         scenario = group.get("scenario")
         if scenario not in SCENARIOS:
-            raise ProfileError(f"{source}: group {number} scenario must be one of {SCENARIOS}")
+            raise ProfileError(f"{source}: group {number} scenario must be one of {NAMES}")
         if scenarios and scenario not in scenarios:
             continue
         try:
@@ -286,16 +244,13 @@ def load_profile(
     if not profile.points:
         raise ProfileError(f"{source}: no point left after filtering by scenario")
     # Calibration first: later points are judged against the ceiling it measures.
-    first = [p for p in profile.points if p.scenario == "calibrate"]
-    rest = [p for p in profile.points if p.scenario != "calibrate"]
+    first = [p for p in profile.points if p.kind.calibrates]
+    rest = [p for p in profile.points if not p.kind.calibrates]
     if repeats > 1:  # interleave repeats so drift over time cannot masquerade as a difference
         random.Random(seed).shuffle(rest)
         profile.seed = seed
     profile.points = first + rest
-    profile.points = [
-        replace(p, index=i, loadgen_processes=loadgen_processes, loadgen_workers=loadgen_workers)
-        for i, p in enumerate(profile.points, 1)
-    ]
+    profile.points = [replace(p, index=i) for i, p in enumerate(profile.points, 1)]
     return profile
 
 
@@ -307,7 +262,8 @@ def _open_pool(rate: float, delay_s: float) -> int:
 def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Point]:
     """One group's points: config x load level x repeat."""
     scenario = group["scenario"]
-    if scenario == "calibrate":  # zero delay: the config's own capacity R0
+    kind = SCENARIOS[scenario]
+    if kind.calibrates:  # zero delay: the config's own capacity R0
         if "delay_s" in group:
             raise ProfileError("a calibrate group runs at zero delay: drop delay_s")
         delay = 0.0
@@ -320,7 +276,7 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
         "window_s": _number(group, "window_s", 10.0, 0.5, 3600.0),
         "fast_interval_s": _number(group, "fast_interval_s", 0.2, 0.01, 10.0),
     }
-    if scenario == "open":
+    if kind.by_rate:
         rates = group.get("rates")
         if not isinstance(rates, list) or not rates or "users" in group:
             raise ProfileError("an open group needs a rates list (arrivals/s) and no users")
@@ -346,7 +302,7 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
         for level in levels:
             for rep in range(1, repeats + 1):
                 fields = {**common, **level, "config": config, "repeat": rep}
-                if scenario != "open":
+                if not kind.by_rate:
                     fields["users"] = _users(level["users"], config)
                 points.append(Point(index=0, **fields))
     return points

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from echobench import plots, results, stats
+from echobench import plots, results, stats, style
+from echobench.scenarios import SCENARIOS
 
 CHART_NOTES = {
     "burst_makespan": "Bars: measured time from the first request sent to the last answer; dashed "
@@ -61,7 +62,7 @@ def _table(frame: pd.DataFrame) -> str:
 def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
     """The report's table for one scenario: the figures a reader compares."""
     data = summary[summary["scenario"] == scenario]
-    data = data.assign(_o=data["config"].map(plots.ordered_configs(data["config"]).index))
+    data = data.assign(_o=data["config"].map(style.ordered_configs(data["config"]).index))
     data = data.sort_values(["_o", "users", "offered_rps", "repeat"])
     table = pd.DataFrame(
         {
@@ -131,13 +132,7 @@ def problems(summary: pd.DataFrame, run: dict) -> list[str]:
     return lines
 
 
-SECTIONS = {
-    "calibrate": "Calibrate: zero-delay capacity R0 of each config on this machine",
-    "burst": "Burst: n simultaneous requests",
-    "steady": "Steady: closed-loop users (latency understated by coordinated omission, see README)",
-    "mixed": "Mixed: fast page beside slow echoes",
-    "open": "Open loop: fixed arrival rate, latency from the intended send time",
-}
+SECTIONS = {name: scenario.title for name, scenario in SCENARIOS.items()}
 
 
 def render(run_dir: Path, charts: list[str]) -> str:

@@ -8,6 +8,7 @@ processes, keeps every completed point, and marks the run `interrupted`.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from echobench import environment, metrics, results, stats, verdict
-from echobench.loadgen import CPU_WARNING, LoadGenerator, LoadgenMaster, worker_problems
+from echobench.loadgen import CPU_WARNING, Loadgen, LoadGenerator, worker_problems
 from echobench.profiles import Point, Profile
 from echobench.sampler import Sampler, write_samples
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
@@ -41,7 +42,7 @@ class Run:
     calibration: dict = field(default_factory=dict)
     target: str | None = None
     bind: str = LOOPBACK_V4
-    master: LoadgenMaster = field(default_factory=LoadgenMaster)
+    loadgen: Loadgen = field(default_factory=Loadgen)
 
     def calibrate(self, row: dict) -> None:
         """Keep a valid zero-delay point's R0, and the load generator ceiling it implies."""
@@ -76,13 +77,7 @@ class Run:
             "calibration": self.calibration,
             "target": self.target,
             "bind": self.bind,
-            "loadgen": {
-                "processes": self.profile.points[0].loadgen_processes,
-                "external_workers": self.profile.points[0].loadgen_workers,
-                "master": f"{self.master.host}:{self.master.port}"
-                if self.profile.points[0].loadgen_workers
-                else None,
-            },
+            "loadgen": self.loadgen.describe(),
             **self.meta,
         }
 
@@ -129,14 +124,15 @@ def measure_point(
     raw: Path,
     target: str | None = None,
     bind: str = LOOPBACK_V4,
-    master: LoadgenMaster | None = None,
+    loadgen: Loadgen | None = None,
 ) -> tuple[dict, list[Problem]]:
     """Run one point; its measured figures and the problems found (empty when clean).
 
     With a target URL the server is someone else's: verified, not started or sampled.
     """
+    loadgen = loadgen or Loadgen()
     raw.mkdir(parents=True, exist_ok=True)
-    results.write_json(point.describe(), raw / "point.json")
+    results.write_json({**point.describe(), "loadgen": loadgen.describe()}, raw / "point.json")
     problems: list[Problem] = []
     server = (
         ExternalServer(point.config, target)
@@ -151,15 +147,15 @@ def measure_point(
         sampler = Sampler(server.pid).start()
         time.sleep(IDLE_SAMPLE_S)
         sampler.phase = "load"
-        load = LoadGenerator(point, server.url, raw, master)
+        load = LoadGenerator(point, server.url, raw, loadgen)
         sampler.loadgen_pid = load.start()
         outcome = load.wait()
         if outcome.no_workers:
             problems.append(
                 Problem(
                     verdict.LOADGEN,
-                    f"fewer than {point.loadgen_workers} locust workers connected within "
-                    f"{load.master.wait_s:g} s (is `echobench loadgen-worker` running?)",
+                    f"fewer than {loadgen.workers} locust workers connected within "
+                    f"{loadgen.wait_s:g} s (is `echobench loadgen-worker` running?)",
                 )
             )
         elif outcome.timed_out:
@@ -200,8 +196,8 @@ def measure_point(
         results.write_json({"pids": pids}, raw / "pids.json")
     if not metrics.record_files(raw):
         return {}, problems
-    row = row_from_raw(point, raw)
-    if point.scenario == "burst" and row.get("requests") not in (None, point.users):
+    row = row_from_raw(point, raw, loadgen.local_processes)
+    if point.kind.fixed_requests and row.get("requests") not in (None, point.users):
         problems.append(
             Problem(
                 verdict.BURST_COUNT, f"a burst of {point.users} sent {row['requests']} requests"
@@ -214,14 +210,25 @@ def _pids(*owners) -> set[int]:
     return {o.proc.pid for o in owners if o is not None and o.proc is not None}
 
 
-def row_from_raw(point: Point, raw: Path) -> dict:
-    """The measured figures of a point, from its raw folder alone."""
+def row_from_raw(point: Point, raw: Path, local_processes: int | None = None) -> dict:
+    """The measured figures of a point, from its raw folder alone.
+
+    The locust processes on this machine come from its point.json unless given.
+    """
+    if local_processes is None:
+        path = raw / "point.json"
+        described = json.loads(path.read_text()) if path.exists() else {}
+        setup = described.get("loadgen") or {  # older runs kept it on every point
+            "processes": described.get("loadgen_processes", 1),
+            "external_workers": described.get("loadgen_workers", 0),
+        }
+        local_processes = Loadgen.from_description(setup).local_processes
     samples_path = raw / "samples.csv"
     samples = pd.read_csv(samples_path) if samples_path.exists() else pd.DataFrame()
     requests, marks = metrics.read_point(raw)
     if "error" in marks:
         return {}
-    return metrics.summarize(point, requests, marks, samples)
+    return metrics.summarize(point, requests, marks, samples, local_processes)
 
 
 def execute(run: Run, console: Console | None = None) -> Run:
@@ -252,9 +259,9 @@ def execute(run: Run, console: Console | None = None) -> Run:
                         f"(elapsed {elapsed}, ETA {fmt_duration(remaining)})"
                     )
                 raw = run.run_dir / "raw" / point.point_id
-                measured, problems = measure_point(point, raw, run.target, run.bind, run.master)
+                measured, problems = measure_point(point, raw, run.target, run.bind, run.loadgen)
                 row = {**_base_row(run, point), **measured}
-                if point.scenario == "calibrate":
+                if point.kind.calibrates:
                     row = verdict.judge_calibration(row, problems)
                     run.calibrate(row)
                 else:
@@ -280,8 +287,9 @@ def execute(run: Run, console: Console | None = None) -> Run:
 
 
 def _describe(point: Point) -> str:
-    load = f"rate={point.rate:g}/s" if point.scenario == "open" else f"users={point.users}"
-    what = f"{point.scenario} {point.config.id} {load} D={point.delay_s:g}s"
+    what = (
+        f"{point.scenario} {point.config.id} {point.kind.describe_load(point)} D={point.delay_s:g}s"
+    )
     return what + (f" repeat {point.repeat}" if point.repeat > 1 else "")
 
 

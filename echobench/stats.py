@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from echobench.scenarios import SCENARIOS
+
 # The fields that identify "the same point" across repeats and across runs.
 POINT_KEY = ["scenario", "config", "users", "offered_rps", "delay_s"]
 FIGURES = ["rps", "efficiency", "makespan_s", "p50_ms", "p99_ms", "server_pss_peak_mb"]
 # Headline figure per scenario, and whether higher is better.
-HEADLINE = {
-    "burst": ("makespan_s", False),
-    "steady": ("rps", True),
-    "mixed": ("fast_p50_ms", False),
-    "open": ("p99_ms", False),
-    "calibrate": ("rps", True),
-}
+HEADLINE = {name: (s.headline, s.higher_is_better) for name, s in SCENARIOS.items()}
 DEFAULT_THRESHOLD = 0.02
 MACHINE_FIELDS = ["cpu_model", "cores_logical", "memory_gib", "hostname"]
 

@@ -168,8 +168,11 @@ def _samples(raw: Path) -> list[dict]:
     return [{**row, **{name: _float(row[name]) for name in numeric}} for row in _rows(path)]
 
 
-def figures(point: dict, raw: Path) -> dict | None:
-    """Every measured figure of one point (None when its records say it errored)."""
+def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
+    """Every measured figure of one point (None when its records say it errored).
+
+    `loadgen` is run.json's: how many locust processes ran on this machine.
+    """
     scenario, d, c = point["scenario"], point["delay_s"], point["users"]
     t = timings(point)
     requests, per_file = _requests_and_marks(raw)
@@ -264,7 +267,7 @@ def figures(point: dict, raw: Path) -> dict | None:
     )
     if start is not None and stop is not None and samples:
         row.update(_server(samples, start, stop))
-    processes = 1 if point.get("loadgen_workers") else point.get("loadgen_processes", 1)
+    processes = 1 if loadgen.get("external_workers") else loadgen.get("processes", 1)
     row["loadgen_cpu_peak_pct"] = _loadgen_pct(per_file, samples, release, end, processes)
     return row
 
@@ -313,7 +316,7 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
     calibration: dict = {}
     for point in meta["matrix"]:
         raw = run_dir / "raw" / point["point_id"]
-        row = figures(point, raw) or {}
+        row = figures(point, raw, meta.get("loadgen") or {}) or {}
         row.update(verdict(point, raw, row, calibration.get("loadgen_ceiling_rps")))
         if point["scenario"] == "calibrate" and row["valid"] and row.get("rps"):
             calibration.setdefault("r0_rps", {})[point["config"]] = row["rps"]

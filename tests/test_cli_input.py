@@ -184,7 +184,7 @@ def test_everything_binds_loopback_unless_told_otherwise():
     run = parser.parse_args(["run"])
     assert run.bind is None and run.loadgen_bind == LOOPBACK_V4  # None: runner.Run's default
     assert runner.Run.__dataclass_fields__["bind"].default == LOOPBACK_V4
-    assert loadgen.LoadgenMaster().host == LOOPBACK_V4
+    assert loadgen.Loadgen().host == LOOPBACK_V4
     assert inspect.signature(Server).parameters["host"].default == LOOPBACK_V4
     assert inspect.signature(free_port).parameters["host"].default == LOOPBACK_V4
     argv = get_config("flask-sync-2").argv(LOOPBACK_V4, 8000)

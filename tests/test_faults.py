@@ -101,8 +101,8 @@ def test_a_cpu_warning_in_locusts_log_invalidates_the_point(tmp_path, monkeypatc
     note = "import os, sys; open(sys.argv[1], 'a').write('CPU usage above 90%! (test)\\n'); "
     note += "os.execv(sys.argv[2], sys.argv[2:])"
 
-    def warned(point, url, raw, master=None):
-        return [sys.executable, "-c", note, str(raw / "locust.log"), *real(point, url, raw, master)]
+    def warned(point, url, raw, setup=None):
+        return [sys.executable, "-c", note, str(raw / "locust.log"), *real(point, url, raw, setup)]
 
     monkeypatch.setattr(loadgen, "locust_argv", warned)
     (row,) = _run_in_process(tmp_path, QUICK).rows

@@ -225,9 +225,11 @@ def test_the_busiest_second_of_the_load_generator(tmp_path):
         sample(T0 + 9.0, "load", 1, 1, 20.0),
     ]
     pd.DataFrame(samples).to_csv(tmp_path / "samples.csv", index=False)
-    two = point("burst", users=1, delay_s=1.0, loadgen_processes=2)
+    one = point("burst", users=1, delay_s=1.0)
     # the sampler sees both processes: 200% over 1 s is 100% each; outside the phase, ignored
-    assert runner.row_from_raw(two, tmp_path)["loadgen_cpu_peak_pct"] == pytest.approx(100.0)
+    assert runner.row_from_raw(one, tmp_path, 2)["loadgen_cpu_peak_pct"] == pytest.approx(100.0)
+    (tmp_path / "point.json").write_text('{"loadgen": {"processes": 2, "external_workers": 0}}')
+    assert runner.row_from_raw(one, tmp_path)["loadgen_cpu_peak_pct"] == pytest.approx(100.0)
 
 
 # --- verdicts -----------------------------------------------------------------------------

@@ -1,0 +1,56 @@
+"""Figures derived from a run's summary that charts and findings both show.
+
+Computed once here so a chart and the sentence beside it can never disagree. Configs
+are picked by their model and worker count (columns of the summary), never by id.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from echobench import model
+
+
+def loaded(summary: pd.DataFrame) -> pd.DataFrame:
+    """Points under closed-loop load whose server memory was sampled."""
+    data = summary[summary["scenario"].isin(["steady", "mixed"])]
+    return data.dropna(subset=["server_pss_peak_mb"])
+
+
+def sync_workers(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per gunicorn sync worker count N: median idle PSS, highest peak, all valid."""
+    sync = loaded(summary)
+    sync = sync[sync["model"] == "sync"]
+    return (
+        sync.groupby("workers")
+        .agg(
+            idle=("server_pss_idle_mb", "median"),
+            peak=("server_pss_peak_mb", "max"),
+            valid=("valid", "all"),
+        )
+        .reset_index()
+    )
+
+
+def idle_pss_per_worker_mb(per_n: pd.DataFrame) -> float | None:
+    """The slope of idle PSS against sync workers (least squares), None below two counts."""
+    if len(per_n) < 2:
+        return None
+    return float(np.polyfit(per_n["workers"].to_numpy(float), per_n["idle"].to_numpy(float), 1)[0])
+
+
+def single_process_event_loops(summary: pd.DataFrame) -> list[str]:
+    """Configs that hold every request in one process's event loop (async, gevent x 1)."""
+    data = loaded(summary)
+    picked = data[data["model"].isin(["async", "gevent"]) & (data["workers"] == 1)]
+    return list(dict.fromkeys(picked["config"]))
+
+
+def with_in_flight(data: pd.DataFrame) -> pd.DataFrame:
+    """The rows with `in_flight`, min(C, K): the requests the server held at once."""
+    return data.assign(
+        in_flight=[
+            model.in_flight(u, k) for u, k in zip(data["users"], data["capacity"], strict=True)
+        ]
+    )
