@@ -91,6 +91,33 @@ def distribution_argv(loadgen: Loadgen) -> list[str]:
     return []
 
 
+def spawn_timeout_s(point: Point) -> float:
+    """How long a locust process may take to spawn its users."""
+    return 30.0 + point.users / 200
+
+
+def locust_point(point: Point, raw: Path) -> dict:
+    """What the locust side needs of a point (loadtests/settings.py), in one argument."""
+    kind = point.kind
+    return {
+        "records": str(raw / "requests.csv"),
+        "one_shot": kind.fixed_requests,
+        "by_rate": kind.by_rate,
+        "fresh_connections": kind.calibrates,
+        "delay_s": point.delay_s,
+        "warmup_s": point.effective_warmup_s,
+        "window_s": point.window_s,
+        "drain_s": point.drain_s,
+        "deadline_s": point.deadline_s,
+        "timeout_s": point.client_timeout_s,
+        "fast_interval_s": point.fast_interval_s,
+        "spawn_timeout_s": spawn_timeout_s(point),
+        "rate": point.rate,
+        "poisson": point.poisson,
+        "seed": point.index,
+    }
+
+
 def locust_argv(point: Point, url: str, raw: Path, loadgen: Loadgen | None = None) -> list[str]:
     """Locust's command for one point; every file it writes lands in raw/."""
     users = point.users + point.kind.extra_users
@@ -110,19 +137,7 @@ def locust_argv(point: Point, url: str, raw: Path, loadgen: Loadgen | None = Non
         "--logfile", str(raw / "locust.log"),
         "--html", str(raw / "locust_report.html"),
         "--csv", str(raw / "locust"),
-        "--eb-scenario", point.scenario,
-        "--eb-records", str(raw / "requests.csv"),
-        "--eb-delay", repr(point.delay_s),
-        "--eb-warmup", repr(point.effective_warmup_s),
-        "--eb-window", repr(point.window_s),
-        "--eb-drain", repr(point.drain_s),
-        "--eb-deadline", repr(point.deadline_s),
-        "--eb-timeout", repr(point.client_timeout_s),
-        "--eb-fast-interval", repr(point.fast_interval_s),
-        "--eb-spawn-timeout", repr(30.0 + point.users / 200),
-        *(["--eb-rate", repr(point.rate), "--eb-seed", str(point.index)]
-          if point.kind.by_rate else []),
-        *(["--eb-poisson"] if point.poisson else []),
+        "--eb-point", json.dumps(locust_point(point, raw)),
         *distribution_argv(loadgen or Loadgen()),
         *point.kind.user_classes,
     ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""The per-request record format shared by the locustfile (writer) and metrics (reader).
+"""The per-request record format shared by loadtests/recorder.py (writer) and metrics (reader).
 
 Kept free of heavy imports: the locust process imports it too.
 """

@@ -5,7 +5,8 @@ the point runs, what the model says it should reach, which locust user classes s
 its load, how its raw records become its figures, and which figure says how it did.
 
 Adding a scenario: a subclass here, registered in SCENARIOS; its locust user class in
-loadtests/locustfile.py; a chart in plots.py if it needs one.
+loadtests/users.py (exported by loadtests/locustfile.py); a chart in plots.py if it
+needs one.
 """
 
 from __future__ import annotations

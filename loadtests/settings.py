@@ -1,0 +1,33 @@
+"""The point as locust needs it, read once from the one `--eb-point` argument (JSON).
+
+echobench.loadgen builds it from the point and its scenario; it travels to distributed
+workers with locust's own options, so nothing on the master's disk has to be reachable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    records: str  # where a local run writes its rows (a master: the folder of its workers')
+    one_shot: bool  # a burst: one request per user, all released together
+    by_rate: bool  # open loop: arrivals on a schedule, taken by a pool of senders
+    fresh_connections: bool  # calibration: a new connection per request, as a burst's
+    delay_s: float
+    warmup_s: float
+    window_s: float
+    drain_s: float
+    deadline_s: float
+    timeout_s: float
+    fast_interval_s: float
+    spawn_timeout_s: float
+    rate: float | None
+    poisson: bool
+    seed: int
+
+
+def parse(text: str) -> Settings:
+    return Settings(**json.loads(text))
