@@ -74,19 +74,18 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
             "ideal rps": data["ideal_rps"].map(lambda v: _fmt(v, 1)),
         }
     )
-    if scenario != "open":
+    kind = SCENARIOS[scenario]
+    if not kind.by_rate:
         table = table.drop(columns="offered rps")
     if (data["repeat"] > 1).any():
         table.insert(2, "repeat", data["repeat"])
-    if scenario == "burst":
-        table["makespan s"] = data["makespan_s"].map(lambda v: _fmt(v, 3))
-        table["ideal s"] = data["ideal_makespan_s"].map(lambda v: _fmt(v, 3))
+    for column, heading, digits in kind.report_rates:
+        table[heading] = data[column].map(lambda v, d=digits: _fmt(v, d))
     table["efficiency"] = data["efficiency"].map(lambda v: _fmt(v, 3))
     table["p50 ms"] = data["p50_ms"].map(_fmt)
     table["p99 ms"] = data["p99_ms"].map(_fmt)
-    if scenario == "mixed":
-        table["fast p50 ms"] = data["fast_p50_ms"].map(_fmt)
-        table["fast p99 ms"] = data["fast_p99_ms"].map(_fmt)
+    for column, heading, digits in kind.report_latencies:
+        table[heading] = data[column].map(lambda v, d=digits: _fmt(v, d))
     table["ok / sent"] = data["ok"].map(_fmt) + " / " + data["requests"].map(_fmt)
     # the counts are all measured or all missing: an unmeasured point stays empty, not 0
     table["failed+timeout+unfinished"] = (

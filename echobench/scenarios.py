@@ -39,6 +39,10 @@ class Scenario:
     fixed_requests = False  # sends exactly `users` requests
     born = "sent_at"  # a request belongs to the window it was sent in
     has_ideal_latency = True
+    # the report's table: (summary column, heading, decimals) after the rates, and after
+    # the latencies
+    report_rates: tuple[tuple[str, str, int], ...] = ()
+    report_latencies: tuple[tuple[str, str, int], ...] = ()
 
     # --- timings, in seconds, from the point's parameters ---------------------------------
 
@@ -134,6 +138,7 @@ class Burst(Scenario):
     user_classes = ("BurstUser",)
     headline, higher_is_better = "makespan_s", False
     fixed_requests = True
+    report_rates = (("makespan_s", "makespan s", 3), ("ideal_makespan_s", "ideal s", 3))
 
     def stagger_s(self, p: Point) -> float:
         return 0.0
@@ -181,6 +186,7 @@ class Mixed(Steady):
     user_classes = ("EchoUser", "PageUser")
     extra_users = 1
     headline, higher_is_better = "fast_p50_ms", False
+    report_latencies = (("fast_p50_ms", "fast p50 ms", 0), ("fast_p99_ms", "fast p99 ms", 0))
 
     def extra_figures(self, requests: pd.DataFrame, start: float, stop: float) -> dict:
         """The fast `GET /` stream sent inside the window: head-of-line blocking."""
