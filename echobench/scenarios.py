@@ -5,7 +5,7 @@ the point runs, what the model says it should reach, which locust user classes s
 its load, how its raw records become its figures, and which figure says how it did.
 
 Adding a scenario: a subclass here, registered in SCENARIOS; its locust user class in
-loadtests/users.py (exported by loadtests/locustfile.py); a chart in plots.py if it
+loadtests/users.py (exported by loadtests/locustfile.py); a chart in plots/ if it
 needs one.
 """
 

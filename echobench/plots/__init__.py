@@ -1,0 +1,62 @@
+"""Charts of one run: pure functions from the tidy summary to a matplotlib Figure.
+
+They never save or show; the caller does. Figures are built with matplotlib's object
+API (no pyplot state), so nothing needs closing and any backend or notebook works.
+Every chart draws the queueing model's ideal dashed, marks invalid points with a red
+cross, labels units, and gives each config the same colour everywhere (style.py).
+Every chart is called alike: `chart(summary, colors=None, run=None)`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from echobench.plots.bursts import burst_makespan, scale_makespan
+from echobench.plots.common import scale_points, steady_points
+from echobench.plots.memory import memory
+from echobench.plots.mixed import head_of_line
+from echobench.plots.open_loop import open_loop_latency
+from echobench.plots.overview import efficiency_overview
+from echobench.plots.steady import latency_vs_users, throughput_vs_users
+from echobench.style import config_colors
+
+__all__ = [
+    "CHARTS",
+    "all_charts",
+    "burst_makespan",
+    "efficiency_overview",
+    "head_of_line",
+    "latency_vs_users",
+    "memory",
+    "open_loop_latency",
+    "scale_makespan",
+    "throughput_vs_users",
+]
+
+
+def _has(scenario: str):
+    return lambda summary: (summary["scenario"] == scenario).any()
+
+
+# name: (draw, whether a run has the data for it)
+CHARTS = {
+    "burst_makespan": (burst_makespan, _has("burst")),
+    "throughput_vs_users": (throughput_vs_users, lambda s: not steady_points(s).empty),
+    "latency_vs_users": (latency_vs_users, lambda s: not steady_points(s).empty),
+    "memory": (memory, lambda s: s["scenario"].isin(["steady", "mixed"]).any()),
+    "head_of_line": (head_of_line, _has("mixed")),
+    "open_loop_latency": (open_loop_latency, _has("open")),
+    "scale_makespan": (scale_makespan, lambda s: not scale_points(s).empty),
+    "efficiency": (efficiency_overview, lambda s: s["efficiency"].notna().any()),
+}
+
+
+def all_charts(summary: pd.DataFrame, run: dict | None = None) -> dict[str, Figure]:
+    """Every chart this run has data for, sharing one colour map."""
+    colors = config_colors(summary["config"])
+    return {
+        name: draw(summary, colors=colors, run=run)
+        for name, (draw, has_data) in CHARTS.items()
+        if has_data(summary)
+    }

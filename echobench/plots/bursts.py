@@ -1,0 +1,154 @@
+"""Bursts: the classic n simultaneous requests, and bursts of growing size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from echobench import derived, model, style
+from echobench.plots.common import (
+    IDEAL,
+    INVALID,
+    empty_panel,
+    invalid_handle,
+    legend_outside,
+    new_figure,
+    plain_log,
+    scale_points,
+)
+from echobench.style import config_colors, ordered_configs
+
+
+def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
+    """Measured makespan per burst point beside the model's ceil(n/K) * D."""
+    fig, ax = new_figure(ax)
+    data = summary[summary["scenario"] == "burst"].copy()
+    ax.set_title("Burst: time to answer n simultaneous requests (lower is better)")
+    if data.empty:
+        empty_panel(ax, "no burst points in this run")
+        return fig
+    colors = colors or config_colors(summary["config"])
+    order = ordered_configs(data["config"])
+    data["_order"] = data["config"].map(order.index)
+    data = data.sort_values(["users", "_order"], ascending=[False, True]).reset_index(drop=True)
+    y = np.arange(len(data))[::-1]
+    labels = [f"{r.config}\nn={r.users}, D={r.delay_s:g} s" for r in data.itertuples()]
+    measured = data["makespan_s"].fillna(data["ideal_makespan_s"] * 0)
+    ax.barh(
+        y,
+        measured,
+        color=[colors[c] for c in data["config"]],
+        height=0.6,
+        label="measured makespan",
+    )
+    for yi, row in zip(y, data.itertuples(), strict=True):
+        ax.plot([row.ideal_makespan_s] * 2, [yi - 0.4, yi + 0.4], color="black", **IDEAL)
+        if pd.notna(row.makespan_s):
+            eff = (
+                f"  {row.makespan_s:.3f} s "
+                f"(ideal {row.ideal_makespan_s:g} s, eff {row.efficiency:.2f})"
+            )
+        else:
+            eff = f"  no makespan: {row.unfinished} unfinished"
+        ax.text(
+            max(row.makespan_s if pd.notna(row.makespan_s) else 0, row.ideal_makespan_s),
+            yi,
+            eff,
+            va="center",
+            fontsize=8,
+        )
+        if not row.valid:
+            ax.scatter(
+                [row.makespan_s if pd.notna(row.makespan_s) else row.ideal_makespan_s],
+                [yi],
+                **INVALID,
+            )
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xscale("log")
+    plain_log(ax.xaxis)
+    top = np.nanmax([data["makespan_s"].max(), data["ideal_makespan_s"].max()])
+    ax.set_xlim(data["delay_s"].min() * 0.5, top * 6)
+    ax.set_xlabel("makespan: first request sent to last answer (s, log scale)")
+    legend_outside(
+        ax, [(Line2D([], [], color="black", **IDEAL), "ideal ceil(n/K) x D"), invalid_handle()]
+    )
+    return fig
+
+
+def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
+    """Burst makespan against burst size: the model's ceil(n/K) x D and the floor D + n/R0."""
+    fig = Figure(figsize=(13, 5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    fig.suptitle("Scale: bursts of n simultaneous requests")
+    data = scale_points(summary)
+    if data.empty:
+        for ax in (left, right):
+            empty_panel(ax, "no burst-size sweep in this run")
+        return fig
+    colors = colors or config_colors(summary["config"])
+    r0 = ((run or {}).get("calibration") or {}).get("r0_rps", {})
+    styles = style.line_styles(data["config"])
+    for config in ordered_configs(data["config"]):
+        d = (
+            data[data["config"] == config]
+            .groupby("users", as_index=False)
+            .agg(
+                makespan_s=("makespan_s", "median"),
+                ideal_makespan_s=("ideal_makespan_s", "first"),
+                pss=("server_pss_peak_mb", "median"),
+                capacity=("capacity", "first"),
+                delay_s=("delay_s", "first"),
+                failed=("failed", "sum"),
+                timeouts=("timeouts", "sum"),
+                unfinished=("unfinished", "sum"),
+                valid=("valid", "all"),
+            )
+        )
+        left.plot(d["users"], d["makespan_s"], color=colors[config], label=config, **styles[config])
+        left.plot(d["users"], d["ideal_makespan_s"], color=colors[config], **IDEAL)
+        if config in r0:
+            left.plot(
+                d["users"],
+                model.burst_floor_s(d["users"], d["delay_s"], r0[config]),
+                color=colors[config],
+                linestyle=":",
+                linewidth=1.5,
+            )
+        for row in d.itertuples():
+            lost = row.failed + row.timeouts + row.unfinished
+            if lost:
+                left.annotate(
+                    f"{lost:.0f} lost",
+                    (row.users, row.makespan_s or row.ideal_makespan_s),
+                    fontsize=7,
+                    color="red",
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+        bad = d[~d["valid"]]
+        if len(bad):
+            left.scatter(bad["users"], bad["makespan_s"], **INVALID)
+        in_flight_n = derived.with_in_flight(d)["in_flight"]
+        right.plot(
+            d["users"], d["pss"] / in_flight_n, color=colors[config], label=config, **styles[config]
+        )
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        plain_log(ax.xaxis)
+        plain_log(ax.yaxis)
+        ax.set_xlabel("simultaneous requests n (log scale)")
+        ax.grid(True, which="major", alpha=0.3)
+    left.set_ylabel("makespan (s, log scale)")
+    left.set_title("Makespan")
+    right.set_ylabel("peak server PSS / requests in flight (MB, log scale)")
+    right.set_title("Memory per in-flight request")
+    extra = [
+        (Line2D([], [], color="grey", **IDEAL), "ideal ceil(n/K) x D"),
+        (Line2D([], [], color="grey", linestyle=":"), "floor D + n / R0\n(R0 calibrated)"),
+        invalid_handle(),
+    ]
+    legend_outside(left, extra)
+    return fig

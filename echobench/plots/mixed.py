@@ -1,0 +1,106 @@
+"""Head-of-line blocking: a fast page behind slow requests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from echobench import model
+from echobench.plots.common import (
+    IDEAL,
+    INVALID,
+    empty_panel,
+    invalid_handle,
+    legend_outside,
+    new_figure,
+    plain_log,
+)
+from echobench.style import config_colors, k_label, ordered_configs
+
+
+def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
+    """Latency of the fast page while slow echoes keep the server busy (mixed)."""
+    fig, ax = new_figure(ax, size=(10, 5))
+    ax.set_title("Head-of-line blocking: a fast page while slow requests are in flight")
+    data = summary[summary["scenario"] == "mixed"].dropna(subset=["fast_p50_ms"])
+    if data.empty:
+        empty_panel(ax, "no mixed points in this run")
+        return fig
+    colors = colors or config_colors(summary["config"])
+    data = data.groupby(["config", "users"], as_index=False).agg(
+        fast_p50_ms=("fast_p50_ms", "median"),
+        fast_p99_ms=("fast_p99_ms", "median"),
+        fast_ok=("fast_ok", "sum"),
+        capacity=("capacity", "first"),
+        delay_s=("delay_s", "first"),
+        valid=("valid", "all"),
+    )
+    data = data.set_index("config").loc[ordered_configs(data["config"])].reset_index()
+    x = np.arange(len(data))
+    width = 0.38
+    ax.bar(
+        x - width / 2,
+        data["fast_p50_ms"],
+        width,
+        color=[colors[c] for c in data["config"]],
+        label="fast page p50",
+    )
+    ax.bar(
+        x + width / 2,
+        data["fast_p99_ms"],
+        width,
+        color=[colors[c] for c in data["config"]],
+        alpha=0.45,
+        hatch="//",
+        label="fast page p99",
+    )
+    top = max(data["fast_p99_ms"].max(), data["delay_s"].max() * 1000)
+    for xi, row in zip(x, data.itertuples(), strict=True):
+        wait_s = model.head_of_line_wait_s(row.users, row.capacity, row.delay_s)
+        if wait_s is not None:  # every slot busy: the page waits for C - K + 1 slot releases
+            wait = 1000 * wait_s
+            ax.plot([xi - 0.45, xi + 0.45], [wait, wait], color="black", **IDEAL)
+            top = max(top, wait)
+        ax.text(
+            xi,
+            max(row.fast_p99_ms, 1000 * wait_s if wait_s is not None else 0) * 1.2,
+            f"{row.fast_p50_ms:.0f} / {row.fast_p99_ms:.0f} ms\n({row.fast_ok:.0f} pages)",
+            ha="center",
+            fontsize=8,
+        )
+        if not row.valid:
+            ax.scatter([xi], [row.fast_p99_ms], **INVALID)
+    ax.set_ylim(0.5, top * 4)
+    delay_ms = data["delay_s"].iloc[0] * 1000
+    ax.axhline(delay_ms, color="grey", linewidth=0.8)
+    ax.annotate(
+        f"slow request's D = {delay_ms / 1000:g} s",
+        (0.01, delay_ms),
+        xycoords=("axes fraction", "data"),
+        va="bottom",
+        fontsize=8,
+    )
+    users = ", ".join(str(u) for u in sorted(data["users"].unique()))
+    ticks = [
+        f"{r.config}\nK={k_label(r.capacity)}"
+        + ("" if model.head_of_line_wait_s(r.users, r.capacity, r.delay_s) else "\nmodel: no wait")
+        for r in data.itertuples()
+    ]
+    ax.set_xticks(x, ticks, fontsize=8)
+    ax.set_yscale("log")
+    plain_log(ax.yaxis)
+    ax.set_ylabel("fast GET / latency (ms, log scale)")
+    ax.set_xlabel(f"config, with {users} users keeping slow echoes in flight")
+    legend_outside(
+        ax,
+        [
+            (
+                Line2D([], [], color="black", **IDEAL),
+                "model when C >= K: the page waits\nfor C-K+1 slots, (C-K+1) x D / K",
+            ),
+            invalid_handle(),
+        ],
+    )
+    return fig
