@@ -10,6 +10,10 @@ import numpy as np
 import pandas as pd
 
 from echobench import model
+from echobench.configs import FAMILIES
+
+# The family whose memory is shown per worker: one process per slot.
+SYNC_FAMILY = next(f.name for f in FAMILIES.values() if f.model == "sync")
 
 
 def loaded(summary: pd.DataFrame) -> pd.DataFrame:
@@ -21,7 +25,7 @@ def loaded(summary: pd.DataFrame) -> pd.DataFrame:
 def sync_workers(summary: pd.DataFrame) -> pd.DataFrame:
     """Per gunicorn sync worker count N: median idle PSS, highest peak, all valid."""
     sync = loaded(summary)
-    sync = sync[sync["model"] == "sync"]
+    sync = sync[sync["model"] == FAMILIES[SYNC_FAMILY].model]
     return (
         sync.groupby("workers")
         .agg(

@@ -64,7 +64,7 @@ def memory(summary: pd.DataFrame) -> list[str]:
     slope = derived.idle_pss_per_worker_mb(per_n.reset_index())
     if slope is not None:
         lines.append(
-            f"flask-sync-N idle PSS grows by about {slope:.1f} MB per worker: "
+            f"{derived.SYNC_FAMILY} idle PSS grows by about {slope:.1f} MB per worker: "
             + ", ".join(f"{n} workers {mb:.0f} MB" for n, mb in per_n.items())
             + "."
         )

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from echobench import processes, verdict
-from echobench.profiles import Point
+from echobench.point import Point
 from echobench.server import LOOPBACK_V4
 
 CPU_WARNING = "CPU usage above 90%"

@@ -19,7 +19,7 @@ import pandas as pd
 from echobench.records import REQUEST_FIELDS
 
 if TYPE_CHECKING:
-    from echobench.profiles import Point
+    from echobench.point import Point
 
 # The load generator's CPU is averaged over windows at least this long.
 LOADGEN_WINDOW_S = 1.0

@@ -21,7 +21,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from echobench import environment, metrics, results, stats, verdict
 from echobench.loadgen import CPU_WARNING, Loadgen, LoadGenerator, worker_problems
-from echobench.profiles import Point, Profile
+from echobench.point import Point
+from echobench.profiles import Profile
 from echobench.sampler import Sampler, write_samples
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
 from echobench.verdict import Problem, remark

@@ -20,7 +20,7 @@ from echobench import model
 from echobench.metrics import counts, percentiles
 
 if TYPE_CHECKING:
-    from echobench.profiles import Point
+    from echobench.point import Point
 
 # Open loop: the longest wait for a backlog to clear before its rest counts as unfinished.
 OPEN_MAX_DRAIN_S = 30.0

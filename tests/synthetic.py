@@ -11,7 +11,7 @@ import csv
 import pandas as pd
 
 from echobench.configs import get_config
-from echobench.profiles import Point
+from echobench.point import Point
 from echobench.records import REQUEST_FIELDS
 
 

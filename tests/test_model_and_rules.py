@@ -6,16 +6,22 @@ the definitions (results/README.md), so a formula that drifts fails here first.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from echobench import clock, loadgen, model, profiles, results, runner, stats, verdict
+from echobench import clock, loadgen, model, profiles, report, results, runner, stats, verdict
+from echobench.scenarios import SCENARIOS
 from echobench.verdict import Problem, remark
+from loadtests import settings
 from tests.synthetic import T0, mark, point, request, sample, write_raw
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # --- the model ---------------------------------------------------------------------------
 
@@ -483,3 +489,41 @@ def test_every_result_file_is_written_atomically(tmp_path, monkeypatch):
     run.save()
     assert sorted(written) == ["aggregate.csv", "run.json", "summary.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written)
+
+
+# --- the scenario registry ----------------------------------------------------------------
+
+
+def _exported_users() -> set[str]:
+    """The user classes the locustfile exports, read without importing locust."""
+    tree = ast.parse((ROOT / "loadtests" / "locustfile.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "__all__":
+            return {element.value for element in node.value.elts}
+    return set()
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_scenario_is_complete(tmp_path, name):
+    """A scenario is one object: users that exist, a headline the summary has, a report
+    section, timings for a point, figures in the summary's columns, a locust payload."""
+    kind = SCENARIOS[name]
+    assert kind.name == name and kind.title and report.SECTIONS[name] == kind.title
+    assert set(kind.user_classes) <= _exported_users()
+    assert kind.headline in results.COLUMNS
+    assert stats.HEADLINE[name] == (kind.headline, kind.higher_is_better)
+    extra = {"rate": 2.0} if kind.by_rate else {}
+    p = point(name, delay_s=0.0 if kind.calibrates else 0.5, **extra)
+    assert p.kind is kind and p.point_id.startswith(f"001-{name}-flask-sync-2-")
+    for timing in ("effective_warmup_s", "drain_s", "deadline_s", "client_timeout_s",
+                   "load_s", "max_load_s", "expected_s"):  # fmt: skip
+        value = getattr(p, timing)
+        assert math.isfinite(value) and value >= 0, (name, timing, value)
+    assert p.max_load_s >= p.load_s - 1e-9
+    row = runner.row_from_raw(p, write_raw(tmp_path, [mark("release", T0), mark("end", T0 + 3)]))
+    assert set(row) <= set(results.COLUMNS), set(row) - set(results.COLUMNS)
+    payload = loadgen.locust_point(p, tmp_path)
+    assert set(payload) == set(settings.Settings.__dataclass_fields__)
+    argv = loadgen.locust_argv(p, "http://127.0.0.1:9", tmp_path)
+    assert argv[-len(kind.user_classes) :] == list(kind.user_classes)
+    assert settings.parse(argv[argv.index("--eb-point") + 1]) == settings.Settings(**payload)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from echobench import results, runner
-from echobench.profiles import Point
+from echobench.point import Point
 from tests import independent
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,21 +20,21 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     loaded = derived.loaded(summary)
     per_n = derived.sync_workers(summary)
     if per_n.empty:
-        empty_panel(left, "no flask-sync-N steady points in this run")
+        empty_panel(left, f"no {derived.SYNC_FAMILY} steady points in this run")
     else:
         left.plot(
             per_n["workers"],
             per_n["idle"],
             marker="o",
             color="tab:brown",
-            label="flask-sync-N idle",
+            label=f"{derived.SYNC_FAMILY} idle",
         )
         left.plot(
             per_n["workers"],
             per_n["peak"],
             marker="s",
             color="tab:red",
-            label="flask-sync-N peak under load",
+            label=f"{derived.SYNC_FAMILY} peak under load",
         )
         slope = derived.idle_pss_per_worker_mb(per_n)
         if slope is not None:

@@ -1,0 +1,111 @@
+"""One measured point: a scenario, a config, a load level and a repeat.
+
+Its timings (warm-up, window, drain, deadline, timeouts) and the rate the model asks
+of the load generator come from its scenario (`scenarios.py`); a point only holds its
+parameters and names itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from echobench import model
+from echobench.configs import ServerConfig, get_config
+from echobench.scenarios import SCENARIOS, Scenario
+
+# Time a point needs beyond its load: server start, idle sampling, locust start-up.
+POINT_OVERHEAD_S = 5.0
+
+
+@dataclass(frozen=True)
+class Point:
+    """One measured point: a fresh server, one locust run, one summary row."""
+
+    index: int
+    scenario: str
+    config: ServerConfig
+    users: int
+    delay_s: float
+    repeat: int
+    warmup_s: float = 0.0
+    window_s: float = 0.0
+    fast_interval_s: float = 0.2
+    rate: float | None = None
+    poisson: bool = False
+
+    @property
+    def kind(self) -> Scenario:
+        """The scenario object that knows this point's timings, users and figures."""
+        return SCENARIOS[self.scenario]
+
+    @property
+    def point_id(self) -> str:
+        load = self.kind.load_label(self)
+        return f"{self.index:03d}-{self.scenario}-{self.config.id}-{load}-r{self.repeat}"
+
+    @property
+    def capacity_rps(self) -> float:
+        """K / D: the most answers per second the model allows."""
+        return model.capacity_rps(self.config.capacity, self.delay_s)
+
+    @property
+    def ideal_latency_s(self) -> float:
+        return self.kind.ideal_latency_s(self)
+
+    @property
+    def stagger_s(self) -> float:
+        return self.kind.stagger_s(self)
+
+    @property
+    def demanded_rps(self) -> float | None:
+        """The request rate the model asks of the load generator at this point."""
+        return self.kind.demanded_rps(self)
+
+    @property
+    def effective_warmup_s(self) -> float:
+        return self.kind.effective_warmup_s(self)
+
+    @property
+    def drain_s(self) -> float:
+        return self.kind.drain_s(self)
+
+    @property
+    def client_timeout_s(self) -> float:
+        return self.kind.client_timeout_s(self)
+
+    @property
+    def deadline_s(self) -> float:
+        return self.kind.deadline_s(self)
+
+    @property
+    def load_s(self) -> float:
+        return self.kind.load_s(self)
+
+    @property
+    def max_load_s(self) -> float:
+        return self.kind.max_load_s(self)
+
+    @property
+    def expected_s(self) -> float:
+        return self.load_s + POINT_OVERHEAD_S
+
+    @classmethod
+    def from_description(cls, data: dict) -> Point:
+        """The point a run.json matrix entry describes (its derived timings are recomputed)."""
+        fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**{**fields, "config": get_config(data["config"])})
+
+    def describe(self) -> dict:
+        """The point as data, with the timings derived from it, for run.json."""
+        data = asdict(self)
+        data["config"] = self.config.id
+        data["point_id"] = self.point_id
+        for name in (
+            "effective_warmup_s",
+            "drain_s",
+            "deadline_s",
+            "client_timeout_s",
+            "ideal_latency_s",
+        ):
+            data[name] = getattr(self, name)
+        return data
