@@ -53,10 +53,6 @@ class Point:
         return self.kind.ideal_latency_s(self)
 
     @property
-    def stagger_s(self) -> float:
-        return self.kind.stagger_s(self)
-
-    @property
     def demanded_rps(self) -> float | None:
         """The request rate the model asks of the load generator at this point."""
         return self.kind.demanded_rps(self)

@@ -51,7 +51,7 @@ class Scenario:
 
     def stagger_s(self, p: Point) -> float:
         """Users start spread over this long, so closed-loop requests do not move in waves."""
-        return p.delay_s
+        return 0.0
 
     def demanded_rps(self, p: Point) -> float | None:
         """The request rate the model asks of the load generator."""
@@ -140,9 +140,6 @@ class Burst(Scenario):
     fixed_requests = True
     report_rates = (("makespan_s", "makespan s", 3), ("ideal_makespan_s", "ideal s", 3))
 
-    def stagger_s(self, p: Point) -> float:
-        return 0.0
-
     def demanded_rps(self, p: Point) -> float:
         return p.users / model.ideal_makespan_s(p.users, p.config.capacity, p.delay_s)
 
@@ -178,6 +175,9 @@ class Burst(Scenario):
 class Steady(Scenario):
     name = "steady"
     title = "Steady: closed-loop users (latency understated by coordinated omission, see README)"
+
+    def stagger_s(self, p: Point) -> float:
+        return p.delay_s
 
 
 class Mixed(Steady):
@@ -216,9 +216,6 @@ class Open(Scenario):
     def ideal_latency_s(self, p: Point) -> float:
         """Below capacity every arrival finds a slot; past it the queue grows without bound."""
         return p.delay_s if p.rate <= p.capacity_rps else math.inf
-
-    def stagger_s(self, p: Point) -> float:
-        return 0.0
 
     def demanded_rps(self, p: Point) -> float:
         return p.rate

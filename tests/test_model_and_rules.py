@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from echobench import clock, loadgen, model, profiles, report, results, runner, stats, verdict
+from echobench.point import Point
 from echobench.scenarios import SCENARIOS
 from echobench.verdict import Problem, remark
 from loadtests import settings
@@ -65,6 +66,64 @@ def test_efficiency_is_measured_over_ideal_rate():
     assert model.efficiency(5.0, None) is None
     assert model.efficiency(5.0, 0.0) is None
     assert model.efficiency(float("nan"), 1.0) is None
+
+
+def test_in_flight_head_of_line_and_the_burst_floor():
+    assert model.in_flight(8, 4) == 4.0 and model.in_flight(2, math.inf) == 2.0
+    assert model.head_of_line_wait_s(8, 4, 1.0) == pytest.approx(5 / 4)  # C - K + 1 releases
+    assert model.head_of_line_wait_s(4, 4, 1.0) == pytest.approx(1 / 4), "all busy: one release"
+    assert model.head_of_line_wait_s(3, 4, 1.0) is None, "a free slot: no wait"
+    assert model.head_of_line_wait_s(10, math.inf, 1.0) is None
+    assert model.burst_floor_s(1000, 2.0, 500.0) == pytest.approx(4.0)
+    assert model.capacity_rps(8, 2.0) == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "params", "timings"),
+    [
+        # K = 2, C = 8, D = 1: latency 4 s, warm-up stagger 1 + 4, drain 4 + 1 + 2
+        ("steady", {"users": 8, "delay_s": 1.0},
+         {"effective_warmup_s": 5.0, "drain_s": 7.0, "client_timeout_s": 18.0, "load_s": 11.0,
+          "max_load_s": 14.0, "deadline_s": 16.0, "expected_s": 16.0, "demanded_rps": 2.0}),
+        # 5 on K = 2: 3 rounds of 1 s; no stagger, so the warm-up is one queue cycle only
+        ("burst", {"users": 5, "delay_s": 1.0},
+         {"effective_warmup_s": 2.5, "deadline_s": 14.5, "client_timeout_s": 14.5, "load_s": 3.0,
+          "max_load_s": 14.5, "demanded_rps": 5 / 3}),
+        # K/D = 4/s, offered 6/s for 2.5 s: a backlog of 5 clears in 1.25 s
+        ("open", {"users": 30, "delay_s": 0.5, "rate": 6.0},
+         {"effective_warmup_s": 0.5, "drain_s": 3.75, "load_s": 6.25, "max_load_s": 6.25,
+          "client_timeout_s": 16.25, "demanded_rps": 6.0}),
+        ("open", {"users": 30, "delay_s": 0.5, "rate": 3.0},  # below capacity: no backlog
+         {"drain_s": 2.5, "load_s": 5.0}),
+        ("open", {"users": 30, "delay_s": 0.5, "rate": 1000.0},  # the drain is capped
+         {"drain_s": 30.0}),
+        ("calibrate", {"users": 8, "delay_s": 0.0},
+         {"effective_warmup_s": 0.5, "drain_s": 2.0, "load_s": 2.5, "demanded_rps": None}),
+    ],
+)  # fmt: skip
+def test_each_scenarios_timings(scenario, params, timings):
+    p = point(scenario, **params)
+    for name, value in timings.items():
+        assert getattr(p, name) == (None if value is None else pytest.approx(value)), name
+
+
+def test_a_point_describes_itself_for_run_json():
+    p = point("open", users=30, delay_s=0.5, rate=6.0)
+    described = p.describe()
+    assert described["config"] == "flask-sync-2" and described["point_id"] == p.point_id
+    assert p.point_id == "001-open-flask-sync-2-l6-r1"
+    for name in ("effective_warmup_s", "drain_s", "deadline_s", "client_timeout_s",
+                 "ideal_latency_s"):  # fmt: skip
+        assert described[name] == getattr(p, name), name
+    assert Point.from_description(described).describe() == described
+
+
+def test_open_loop_without_an_end_mark_censors_at_the_window_end(tmp_path):
+    p = point("open", config="flask-sync-1", users=10, delay_s=0.5, rate=4.0)
+    start = T0 + 0.5
+    rows = [mark("release", T0), *request(0, start + 0.1, intended=start)]
+    row = runner.row_from_raw(p, write_raw(tmp_path, rows))
+    assert row["unfinished"] == 1 and row["max_ms"] == pytest.approx(1000 * p.window_s)
 
 
 def test_point_timings_follow_the_model():
