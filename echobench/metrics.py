@@ -179,7 +179,7 @@ def summarize(
     requests: pd.DataFrame,
     marks: dict[str, float],
     samples: pd.DataFrame,
-    local_processes: int = 1,
+    local_processes: int,
 ) -> dict:
     """The measured figures of one point; bookkeeping (ids, validity) is added by the runner.
 

@@ -70,7 +70,7 @@ def test_efficiency_is_measured_over_ideal_rate():
 
 def test_in_flight_head_of_line_and_the_burst_floor():
     assert model.in_flight(8, 4) == 4.0 and model.in_flight(2, math.inf) == 2.0
-    assert model.head_of_line_wait_s(8, 4, 1.0) == pytest.approx(5 / 4)  # C - K + 1 releases
+    assert model.head_of_line_wait_s(8, 4, 2.0) == pytest.approx(5 * 2 / 4)  # C - K + 1 releases
     assert model.head_of_line_wait_s(4, 4, 1.0) == pytest.approx(1 / 4), "all busy: one release"
     assert model.head_of_line_wait_s(3, 4, 1.0) is None, "a free slot: no wait"
     assert model.head_of_line_wait_s(10, math.inf, 1.0) is None
