@@ -32,6 +32,13 @@ def _delay(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _work(text: str) -> float:
+    try:
+        return contract.parse_work(text)
+    except contract.BadRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"port must be from 1 to 65535, got {text!r}")
@@ -103,7 +110,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"warning: binding {args.host}: reachable beyond this machine", file=sys.stderr)
     processes.raise_open_files_limit()
     _stop_on_signals()
-    server = Server(config, host=args.host, port=args.port, delay_s=args.delay)
+    server = Server(config, host=args.host, port=args.port, delay_s=args.delay, work_ms=args.work)
     try:
         server.start()
         print(f"ready {server.url}", flush=True)
@@ -264,6 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_delay,
         default=contract.DEFAULT_DELAY_S,
         help="seconds each echo waits unless a request says delay=S (default 2)",
+    )
+    p.add_argument(
+        "--work",
+        type=_work,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds of CPU each echo burns after its wait, unless a request says "
+        "work=MS (default 0)",
     )
     p.set_defaults(func=cmd_serve)
 

@@ -109,11 +109,13 @@ class Server:
         port: int | None = None,
         delay_s: float = contract.DEFAULT_DELAY_S,
         log_path: Path | None = None,
+        work_ms: float = 0.0,
     ) -> None:
         self.config = config
         self.host = host
         self.port = port or free_port(host)
         self.delay_s = delay_s
+        self.work_ms = work_ms
         self.log_path = log_path or Path("/dev/null")
         self.proc: subprocess.Popen | None = None
 
@@ -133,7 +135,7 @@ class Server:
         self.proc = processes.spawn(
             self.config.argv(self.host, self.port),
             self.log_path,
-            env={contract.DELAY_ENV: repr(self.delay_s)},
+            env={contract.DELAY_ENV: repr(self.delay_s), contract.WORK_ENV: repr(self.work_ms)},
         )
         try:
             self._wait_ready(ready_timeout_s)

@@ -1,9 +1,11 @@
 """The echo contract: one place decides every status, header and byte.
 
 Both apps call `echo()` and the error replies below, then sleep the delay in their
-own way (blocking, awaited, or in a thread pool). Parsing the raw query string here,
-rather than through each framework, keeps the apps from drifting apart (Flask's
-`args.get` takes the first repeated key, Starlette's the last).
+own way (blocking, awaited, or in a thread pool), then burn the request's CPU work
+with `burn()` wherever they run it (on the event loop, in a worker or a pool thread).
+Parsing the raw query string here, rather than through each framework, keeps the apps
+from drifting apart (Flask's `args.get` takes the first repeated key, Starlette's the
+last).
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import html
 import math
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 DEFAULT_DELAY_S = 2.0
 MAX_DELAY_S = 60.0
+MAX_WORK_MS = 1000.0
 MAX_FIELD_CHARS = 1000
 DELAY_ENV = "ECHOBENCH_DELAY"
+WORK_ENV = "ECHOBENCH_WORK"
 
 HTML_TYPE = "text/html; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -36,8 +41,9 @@ PAGE_TEMPLATE = (
     "<body>\n{said}{form}\n</body></html>\n"
 )
 
-# A plain decimal: no sign, exponent, underscores, spaces, nan or inf.
-_DECIMAL = re.compile(r"\d+(\.\d*)?|\.\d+")
+# A plain decimal in ASCII digits: no sign, exponent, underscores, spaces, nan, inf, or
+# other scripts' digits (which `\d` and float() would both accept).
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 # C0 and C1 control characters other than tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -54,6 +60,7 @@ class Reply:
     content_type: str
     body: bytes
     delay_s: float = 0.0
+    work_s: float = 0.0  # CPU seconds to burn after the wait
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -71,10 +78,34 @@ def parse_delay(text: str) -> float:
     return value
 
 
+def parse_work(text: str) -> float:
+    """Milliseconds of CPU work from a decimal string, refusing anything outside [0, 1000]."""
+    reason = f"work must be a decimal number of milliseconds from 0 to {MAX_WORK_MS:g}"
+    if not _DECIMAL.fullmatch(text) or float(text) > MAX_WORK_MS:
+        raise BadRequest(reason)
+    return float(text)
+
+
 def default_delay() -> float:
     """The server-wide delay, set by `echobench serve --delay` through the environment."""
     raw = os.environ.get(DELAY_ENV)
     return DEFAULT_DELAY_S if raw is None else parse_delay(raw)
+
+
+def default_work() -> float:
+    """The server-wide CPU work in ms, set by `echobench serve --work` (default 0)."""
+    raw = os.environ.get(WORK_ENV)
+    return 0.0 if raw is None else parse_work(raw)
+
+
+def burn(seconds: float) -> None:
+    """Spend `seconds` of this thread's CPU time in pure Python, holding the GIL as page
+    rendering does; CPU time, not wall time, so a busy machine cannot shorten it."""
+    deadline = time.thread_time() + seconds
+    x = 0
+    while time.thread_time() < deadline:
+        for i in range(1000):
+            x ^= i * i
 
 
 def render_page(said: str | None = None) -> bytes:
@@ -92,17 +123,18 @@ def _params(raw_query: bytes) -> dict[str, str]:
         raise BadRequest("query is malformed") from None
     params: dict[str, str] = {}
     for key, value in pairs:
-        if key in ("field", "delay") and key in params:
+        if key in ("field", "delay", "work") and key in params:
             raise BadRequest(f"{key} is given more than once")
         params.setdefault(key, value)
     return params
 
 
-def echo(raw_query: bytes, server_delay_s: float) -> Reply:
+def echo(raw_query: bytes, server_delay_s: float, server_work_ms: float = 0.0) -> Reply:
     """The answer to `GET /?<raw_query>`; unknown parameters are ignored."""
     try:
         params = _params(raw_query)
         delay_s = parse_delay(params["delay"]) if "delay" in params else server_delay_s
+        work_ms = parse_work(params["work"]) if "work" in params else server_work_ms
         said = params.get("field", "")
         if len(said) > MAX_FIELD_CHARS:
             raise BadRequest(f"field is longer than {MAX_FIELD_CHARS} characters")
@@ -112,7 +144,7 @@ def echo(raw_query: bytes, server_delay_s: float) -> Reply:
         return bad_request(str(exc))
     if not said:
         return Reply(200, HTML_TYPE, render_page())
-    return Reply(200, HTML_TYPE, render_page(said), delay_s=delay_s)
+    return Reply(200, HTML_TYPE, render_page(said), delay_s=delay_s, work_s=work_ms / 1000.0)
 
 
 def bad_request(reason: str) -> Reply:

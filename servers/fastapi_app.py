@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from servers import contract
 
 SERVER_DELAY_S = contract.default_delay()
+SERVER_WORK_MS = contract.default_work()
 
 
 def _respond(reply: contract.Reply) -> Response:
@@ -39,23 +40,29 @@ def _build(endpoint: Callable) -> FastAPI:
 
 
 async def echo_async(request: Request) -> Response:
-    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S)
+    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
     if reply.delay_s:
         await asyncio.sleep(reply.delay_s)
+    if reply.work_s:
+        contract.burn(reply.work_s)  # on the event loop: that is the point
     return _respond(reply)
 
 
 def echo_threadpool(request: Request) -> Response:
-    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S)
+    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
     if reply.delay_s:
         time.sleep(reply.delay_s)
+    if reply.work_s:
+        contract.burn(reply.work_s)  # in this pool thread
     return _respond(reply)
 
 
 async def echo_blocking(request: Request) -> Response:
-    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S)
+    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
     if reply.delay_s:
         time.sleep(reply.delay_s)  # deliberately blocks the event loop
+    if reply.work_s:
+        contract.burn(reply.work_s)
     return _respond(reply)
 
 

@@ -12,6 +12,7 @@ from servers import contract
 
 app = Flask(__name__)
 SERVER_DELAY_S = contract.default_delay()
+SERVER_WORK_MS = contract.default_work()
 
 
 def _respond(reply: contract.Reply) -> Response:
@@ -20,9 +21,11 @@ def _respond(reply: contract.Reply) -> Response:
 
 @app.route("/", methods=["GET"], provide_automatic_options=False)
 def echo() -> Response:
-    reply = contract.echo(request.query_string, SERVER_DELAY_S)
+    reply = contract.echo(request.query_string, SERVER_DELAY_S, SERVER_WORK_MS)
     if reply.delay_s:
         time.sleep(reply.delay_s)
+    if reply.work_s:
+        contract.burn(reply.work_s)
     return _respond(reply)
 
 

@@ -104,6 +104,8 @@ def test_invalid_profiles_are_refused(tmp_path, name):
         (["serve", "fastapi-async", "--port", "x"], "port must be"),
         (["serve", "fastapi-async", "--delay", "-1"], "delay must be"),
         (["serve", "fastapi-async", "--delay", "nan"], "delay must be"),
+        (["serve", "fastapi-async", "--work", "1001"], "work must be"),
+        (["serve", "fastapi-async", "--work", "-5"], "work must be"),
         (["run", "--loadgen-workers", "2", "--loadgen-processes", "2"], "cannot be combined"),
         (["run", "--bind", "127.0.0.2", "--target", "http://127.0.0.1:9"], "not with --target"),
         (["run", "--loadgen-workers", "0"], "whole number from 1 to 100"),

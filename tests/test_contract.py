@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import html
+import time
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from servers import contract
 
@@ -116,12 +120,63 @@ def test_identical_routing_errors(flask_client, fastapi_client, method, path, st
         assert f[1]["content-type"] == "text/plain; charset=utf-8"
 
 
+BAD_WORK = ["", "-0", "-1", "nan", "inf", "1e3", "1000.5", "1001", " 1", "0x10", "5ms", "+5",
+            "1_0", "١"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["0", "5", "0.5", ".25", "999.9", "1000", "1000.0"])
+def test_parse_work_accepts_plain_decimal_milliseconds(text):
+    assert contract.parse_work(text) == float(text)
+
+
+@pytest.mark.parametrize("text", BAD_WORK)
+def test_parse_work_refuses_everything_else(text, flask_client, fastapi_client):
+    with pytest.raises(contract.BadRequest, match="work must be"):
+        contract.parse_work(text)
+    url = f"/?field=x&delay=0&work={quote(text)}"
+    f_status, _, f_body = _flask(flask_client, "GET", url)
+    a_status, _, a_body = _fastapi(fastapi_client, "GET", url)
+    assert (
+        (f_status, f_body)
+        == (a_status, a_body)
+        == (
+            400,
+            contract.bad_request(
+                f"work must be a decimal number of milliseconds from 0 to {contract.MAX_WORK_MS:g}"
+            ).body,
+        )
+    )
+
+
+def test_work_is_burned_after_the_wait_and_only_for_an_echo(flask_client, monkeypatch):
+    """The app sleeps, then burns the request's (or the server's) CPU work."""
+    from servers import flask_app
+
+    done = []
+    monkeypatch.setattr(flask_app.time, "sleep", lambda s: done.append(("sleep", s)))
+    monkeypatch.setattr(flask_app.contract, "burn", lambda s: done.append(("burn", s)))
+    monkeypatch.setattr(flask_app, "SERVER_WORK_MS", 5.0)
+    flask_client.get("/?field=x&delay=0.25&work=20")
+    flask_client.get("/?field=x&delay=0.25")
+    flask_client.get("/?work=20")
+    assert done == [("sleep", 0.25), ("burn", 0.02), ("sleep", 0.25), ("burn", 0.005)]
+    assert flask_client.get("/?field=x&work=1&work=2").status_code == 400
+
+
+def test_burn_spends_cpu_time():
+    started = time.thread_time()
+    contract.burn(0.05)
+    assert time.thread_time() - started >= 0.05
+
+
 @pytest.mark.parametrize("text", ["0", "2", "2.0", "0.5", "60", "60.0", ".25"])
 def test_parse_delay_accepts_plain_decimals(text):
     assert contract.parse_delay(text) == float(text)
 
 
-@pytest.mark.parametrize("text", ["", "-0", "-1", "nan", "inf", "1e3", "61", " 1", "0x10", "1.5s"])
+@pytest.mark.parametrize(
+    "text", ["", "-0", "-1", "nan", "inf", "1e3", "61", " 1", "0x10", "1.5s", "١", "２"]
+)
 def test_parse_delay_refuses_everything_else(text):
     with pytest.raises(contract.BadRequest, match="delay must be"):
         contract.parse_delay(text)
@@ -146,3 +201,62 @@ def test_server_delay_comes_from_the_environment(monkeypatch):
     assert contract.default_delay() == 0.75
     monkeypatch.delenv(contract.DELAY_ENV)
     assert contract.default_delay() == contract.DEFAULT_DELAY_S
+
+
+# --- random queries: Flask and every FastAPI app answer alike (Hypothesis) -------------
+
+# Waits and work stay at zero or near it so each example is quick; the invalid values
+# are what the parser has to refuse.
+NUMBERS = st.one_of(
+    st.sampled_from(
+        [
+            "0",
+            "0.0",
+            ".0",
+            "0.001",
+            "1e-3",
+            "-0",
+            "nan",
+            "inf",
+            "",
+            "0x0",
+            "١",
+            "61",
+            "1001",
+            " 0",
+            "0_0",
+            "+0",
+        ]
+    ),
+    st.text(alphabet="0123456789.-e", max_size=6),
+)
+FIELD = st.text(max_size=40) | st.sampled_from(["", "<script>x</script>", "a&b", "\x00"])
+PARAM = st.tuples(
+    st.sampled_from(["field", "delay", "work", "submit", "x", ""]),
+    st.one_of(FIELD, NUMBERS),
+)
+
+
+def _query(pairs: list[tuple[str, str]]) -> str:
+    return "&".join(f"{quote(k)}={quote(v)}" for k, v in pairs)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pairs=st.lists(PARAM, max_size=5))
+def test_random_queries_get_identical_answers(flask_client, fastapi_client, pairs):
+    # a valid delay or work must stay tiny: swap large accepted values for zero
+    safe = [(k, "0" if k in ("delay", "work") and _big(v) else v) for k, v in pairs]
+    url = "/?" + _query(safe)
+    f_status, f_headers, f_body = _flask(flask_client, "GET", url)
+    a_status, a_headers, a_body = _fastapi(fastapi_client, "GET", url)
+    assert (f_status, _comparable(f_headers), f_body) == (a_status, _comparable(a_headers), a_body)
+    assert f_status in (200, 400)
+
+
+def _big(value: str) -> bool:
+    try:
+        return float(value) > 0.01
+    except ValueError:
+        return False

@@ -64,6 +64,19 @@ def test_serve_stops_its_whole_tree(config, sig):
     assert alive(served.pids) == set()
 
 
+def test_cpu_work_occupies_a_process():
+    """Two requests of 200 ms CPU each: one event loop runs them one after the other,
+    two sync workers side by side (the machine has 2 cores; bounds leave room)."""
+    spans = {}
+    for config in ("fastapi-async", "flask-sync-2"):
+        with Served(config) as served:
+            results, spans[config] = simultaneous_gets(served.port, "/?field=w&delay=0&work=200", 2)
+        assert [r[0] for r in results] == [200, 200]
+        assert all(r[1] == contract.render_page("w") for r in results)
+    assert spans["fastapi-async"] >= 0.38, "the loop burns both requests' CPU in turn"
+    assert spans["fastapi-async"] > 1.4 * spans["flask-sync-2"], spans
+
+
 def test_serve_uses_its_delay_option():
     with Served("fastapi-async", "--delay", "0.3") as served:
         results, makespan = simultaneous_gets(served.port, "/?field=d", 1)
