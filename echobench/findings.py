@@ -60,12 +60,15 @@ def steady(summary: pd.DataFrame) -> list[str]:
 def memory(summary: pd.DataFrame) -> list[str]:
     loaded = derived.loaded(summary)
     lines = []
-    per_n = derived.sync_workers(summary).set_index("workers")["idle"]
-    slope = derived.idle_pss_per_worker_mb(per_n.reset_index())
+    per_n = derived.sync_workers(summary)
+    slope = derived.idle_pss_per_worker_mb(per_n)
     if slope is not None:
         lines.append(
             f"{derived.SYNC_FAMILY} idle PSS grows by about {slope:.1f} MB per worker: "
-            + ", ".join(f"{n} workers {mb:.0f} MB" for n, mb in per_n.items())
+            + ", ".join(
+                f"{n} workers {mb:.0f} MB"
+                for n, mb in zip(per_n["workers"], per_n["idle"], strict=True)
+            )
             + "."
         )
     for config in ordered_configs(loaded["config"]):
