@@ -76,9 +76,13 @@ _fraction = _ranged(float, 0, 1, "a fraction", open_high=True)
 
 def cmd_servers(_args: argparse.Namespace) -> int:
     width = max(map(len, FAMILIES))
-    print(f"{'config':<{width}}  {'model':<10}  {'K':<12}  what")
-    for name, family in FAMILIES.items():
-        print(f"{name:<{width}}  {family.model:<10}  {family.capacity:<12}  {family.description}")
+    print(f"{'config':<{width}}  {'model':<10}  {'K':<10}  {'P':<3}  what")
+    for name, fam in FAMILIES.items():
+        print(
+            f"{name:<{width}}  {fam.model:<10}  {fam.capacity:<10}  {fam.parallel:<3}  "
+            f"{fam.description}"
+        )
+    print("K: requests held at once; P: processes computing at once (one GIL each)")
     return 0
 
 
@@ -259,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m echobench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("servers", help="list every server config family with its model and K")
+    p = sub.add_parser("servers", help="list every server config family with its model, K and P")
     p.set_defaults(func=cmd_servers)
 
     p = sub.add_parser("serve", help="run one server config in the foreground")

@@ -1,8 +1,10 @@
-"""Every server config as data: id, command, concurrency model and slot capacity K.
+"""Every server config as data: id, command, concurrency model, slots K, parallelism P.
 
 A config id carries its parameters (`flask-sync-8`, `flask-gthread-4x8`); a family
 declares its pattern once, and `get_config` turns an id into a full `ServerConfig`.
-K is what METHODOLOGY.md's queueing model needs: `math.inf` for an event loop.
+The queueing model (docs/methodology.md) needs two numbers of each config: K, the
+requests it can hold at once (`math.inf` for an event loop), and P, the processes that
+can compute at once (threads and greenlets of one process share its GIL: they add 1).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_WORKERS = 64
 MAX_THREADS = 256
@@ -35,13 +37,9 @@ class ServerConfig:
     workers: int
     threads: int | None
     capacity: float
+    parallel: int
     description: str
-    _argv: Callable[[str], list[str]]
-
-    @property
-    def processes(self) -> int:
-        """Processes once fully booted: gunicorn's master plus its workers."""
-        return self.workers + (1 if self.server == "gunicorn" else 0)
+    _argv: Callable[[str], list[str]] = field(compare=False)  # built from the fields above
 
     def argv(self, host: str, port: int) -> list[str]:
         """The server command; an argument list, never a shell string."""
@@ -55,6 +53,7 @@ class Family:
     model: str
     server: str
     capacity: str
+    parallel: str
     description: str
     build: Callable[..., ServerConfig]
 
@@ -81,7 +80,7 @@ def _gunicorn(worker_class: str, workers: int, *extra: str) -> Callable[[str], l
     return argv
 
 
-def _uvicorn(app: str) -> Callable[[str], list[str]]:
+def _uvicorn(app: str, workers: int = 1) -> Callable[[str], list[str]]:
     def argv(bind: str) -> list[str]:
         host, _, port = bind.rpartition(":")
         return [
@@ -94,6 +93,7 @@ def _uvicorn(app: str) -> Callable[[str], list[str]]:
             "--no-access-log",
             "--log-level", "warning",
             "--timeout-graceful-shutdown", "2",
+            *(["--workers", str(workers)] if workers > 1 else []),
             f"servers.fastapi_app:{app}",
         ]  # fmt: skip
 
@@ -109,8 +109,9 @@ def _count(text: str, what: str, limit: int) -> int:
 
 def _config(fam: Family, cid: str, workers: int, threads: int | None, capacity: float,
             argv: Callable[[str], list[str]]) -> ServerConfig:  # fmt: skip
+    """Every family's P is its worker processes: one GIL each."""
     return ServerConfig(cid, fam.name, fam.model, fam.server, workers, threads, capacity,
-                        fam.description, argv)  # fmt: skip
+                        workers, fam.description, argv)  # fmt: skip
 
 
 def _flask_sync(fam: Family, cid: str, n: str) -> ServerConfig:
@@ -138,35 +139,47 @@ def _fastapi(app: str, capacity: float, threads: int | None) -> Callable[..., Se
     return build
 
 
+def _fastapi_async_n(fam: Family, cid: str, n: str) -> ServerConfig:
+    """uvicorn's own --workers: the same server and flags as `fastapi-async`, so the process
+    count is the only difference (gunicorn managing uvicorn workers is its own family)."""
+    workers = _count(n, "workers", MAX_WORKERS)
+    return _config(fam, cid, workers, None, math.inf, _uvicorn("async_app", workers))
+
+
 # In reading order: async first, the blocking mistake last (charts and tables use it).
 FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family(
-        "fastapi-async", r"fastapi-async", "async", "uvicorn", "unbounded",
+        "fastapi-async", r"fastapi-async", "async", "uvicorn", "unbounded", "1",
         "FastAPI async def + await asyncio.sleep, one uvicorn worker (K unbounded)",
         _fastapi("async_app", math.inf, None),
     ),
     Family(
-        "flask-gevent-N", r"flask-gevent-(\d+)", "gevent", "gunicorn", "N*1000",
+        "fastapi-async-N", r"fastapi-async-(\d+)", "async", "uvicorn", "unbounded", "N",
+        "FastAPI async def, N uvicorn worker processes (uvicorn --workers N)",
+        _fastapi_async_n,
+    ),
+    Family(
+        "flask-gevent-N", r"flask-gevent-(\d+)", "gevent", "gunicorn", "N*1000", "N",
         "Flask, time.sleep monkey-patched by gevent, N workers (K = N*1000 connections)",
         _flask_gevent,
     ),
     Family(
-        "fastapi-threadpool", r"fastapi-threadpool", "threadpool", "uvicorn", "40",
+        "fastapi-threadpool", r"fastapi-threadpool", "threadpool", "uvicorn", "40", "1",
         "FastAPI plain def + time.sleep in AnyIO's 40-thread pool (K = 40)",
         _fastapi("threadpool_app", ANYIO_THREADS, ANYIO_THREADS),
     ),
     Family(
-        "flask-gthread-NxT", r"flask-gthread-(\d+)x(\d+)", "threads", "gunicorn", "N*T",
+        "flask-gthread-NxT", r"flask-gthread-(\d+)x(\d+)", "threads", "gunicorn", "N*T", "N",
         "Flask, blocking time.sleep, N gunicorn gthread workers x T threads (K = N*T)",
         _flask_gthread,
     ),
     Family(
-        "flask-sync-N", r"flask-sync-(\d+)", "sync", "gunicorn", "N",
+        "flask-sync-N", r"flask-sync-(\d+)", "sync", "gunicorn", "N", "N",
         "Flask, blocking time.sleep, N gunicorn sync worker processes (K = N)",
         _flask_sync,
     ),
     Family(
-        "fastapi-blocking", r"fastapi-blocking", "blocking", "uvicorn", "1",
+        "fastapi-blocking", r"fastapi-blocking", "blocking", "uvicorn", "1", "1",
         "FastAPI async def calling blocking time.sleep: the event loop stalls (K = 1)",
         _fastapi("blocking_app", 1, None),
     ),

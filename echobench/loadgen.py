@@ -105,6 +105,7 @@ def locust_point(point: Point, raw: Path) -> dict:
         "by_rate": kind.by_rate,
         "fresh_connections": kind.calibrates,
         "delay_s": point.delay_s,
+        "work_ms": point.work_ms,
         "warmup_s": point.effective_warmup_s,
         "window_s": point.window_s,
         "drain_s": point.drain_s,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from echobench.records import REQUEST_FIELDS
+from echobench.records import LEGACY_REQUEST_FIELDS, REQUEST_FIELDS
 
 if TYPE_CHECKING:
     from echobench.point import Point
@@ -33,6 +33,8 @@ def _read_raw(path) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
         raw = pd.read_csv(path, index_col=False)
+    if list(raw.columns) == LEGACY_REQUEST_FIELDS:
+        return raw.assign(worker=pd.NA)
     if list(raw.columns) != REQUEST_FIELDS:
         raise ValueError(f"{path}: unexpected columns {list(raw.columns)}")
     return raw
@@ -46,7 +48,7 @@ def record_files(raw_dir: Path) -> list[Path]:
 def _requests(raw: pd.DataFrame, prefix: str) -> pd.DataFrame:
     sends = raw[raw["event"] == "send"][["req_id", "kind", "sent_at", "intended_at"]]
     done = raw[raw["event"] == "done"][
-        ["req_id", "done_at", "latency_ms", "status", "outcome", "error"]
+        ["req_id", "done_at", "latency_ms", "status", "outcome", "error", "worker"]
     ]
     requests = sends.merge(done, on="req_id", how="left")
     requests["req_id"] = prefix + requests["req_id"].astype(str)
@@ -154,19 +156,50 @@ def loadgen_cpu_peak_pct(
     return max(found) if found else None
 
 
+def _cpu_over(samples: pd.DataFrame, column: str, start: float, end: float) -> tuple:
+    """(CPU seconds a cumulative column grew by, over how long) from its last sample at or
+    before `start` to its last at or before `end`; (None, None) without both."""
+    cpu = samples[samples["t"] <= end].dropna(subset=[column])
+    before = cpu[cpu["t"] <= start]
+    if not len(cpu) or not len(before):
+        return None, None
+    used = float(cpu[column].iloc[-1] - before[column].iloc[-1])
+    return used, float(cpu["t"].iloc[-1] - before["t"].iloc[-1])
+
+
+def _cores(used: float | None, span: float | None) -> float | None:
+    return used / span if used is not None and span else None
+
+
 def server_figures(samples: pd.DataFrame, start: float, end: float) -> dict[str, float | None]:
+    """Memory, and the CPU the server and this machine's load generator had: seconds, and
+    mean cores over the measured phase (so the cores the model's M assumed can be checked)."""
     idle = samples[samples["phase"] == "idle"]["server_pss_mb"].dropna()
     load = samples[(samples["t"] >= start) & (samples["t"] <= end)]
     load_pss = load["server_pss_mb"].dropna()
-    cpu = samples[samples["t"] <= end].dropna(subset=["server_cpu_s"])
-    before = cpu[cpu["t"] <= start]
-    cpu_s = None
-    if len(cpu) and len(before):
-        cpu_s = float(cpu["server_cpu_s"].iloc[-1] - before["server_cpu_s"].iloc[-1])
+    cpu_s, span = _cpu_over(samples, "server_cpu_s", start, end)
+    loadgen_s, loadgen_span = _cpu_over(samples, "loadgen_cpu_s", start, end)
     return {
         "server_pss_idle_mb": float(idle.median()) if len(idle) else None,
         "server_pss_peak_mb": float(load_pss.max()) if len(load_pss) else None,
         "server_cpu_s": cpu_s,
+        "server_cores": _cores(cpu_s, span),
+        "loadgen_cores": _cores(loadgen_s, loadgen_span),
+    }
+
+
+def worker_figures(answered: pd.DataFrame, workers: int) -> dict[str, float | None]:
+    """Who answered: distinct server processes among the ok answers, and the busiest and
+    idlest process's share of them (a process that answered nothing has share 0)."""
+    named = answered["worker"].dropna()
+    if not len(named):
+        return dict.fromkeys(("workers_seen", "busiest_share", "idlest_share"))
+    per_worker = named.astype("int64").value_counts()
+    idlest = per_worker.min() if len(per_worker) >= workers else 0
+    return {
+        "workers_seen": len(per_worker),
+        "busiest_share": float(per_worker.max() / len(named)),
+        "idlest_share": float(idlest / len(named)),
     }
 
 
@@ -188,6 +221,7 @@ def summarize(
     row, measured, start, stop = point.kind.summarize(point, requests, marks)
     timed = measured["outcome"].isin(["ok", "ok_censored"])
     row.update(percentiles(measured[timed]["latency_ms"]))
+    row.update(worker_figures(measured[measured["outcome"] == "ok"], point.config.workers))
     if start is not None and stop is not None and len(samples):
         row.update(server_figures(samples, start, stop))
     row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks, local_processes)

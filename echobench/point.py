@@ -7,7 +7,8 @@ parameters and names itself.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, field
 
 from echobench import model
 from echobench.configs import ServerConfig, get_config
@@ -32,6 +33,17 @@ class Point:
     fast_interval_s: float = 0.2
     rate: float | None = None
     poisson: bool = False
+    work_ms: float = 0.0  # CPU each echo burns after its wait (the contract's work=MS)
+    cores: int = field(default_factory=lambda: os.cpu_count() or 1)  # M, of the machine
+
+    @property
+    def work_s(self) -> float:
+        return self.work_ms / 1000.0
+
+    @property
+    def cpu(self) -> dict[str, float]:
+        """The model's CPU terms of this point: c, P and M (model.py's keyword arguments)."""
+        return {"work_s": self.work_s, "parallel": self.config.parallel, "cores": self.cores}
 
     @property
     def kind(self) -> Scenario:
@@ -40,13 +52,13 @@ class Point:
 
     @property
     def point_id(self) -> str:
-        load = self.kind.load_label(self)
+        load = self.kind.load_label(self) + (f"-w{self.work_ms:g}" if self.work_ms else "")
         return f"{self.index:03d}-{self.scenario}-{self.config.id}-{load}-r{self.repeat}"
 
     @property
     def capacity_rps(self) -> float:
-        """K / D: the most answers per second the model allows."""
-        return model.capacity_rps(self.config.capacity, self.delay_s)
+        """K / (D + c), at most min(P, M) / c: the most answers per second the model allows."""
+        return model.capacity_rps(self.config.capacity, self.delay_s, **self.cpu)
 
     @property
     def ideal_latency_s(self) -> float:

@@ -1,7 +1,7 @@
 """Profiles: TOML data files that expand into the matrix of measured points.
 
-A profile is groups of (scenario, configs, users, delay); each group expands to
-config x users x repeat points. `users` may hold "K": as many users as the config
+A profile is groups of (scenario, configs, users, delay, CPU work); each group expands
+to config x users x work x repeat points. `users` may hold "K": as many users as the config
 has slots (a full but unqueued server, used for the memory sweep).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from echobench.configs import ConfigError, ServerConfig, get_config
 from echobench.point import Point
 from echobench.scenarios import NAMES, SCENARIOS
-from servers.contract import MAX_DELAY_S
+from servers.contract import MAX_DELAY_S, MAX_WORK_MS
 
 PROFILE_PACKAGE = "loadtests.profiles"
 MAX_USERS = 20_000
@@ -31,6 +31,7 @@ GROUP_KEYS = {
     "fast_interval_s",
     "rates",
     "poisson",
+    "work_ms",
     "note",
 }
 
@@ -163,8 +164,15 @@ def _open_pool(rate: float, delay_s: float) -> int:
     return min(MAX_USERS, math.ceil(3 * rate * delay_s) + 10)
 
 
+def _works(group: dict) -> list[float]:
+    """CPU ms per echo: one number or a list (default 0, waiting only)."""
+    raw = group.get("work_ms", 0)
+    values = raw if isinstance(raw, list) and raw else [raw]
+    return [_number({"work_ms": v}, "work_ms", 0, 0.0, MAX_WORK_MS) for v in values]
+
+
 def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Point]:
-    """One group's points: config x load level x repeat."""
+    """One group's points: config x load level x CPU work x repeat."""
     scenario = group["scenario"]
     kind = SCENARIOS[scenario]
     if kind.calibrates:  # zero delay: the config's own capacity R0
@@ -201,12 +209,16 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
         if not isinstance(users, list) or not users or "rates" in group:
             raise ProfileError(f"a {scenario} group needs a users list and no rates")
         levels = [{"users": raw} for raw in users]
+    works = _works(group)
+    if kind.calibrates and works != [0.0]:
+        raise ProfileError("a calibrate group measures the bare server: drop work_ms")
     points = []
     for config in configs:
         for level in levels:
-            for rep in range(1, repeats + 1):
-                fields = {**common, **level, "config": config, "repeat": rep}
-                if not kind.by_rate:
-                    fields["users"] = _users(level["users"], config)
-                points.append(Point(index=0, **fields))
+            for work in works:
+                for rep in range(1, repeats + 1):
+                    fields = {**common, **level, "config": config, "repeat": rep, "work_ms": work}
+                    if not kind.by_rate:
+                        fields["users"] = _users(level["users"], config)
+                    points.append(Point(index=0, **fields))
     return points

@@ -16,4 +16,7 @@ REQUEST_FIELDS = [
     "outcome",  # ok | failed | timeout
     "error",
     "cpu_s",  # marks: the locust process's CPU seconds so far
+    "worker",  # done: the server process that answered (its X-Echobench-Worker header)
 ]
+# Records written before `worker` was added: read with that column empty.
+LEGACY_REQUEST_FIELDS = REQUEST_FIELDS[:-1]

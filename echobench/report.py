@@ -63,7 +63,9 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
     """The report's table for one scenario: the figures a reader compares."""
     data = summary[summary["scenario"] == scenario]
     data = data.assign(_o=data["config"].map(style.ordered_configs(data["config"]).index))
-    data = data.sort_values(["_o", "users", "offered_rps", "repeat"])
+    work = data["work_ms"].fillna(0.0) if "work_ms" in data else pd.Series(0.0, data.index)
+    data = data.assign(_work=work).sort_values(["_o", "users", "offered_rps", "delay_s", "_work",
+                                                "repeat"])  # fmt: skip
     table = pd.DataFrame(
         {
             "config": data["config"],
@@ -77,6 +79,11 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
     kind = SCENARIOS[scenario]
     if not kind.by_rate:
         table = table.drop(columns="offered rps")
+    computes = (data["_work"] > 0).any()
+    if computes:
+        table.insert(
+            table.columns.get_loc("D s") + 1, "c ms", data["_work"].map(lambda v: f"{v:g}")
+        )
     if (data["repeat"] > 1).any():
         table.insert(2, "repeat", data["repeat"])
     for column, heading, digits in kind.report_rates:
@@ -94,6 +101,9 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
     table["PSS idle/peak MB"] = (
         data["server_pss_idle_mb"].map(_fmt) + " / " + data["server_pss_peak_mb"].map(_fmt)
     )
+    if computes:  # the CPU the server had, and how its processes shared the answers
+        table["server cores"] = data["server_cores"].map(lambda v: _fmt(v, 2))
+        table["busiest worker"] = data["busiest_share"].map(lambda v: _fmt(v, 2))
     table["valid"] = data["valid"].map({True: "yes", False: "**no**"})
     return table
 

@@ -112,9 +112,12 @@ def _base_row(run: Run, point: Point) -> dict:
         "workers": cfg.workers,
         "threads": cfg.threads,
         "capacity": cfg.capacity,
+        "parallel": cfg.parallel,
         "scenario": point.scenario,
         "users": point.users,
         "delay_s": point.delay_s,
+        "work_ms": point.work_ms,
+        "cores": point.cores,
         "offered_rps": point.rate,
         "repeat": point.repeat,
     }
@@ -267,7 +270,9 @@ def execute(run: Run, console: Console | None = None) -> Run:
                     run.calibrate(row)
                 else:
                     ceiling = run.calibration.get("loadgen_ceiling_rps")
-                    row = verdict.judge(row, problems, point.demanded_rps, ceiling)
+                    gap = verdict.model_gap(row)
+                    row = verdict.judge(row, [*problems, *([gap] if gap else [])],
+                                        point.demanded_rps, ceiling)  # fmt: skip
                 run.rows.append(row)
                 run.save()
                 if not row["valid"]:

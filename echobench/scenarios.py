@@ -47,7 +47,11 @@ class Scenario:
     # --- timings, in seconds, from the point's parameters ---------------------------------
 
     def ideal_latency_s(self, p: Point) -> float:
-        return model.ideal_latency_s(p.users, p.config.capacity, p.delay_s)
+        return model.ideal_latency_s(p.users, p.config.capacity, p.delay_s, **p.cpu)
+
+    def ideal_makespan_s(self, p: Point) -> float:
+        """The model's time for `users` simultaneous requests (a burst's bound)."""
+        return model.ideal_makespan_s(p.users, p.config.capacity, p.delay_s, **p.cpu)
 
     def stagger_s(self, p: Point) -> float:
         """Users start spread over this long, so closed-loop requests do not move in waves."""
@@ -55,7 +59,7 @@ class Scenario:
 
     def demanded_rps(self, p: Point) -> float | None:
         """The request rate the model asks of the load generator."""
-        return model.ideal_rps(p.users, p.config.capacity, p.delay_s)
+        return model.ideal_rps(p.users, p.config.capacity, p.delay_s, **p.cpu)
 
     def effective_warmup_s(self, p: Point) -> float:
         """Long enough for the first queued round to clear, so the window is steady."""
@@ -67,7 +71,7 @@ class Scenario:
 
     def deadline_s(self, p: Point) -> float:
         """A burst's limit: after this, unanswered requests are unfinished."""
-        return 1.5 * model.ideal_makespan_s(p.users, p.config.capacity, p.delay_s) + 10.0
+        return 1.5 * self.ideal_makespan_s(p) + 10.0
 
     def client_timeout_s(self, p: Point) -> float:
         return 2 * self.ideal_latency_s(p) + 10.0
@@ -90,7 +94,7 @@ class Scenario:
     # --- figures from the records ---------------------------------------------------------
 
     def ideal_rps(self, p: Point) -> float | None:
-        return model.ideal_rps(p.users, p.config.capacity, p.delay_s)
+        return model.ideal_rps(p.users, p.config.capacity, p.delay_s, **p.cpu)
 
     def summarize(self, p: Point, requests: pd.DataFrame, marks: dict) -> tuple:
         """(row, the requests whose latency counts, start, stop) of a windowed point.
@@ -141,13 +145,13 @@ class Burst(Scenario):
     report_rates = (("makespan_s", "makespan s", 3), ("ideal_makespan_s", "ideal s", 3))
 
     def demanded_rps(self, p: Point) -> float:
-        return p.users / model.ideal_makespan_s(p.users, p.config.capacity, p.delay_s)
+        return p.users / self.ideal_makespan_s(p)
 
     def client_timeout_s(self, p: Point) -> float:
         return self.deadline_s(p)
 
     def load_s(self, p: Point) -> float:
-        return model.ideal_makespan_s(p.users, p.config.capacity, p.delay_s)
+        return self.ideal_makespan_s(p)
 
     def max_load_s(self, p: Point) -> float:
         return self.deadline_s(p)
@@ -160,7 +164,7 @@ class Burst(Scenario):
         makespan = None
         if len(echo) and not row["unfinished"] and len(finished):
             makespan = float(finished["done_at"].max() - echo["sent_at"].min())
-        ideal = model.ideal_makespan_s(p.users, p.config.capacity, p.delay_s)
+        ideal = self.ideal_makespan_s(p)
         row.update(
             duration_s=makespan,
             makespan_s=makespan,
@@ -215,7 +219,7 @@ class Open(Scenario):
 
     def ideal_latency_s(self, p: Point) -> float:
         """Below capacity every arrival finds a slot; past it the queue grows without bound."""
-        return p.delay_s if p.rate <= p.capacity_rps else math.inf
+        return p.delay_s + p.work_s if p.rate <= p.capacity_rps else math.inf
 
     def demanded_rps(self, p: Point) -> float:
         return p.rate

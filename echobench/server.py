@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -118,6 +120,7 @@ class Server:
         self.work_ms = work_ms
         self.log_path = log_path or Path("/dev/null")
         self.proc: subprocess.Popen | None = None
+        self.ready_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -132,10 +135,15 @@ class Server:
     def start(self, ready_timeout_s: float = 30.0) -> Server:
         if port_in_use(self.host, self.port):
             raise ServerError(f"port {self.port} on {self.host} is already in use")
+        self.ready_dir = Path(tempfile.mkdtemp(prefix="echobench-ready-"))
         self.proc = processes.spawn(
             self.config.argv(self.host, self.port),
             self.log_path,
-            env={contract.DELAY_ENV: repr(self.delay_s), contract.WORK_ENV: repr(self.work_ms)},
+            env={
+                contract.DELAY_ENV: repr(self.delay_s),
+                contract.WORK_ENV: repr(self.work_ms),
+                contract.READY_ENV: str(self.ready_dir),
+            },
         )
         try:
             self._wait_ready(ready_timeout_s)
@@ -152,7 +160,7 @@ class Server:
                     f"{self.config.id} exited with code {self.proc.returncode} before it was "
                     f"ready{self._log_tail()}"
                 )
-            booted = len(processes.tree(self.proc.pid)) >= self.config.processes
+            booted = self.serving_workers() >= self.config.workers
             try:
                 if booted and get(self.host, self.port, "/", timeout_s=1.0)[0] == 200:
                     return
@@ -160,6 +168,14 @@ class Server:
                 pass
             time.sleep(0.1)
         raise ServerError(f"{self.config.id} was not ready within {timeout_s:g} s")
+
+    def serving_workers(self) -> int:
+        """Workers of this tree that have loaded the app (a manager's own PID never counts)."""
+        tree = {p.pid for p in processes.tree(self.proc.pid)}
+        if len(tree) > 1:
+            tree.discard(self.proc.pid)
+        announced = {int(p.name) for p in self.ready_dir.iterdir() if p.name.isdigit()}
+        return len(announced & tree)
 
     def verify(self) -> None:
         verify_echo(self.host, self.port, self.config.id)
@@ -170,6 +186,8 @@ class Server:
     def stop(self) -> None:
         if self.proc is not None:
             processes.stop(self.proc)
+        if self.ready_dir is not None:
+            shutil.rmtree(self.ready_dir, ignore_errors=True)
 
     def _log_tail(self, lines: int = 5) -> str:
         try:

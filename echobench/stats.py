@@ -13,7 +13,7 @@ import pandas as pd
 from echobench.scenarios import SCENARIOS
 
 # The fields that identify "the same point" across repeats and across runs.
-POINT_KEY = ["scenario", "config", "users", "offered_rps", "delay_s"]
+POINT_KEY = ["scenario", "config", "users", "offered_rps", "delay_s", "work_ms"]
 FIGURES = ["rps", "efficiency", "makespan_s", "p50_ms", "p99_ms", "server_pss_peak_mb"]
 # Headline figure per scenario, and whether higher is better.
 HEADLINE = {name: (s.headline, s.higher_is_better) for name, s in SCENARIOS.items()}
@@ -22,7 +22,10 @@ MACHINE_FIELDS = ["cpu_model", "cores_logical", "memory_gib", "hostname"]
 
 
 def _key(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(offered_rps=frame["offered_rps"].fillna(-1.0))
+    """Key columns without gaps: no arrival rate is -1, no CPU work (or a run from before
+    it existed) is 0."""
+    work = frame["work_ms"].fillna(0.0) if "work_ms" in frame else 0.0
+    return frame.assign(offered_rps=frame["offered_rps"].fillna(-1.0), work_ms=work)
 
 
 def aggregate(summary: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,7 @@ and flags, never message text, so rewording a message cannot flip a point's vali
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 # The load generator is bound at this share of one core (per locust process).
@@ -36,6 +37,12 @@ WORKERS = "workers"  # a distributed point lost a worker, records, or a version 
 BURST_COUNT = "burst_count"  # a burst sent other than n requests
 EXTERNAL = "external"  # remark: a --target server is not sampled or restarted
 CLOCK = "clock"  # remark: worker clocks known only to within some milliseconds
+MODEL_GAP = "model_gap"  # remark: a valid rate point more than MODEL_TOLERANCE off the model
+
+# A point further than this from the model's ideal says why in its note.
+MODEL_TOLERANCE = 0.10
+# The round trip is "slower than the model" when its median exceeds D + c by this share.
+LATENCY_SLACK = 0.05
 
 
 def remark(kind: str, text: str) -> Problem:
@@ -78,6 +85,44 @@ def judge(
             notes.append(f"{row[key]} {label}")
     broken = _broken(row, problems)
     return {**row, "loadgen_bound": bound, "valid": not (bound or broken), "note": "; ".join(notes)}
+
+
+def model_gap(row: dict) -> Problem | None:
+    """Why a closed-loop point's rate is more than MODEL_TOLERANCE off the model, from
+    what was measured beside it: how the requests spread over the server's processes,
+    the cores the server had, and the round trip's own time. None within tolerance.
+    """
+    eff = row.get("efficiency")
+    if row.get("scenario") not in ("steady", "mixed") or eff is None:
+        return None
+    if 1.0 - MODEL_TOLERANCE <= eff <= 1.0 + MODEL_TOLERANCE:
+        return None
+    reasons = [f"{abs(1 - eff):.0%} {'below' if eff < 1 else 'above'} the model"]
+    work_s = (row.get("work_ms") or 0.0) / 1000.0
+    busiest, workers = row.get("busiest_share"), row.get("workers") or 1
+    if work_s and busiest and workers > 1 and busiest > 1.1 / workers:
+        reasons.append(
+            f"the busiest of {workers} workers answered {busiest:.0%} of the requests, "
+            f"which alone caps the rate at {1 / (busiest * work_s):.0f} req/s (1 / (share x c))"
+        )
+    lanes = min(float(row.get("parallel") or 1), float(row.get("cores") or 1))
+    server = row.get("server_cores")
+    if work_s and server is not None and server < 0.9 * lanes:
+        loadgen = row.get("loadgen_cores")
+        beside = f", the load generator {loadgen:.2f}" if loadgen is not None else ""
+        reasons.append(f"the server used {server:.2f} of the {lanes:g} cores the model gives it"
+                       f"{beside}")  # fmt: skip
+    p50, ideal_ms = row.get("p50_ms"), row.get("ideal_latency_ms")
+    if p50 and ideal_ms and p50 > (1 + LATENCY_SLACK) * ideal_ms:
+        queued = work_s or row.get("users", 0) > (row.get("capacity") or math.inf)
+        cause = "" if queued else " (the round trip's own cost on this machine)"
+        reasons.append(
+            f"a request took {p50:.1f} ms at the median against the model's {ideal_ms:.1f} ms"
+            f"{cause}"
+        )
+    if len(reasons) == 1:
+        reasons.append("no measured cause: see the server and load-generator CPU columns")
+    return remark(MODEL_GAP, ": ".join(reasons[:1]) + ": " + "; ".join(reasons[1:]))
 
 
 def _broken(row: dict, problems: list[Problem]) -> bool:

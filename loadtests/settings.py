@@ -17,6 +17,7 @@ class Settings:
     by_rate: bool  # open loop: arrivals on a schedule, taken by a pool of senders
     fresh_connections: bool  # calibration: a new connection per request, as a burst's
     delay_s: float
+    work_ms: float  # CPU each echo asks the server to burn (0: the parameter is left out)
     warmup_s: float
     window_s: float
     drain_s: float

@@ -55,7 +55,7 @@ class EchoUserBase(FastHttpUser):
         }
         RECORDER.record("send", **ids)
         start = time.perf_counter()
-        outcome, error, status = "ok", "", 0
+        outcome, error, status, worker = "ok", "", 0, ""
         fresh = CONDUCTOR.settings.fresh_connections  # as a burst's requests are
         try:
             with self.client.get(
@@ -63,6 +63,7 @@ class EchoUserBase(FastHttpUser):
             ) as resp:
                 latency_ms = (time.perf_counter() - start) * 1000.0
                 status = resp.status_code or 0
+                worker = resp.headers.get(contract.WORKER_HEADER, "") if status else ""
                 exception = resp.request_meta.get("exception")
                 if not status:
                     outcome = classify(exception) if exception else "failed"
@@ -83,12 +84,16 @@ class EchoUserBase(FastHttpUser):
             status=status,
             outcome=outcome,
             error=error,
+            worker=worker,
         )
 
     def echo(self, intended_at: float | str = "") -> None:
         self.sequence += 1
         text = f"u{self.index}r{self.sequence}"
-        path = f"/?field={text}&delay={CONDUCTOR.settings.delay_s!r}"
+        settings = CONDUCTOR.settings
+        path = f"/?field={text}&delay={settings.delay_s!r}"
+        if settings.work_ms:
+            path += f"&work={settings.work_ms!r}"
         self.request("echo", path, contract.render_page(text), intended_at)
 
 

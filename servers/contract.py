@@ -24,6 +24,11 @@ MAX_WORK_MS = 1000.0
 MAX_FIELD_CHARS = 1000
 DELAY_ENV = "ECHOBENCH_DELAY"
 WORK_ENV = "ECHOBENCH_WORK"
+# A folder where each serving process leaves a file named by its PID once its app is
+# loaded, so echobench can wait for every worker, not just the first, before any load.
+READY_ENV = "ECHOBENCH_READY_DIR"
+# The one header that differs between answers besides Date and Server: who answered.
+WORKER_HEADER = "X-Echobench-Worker"
 
 HTML_TYPE = "text/html; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -65,7 +70,11 @@ class Reply:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Content-Type": self.content_type, **self.extra_headers}
+        return {
+            "Content-Type": self.content_type,
+            WORKER_HEADER: str(os.getpid()),
+            **self.extra_headers,
+        }
 
 
 def parse_delay(text: str) -> float:
@@ -96,6 +105,14 @@ def default_work() -> float:
     """The server-wide CPU work in ms, set by `echobench serve --work` (default 0)."""
     raw = os.environ.get(WORK_ENV)
     return 0.0 if raw is None else parse_work(raw)
+
+
+def announce_ready() -> None:
+    """Leave this process's PID in the ready folder, when echobench gave one."""
+    folder = os.environ.get(READY_ENV)
+    if folder:
+        with open(os.path.join(folder, str(os.getpid())), "w"):
+            pass
 
 
 def burn(seconds: float) -> None:

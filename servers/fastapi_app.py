@@ -9,7 +9,8 @@
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException
@@ -32,8 +33,14 @@ async def _http_error(_request: Request, exc: HTTPException) -> Response:
     return _respond(contract.bad_request(str(exc.detail)))
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    contract.announce_ready()  # in each uvicorn worker, as it starts serving
+    yield
+
+
 def _build(endpoint: Callable) -> FastAPI:
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.add_api_route("/", endpoint, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_exception_handler(HTTPException, _http_error)
     return app

@@ -37,3 +37,6 @@ def not_found(_error) -> Response:
 @app.errorhandler(405)
 def method_not_allowed(_error) -> Response:
     return _respond(contract.method_not_allowed())
+
+
+contract.announce_ready()  # in each gunicorn worker, once its app is loaded

@@ -35,4 +35,6 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer((HOST, int(PORT)), Handler).serve_forever()
+server = ThreadingHTTPServer((HOST, int(PORT)), Handler)
+contract.announce_ready()  # as the real apps do, once they can answer
+server.serve_forever()

@@ -92,7 +92,8 @@ def alive(pids: set[int]) -> set[int]:
 
 
 def simultaneous_gets(port: int, path: str, n: int, timeout_s: float = 60.0):
-    """n GETs released together; [(status, body, seconds from release)] and the makespan."""
+    """n GETs released together; [(status, body, seconds from release, lower-cased
+    headers)] and the makespan."""
     barrier = threading.Barrier(n + 1)
     results: list = [None] * n
     start = [0.0]
@@ -104,7 +105,9 @@ def simultaneous_gets(port: int, path: str, n: int, timeout_s: float = 60.0):
             barrier.wait()
             conn.request("GET", path)
             resp = conn.getresponse()
-            results[i] = (resp.status, resp.read(), time.monotonic() - start[0])
+            body = resp.read()
+            headers = {k.lower(): v for k, v in resp.getheaders()}
+            results[i] = (resp.status, body, time.monotonic() - start[0], headers)
         finally:
             conn.close()
 

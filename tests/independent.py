@@ -23,21 +23,34 @@ WINDOW_S = 1.0  # CPU peaks are taken over windows of at least 1 s
 CPU_WARNINGS = ("CPU usage above 90%", "exceeded cpu threshold")
 
 
-def capacity(config: str) -> float:
-    """K, the slots of a config, from its id (the table in the README's model)."""
-    table = [
-        (r"flask-sync-(\d+)", lambda n: int(n)),
-        (r"flask-gthread-(\d+)x(\d+)", lambda n, t: int(n) * int(t)),
-        (r"flask-gevent-(\d+)", lambda n: int(n) * 1000),
-        (r"fastapi-async", lambda: math.inf),
-        (r"fastapi-threadpool", lambda: 40),
-        (r"fastapi-blocking", lambda: 1),
-    ]
-    for pattern, k in table:
+# (id pattern, K, P) of every config family: the table in the README's model.
+CONFIGS = [
+    (r"flask-sync-(\d+)", lambda n: int(n), lambda n: int(n)),
+    (r"flask-gthread-(\d+)x(\d+)", lambda n, t: int(n) * int(t), lambda n, t: int(n)),
+    (r"flask-gevent-(\d+)", lambda n: int(n) * 1000, lambda n: int(n)),
+    (r"fastapi-async", lambda: math.inf, lambda: 1),
+    (r"fastapi-async-(\d+)", lambda n: math.inf, lambda n: int(n)),
+    (r"fastapi-threadpool", lambda: 40, lambda: 1),
+    (r"fastapi-blocking", lambda: 1, lambda: 1),
+]
+
+
+def _lookup(config: str, which: int) -> float:
+    for pattern, *numbers in CONFIGS:
         match = re.fullmatch(pattern, config)
         if match:
-            return float(k(*match.groups()))
-    raise ValueError(f"no K known for {config}")
+            return float(numbers[which](*match.groups()))
+    raise ValueError(f"no K and P known for {config}")
+
+
+def capacity(config: str) -> float:
+    """K: requests a config holds at once."""
+    return _lookup(config, 0)
+
+
+def parallel(config: str) -> float:
+    """P: processes of a config that compute at once."""
+    return _lookup(config, 1)
 
 
 def _float(text: str) -> float | None:
@@ -74,24 +87,37 @@ def busiest_pct(times: list[float], cpu: list[float]) -> float | None:
 
 
 def timings(point: dict) -> dict:
-    """K, ideal latency, warm-up and the load the model asks for, from the point alone."""
+    """K, ideal rate, latency, warm-up and the load the model asks for, from the point alone.
+
+    A request waits D then computes c; K slots, P processes, M cores:
+    X = min(min(C, K) / (D + c), min(P, M) / c); latency C / X, at least D + c.
+    """
     scenario, d, c = point["scenario"], point["delay_s"], point["users"]
-    k = capacity(point["config"])
+    work = point.get("work_ms", 0.0) / 1000.0
+    k, p, m = capacity(point["config"]), parallel(point["config"]), point.get("cores", 1)
+
+    def rate(users: float) -> float:
+        x = min(users, k) / (d + work) if d + work else math.inf
+        return min(x, min(p, m) / work) if work else x
+
     out = {"k": k}
     if scenario == "open":
-        out["ideal_latency_s"] = d if point["rate"] <= k / d else math.inf
+        out["ideal_rps"] = min(point["rate"], rate(math.inf))
+        out["ideal_latency_s"] = d + work if point["rate"] <= rate(math.inf) else math.inf
         out["warmup_s"] = max(point["warmup_s"], d)
         out["demanded_rps"] = point["rate"]
     else:
-        out["ideal_latency_s"] = d * max(1.0, c / k)
+        out["ideal_rps"] = rate(c)
+        out["ideal_latency_s"] = max(d + work, c / rate(c))
         stagger = d if scenario in ("steady", "mixed") else 0.0
         out["warmup_s"] = max(point["warmup_s"], stagger + out["ideal_latency_s"])
         if scenario == "burst":
             rounds = 1 if math.isinf(k) else math.ceil(c / k)
-            out["ideal_makespan_s"] = rounds * d
+            cpu = max(math.ceil(c / p) * work, c * work / m) if work else 0.0
+            out["ideal_makespan_s"] = max(rounds * (d + work), d + cpu)
             out["demanded_rps"] = c / out["ideal_makespan_s"]
         elif scenario in ("steady", "mixed"):
-            out["demanded_rps"] = min(c, k) / d
+            out["demanded_rps"] = out["ideal_rps"]
     return out
 
 
@@ -112,6 +138,7 @@ def _requests_and_marks(raw: Path):
                     "done_at": _float(end["done_at"]) if end else None,
                     "latency_ms": _float(end["latency_ms"]) if end else None,
                     "outcome": end["outcome"] if end else "unfinished",
+                    "worker": (end.get("worker") or None) if end else None,
                 }
             )
         per_file.append([r for r in rows if r["event"] == "mark"])
@@ -146,18 +173,49 @@ def _loadgen_pct(per_file, samples, release, end, processes) -> float | None:
     return max(found) if found else None
 
 
+def _grown(samples: list[dict], column: str, start: float, stop: float) -> tuple:
+    """How much a cumulative CPU column grew from its last sample at or before the start
+    to its last at or before the stop, and over how long."""
+    cpu = [s for s in samples if s["t"] <= stop and s[column] is not None]
+    before = [s for s in cpu if s["t"] <= start]
+    if not cpu or not before:
+        return None, None
+    return cpu[-1][column] - before[-1][column], cpu[-1]["t"] - before[-1]["t"]
+
+
 def _server(samples: list[dict], start: float, stop: float) -> dict:
     idle = [s["server_pss_mb"] for s in samples if s["phase"] == "idle" and s["server_pss_mb"]]
     load = [s["server_pss_mb"] for s in samples if start <= s["t"] <= stop and s["server_pss_mb"]]
-    cpu = [s for s in samples if s["t"] <= stop and s["server_cpu_s"] is not None]
-    before = [s for s in cpu if s["t"] <= start]
+    used, span = _grown(samples, "server_cpu_s", start, stop)
+    loadgen, loadgen_span = _grown(samples, "loadgen_cpu_s", start, stop)
     return {
         "server_pss_idle_mb": statistics.median(idle) if idle else None,
         "server_pss_peak_mb": max(load) if load else None,
-        "server_cpu_s": cpu[-1]["server_cpu_s"] - before[-1]["server_cpu_s"]
-        if cpu and before
-        else None,
+        "server_cpu_s": used,
+        "server_cores": used / span if span else None,
+        "loadgen_cores": loadgen / loadgen_span if loadgen_span else None,
     }
+
+
+def _workers(answered: list[dict], config: str) -> dict:
+    """Distinct server processes among the ok answers; the busiest's and idlest's share."""
+    named = [r["worker"] for r in answered if r["worker"]]
+    if not named:
+        return {"workers_seen": None, "busiest_share": None, "idlest_share": None}
+    per = {w: named.count(w) for w in set(named)}
+    declared = workers(config)
+    idlest = min(per.values()) if len(per) >= declared else 0
+    return {
+        "workers_seen": len(per),
+        "busiest_share": max(per.values()) / len(named),
+        "idlest_share": idlest / len(named),
+    }
+
+
+def workers(config: str) -> int:
+    """Server processes of a config: N of an -N or -NxT id, else one."""
+    match = re.search(r"-(\d+)(x\d+)?$", config)
+    return int(match.group(1)) if match else 1
 
 
 def _samples(raw: Path) -> list[dict]:
@@ -173,7 +231,7 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
 
     `loadgen` is run.json's: how many locust processes ran on this machine.
     """
-    scenario, d, c = point["scenario"], point["delay_s"], point["users"]
+    scenario, c = point["scenario"], point["users"]
     t = timings(point)
     requests, per_file = _requests_and_marks(raw)
     marks = [m for ms in per_file for m in ms]
@@ -214,12 +272,7 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
         measured = [r for r in echo if start <= r[born] < stop]
         done_ok = [r for r in echo if r["outcome"] == "ok" and start <= r["done_at"] < stop]
         rps = len(done_ok) / point["window_s"] if release is not None else None
-        ideal = {
-            "steady": min(c, t["k"]) / d if d else None,
-            "mixed": min(c, t["k"]) / d if d else None,
-            "open": min(point.get("rate") or 0.0, t["k"] / d) if d else None,
-            "calibrate": None,
-        }[scenario]
+        ideal = None if scenario == "calibrate" else t["ideal_rps"]
         row.update(
             duration_s=point["window_s"],
             makespan_s=None,
@@ -253,6 +306,7 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
                 fast_max_ms=max(fast_ok) if fast_ok else None,
             )
 
+    row.update(_workers([r for r in measured if r["outcome"] == "ok"], point["config"]))
     row.update(
         requests=len(measured),
         ok=sum(r["outcome"] == "ok" for r in measured),
@@ -327,17 +381,23 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
                     ceiling, calibration.get("loadgen_ceiling_rps", 0.0)
                 )
         row["capacity"] = capacity(point["config"])
+        row["parallel"] = parallel(point["config"])
         rows[point["point_id"]] = row
     return rows, calibration
 
 
 CHECKED = [
-    "capacity", "requests", "ok", "failed", "timeouts", "unfinished", "duration_s", "rps",
+    "capacity", "parallel", "requests", "ok", "failed", "timeouts", "unfinished", "duration_s",
+    "rps",
     "ideal_rps", "makespan_s", "ideal_makespan_s", "efficiency", "p50_ms", "p90_ms", "p99_ms",
     "p999_ms", "max_ms", "ideal_latency_ms", "fast_requests", "fast_ok", "fast_p50_ms",
     "fast_p99_ms", "fast_max_ms", "server_pss_idle_mb", "server_pss_peak_mb", "server_cpu_s",
+    "server_cores", "loadgen_cores", "workers_seen", "busiest_share", "idlest_share",
     "loadgen_cpu_peak_pct", "loadgen_bound", "valid",
 ]  # fmt: skip
+# Columns added after the first reference runs were made: absent there, checked elsewhere.
+ADDED = {"parallel", "server_cores", "loadgen_cores", "workers_seen", "busiest_share",
+         "idlest_share"}  # fmt: skip
 
 
 def mismatches(stored: dict, row: dict) -> list[str]:
@@ -347,6 +407,8 @@ def mismatches(stored: dict, row: dict) -> list[str]:
     """
     wrong = []
     for column in CHECKED:
+        if column in ADDED and column not in stored:
+            continue
         want, got = stored.get(column), row.get(column)
         missing = want is None or (isinstance(want, float) and math.isnan(want))
         if missing or got is None:

@@ -116,7 +116,7 @@ def test_compare_cli_on_two_runs(tmp_path, smoke_run):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(tmp_path / "cmp.csv")
-    assert len(table) == 7 and (table["verdict"] == "not significant").all()
+    assert len(table) == 8 and (table["verdict"] == "not significant").all()
     assert (table["ratio_b_over_a"] == 1.0).all()
 
     meta = json.loads((b / "run.json").read_text())

@@ -135,11 +135,14 @@ def test_help_explains_every_command(tmp_path):
         assert done.returncode == 0 and "usage:" in done.stdout
 
 
-def test_servers_lists_every_family(tmp_path):
+def test_servers_lists_every_family_with_its_k_and_p(tmp_path):
     done = run_cli("servers", cwd=tmp_path)
     assert done.returncode == 0
-    for name in FAMILIES:
-        assert name in done.stdout
+    lines = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:-1]}
+    for name, family in FAMILIES.items():
+        assert lines[name][1:4] == [family.model, family.capacity, family.parallel], name
+    assert lines["fastapi-async-N"][1:4] == ["async", "unbounded", "N"]
+    assert lines["flask-gthread-NxT"][1:4] == ["threads", "N*T", "N"]
 
 
 @pytest.mark.parametrize(
@@ -213,7 +216,7 @@ def test_no_shell_strings_anywhere():
 
 
 def test_builtin_profiles_expand_and_fit_their_budgets():
-    budgets = {"smoke": 60, "quick": 180, "standard": 720}
+    budgets = {"smoke": 75, "quick": 180, "standard": 720, "crossover": 720}
     for name in profiles.available():
         profile = profiles.load_profile(name)
         assert profile.points, name

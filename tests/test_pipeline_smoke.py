@@ -11,7 +11,7 @@ import json
 import pandas as pd
 import pytest
 
-from echobench import results
+from echobench import metrics, results
 from tests import independent
 from tests.helpers import alive
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def test_every_row_accounts_for_every_request(smoke_run):
     summary = results.load_summary(smoke_run[0])
-    assert len(summary) == 7
+    assert len(summary) == 8
     assert list(pd.read_csv(smoke_run[0] / "summary.csv").columns) == results.COLUMNS
     lhs = summary["requests"]
     rhs = summary["ok"] + summary["failed"] + summary["timeouts"] + summary["unfinished"]
@@ -41,6 +41,26 @@ def test_valid_points_are_close_to_the_model(smoke_run):
     assert mixed["fast_p50_ms"] > 100, "behind busy sync workers the fast page waits"
 
 
+def test_every_answer_names_a_worker_of_the_server(smoke_run):
+    """Per-worker counts add up to the ok count on every point; the workers are the
+    server's own processes, and a CPU point's latency includes its work."""
+    run_dir = smoke_run[0]
+    summary = results.load_summary(run_dir).set_index("point_id")
+    for pid, row in summary.iterrows():
+        raw = run_dir / "raw" / pid
+        requests, _marks = metrics.read_point(raw)
+        ok = requests[(requests["kind"] == "echo") & (requests["outcome"] == "ok")]
+        per_worker = ok["worker"].astype("int64").value_counts()
+        assert per_worker.sum() == len(ok), pid
+        server = set(json.loads((raw / "pids.json").read_text())["pids"])
+        assert set(per_worker.index) <= server, pid
+        assert 1 <= row["workers_seen"] <= row["workers"], pid
+    cpu = summary[summary["work_ms"] > 0].iloc[0]
+    assert cpu["config"] == "fastapi-async-2" and cpu["parallel"] == 2
+    assert cpu["p50_ms"] >= 110, "D + c = 100 + 10 ms"
+    assert 0.5 <= cpu["busiest_share"] <= 1.0 and cpu["idlest_share"] <= 0.5
+
+
 def test_summary_can_be_recomputed_from_raw(smoke_run):
     """Every figure, ideal, efficiency and verdict, by tests/independent.py's own formulas."""
     run_dir = smoke_run[0]
@@ -54,7 +74,7 @@ def test_summary_can_be_recomputed_from_raw(smoke_run):
 def test_run_metadata_describes_the_machine(smoke_run):
     run = results.load_run(smoke_run[0])
     assert run["status"] == "complete"
-    assert run["points_done"] == run["points_total"] == len(run["matrix"]) == 7
+    assert run["points_done"] == run["points_total"] == len(run["matrix"]) == 8
     assert run["machine"]["cores_logical"] >= 1
     assert run["versions"]["locust"].startswith("2.47")
     assert run["git"]["commit"] is None or len(run["git"]["commit"]) == 40
@@ -69,5 +89,5 @@ def test_no_process_survives_the_run(smoke_run):
 
 def test_progress_and_summary_are_printed(smoke_run):
     stderr = smoke_run[1].stderr
-    assert "7/7" in stderr
+    assert "8/8" in stderr
     assert "summary.csv" in stderr

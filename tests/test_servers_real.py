@@ -46,12 +46,17 @@ def test_event_loops_answer_200_requests_in_one_round(config):
     assert d * 0.95 <= makespan < 1.9 * d
 
 
+# Beside `serve` itself: gunicorn's master and 3 workers; uvicorn alone; uvicorn's
+# supervisor, multiprocessing's resource tracker and 2 workers.
+TREES = {"flask-sync-3": 4, "fastapi-async": 1, "fastapi-async-2": 4}
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-@pytest.mark.parametrize("config", ["flask-sync-3", "fastapi-async"])
+@pytest.mark.parametrize("config", sorted(TREES))
 def test_serve_stops_its_whole_tree(config, sig):
-    served = Served(config)
+    served = Served(config, "--work", "5")
     assert served.ready_line == f"ready http://127.0.0.1:{served.port}"
-    expected = 1 + (4 if config == "flask-sync-3" else 1)  # serve + master + workers
+    expected = 1 + TREES[config]
     deadline = time.monotonic() + 10
     while len(alive(served.pids)) < expected and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -75,6 +80,18 @@ def test_cpu_work_occupies_a_process():
         assert all(r[1] == contract.render_page("w") for r in results)
     assert spans["fastapi-async"] >= 0.38, "the loop burns both requests' CPU in turn"
     assert spans["fastapi-async"] > 1.4 * spans["flask-sync-2"], spans
+
+
+def test_readiness_waits_for_every_worker_and_each_answer_names_its_process():
+    """Ready only once both uvicorn workers have loaded the app; every answer's
+    X-Echobench-Worker is one of them, never the supervisor."""
+    with Server(get_config("fastapi-async-2"), delay_s=0.0) as server:
+        assert server.serving_workers() == 2
+        workers = {p.pid for p in tree(server.pid)} - {server.pid}
+        results, _ = simultaneous_gets(server.port, "/?field=who&delay=0.2", 40)
+    named = {int(r[3][contract.WORKER_HEADER.lower()]) for r in results}
+    assert named <= workers and named
+    assert [r[1] for r in results] == [contract.render_page("who")] * 40
 
 
 def test_serve_uses_its_delay_option():

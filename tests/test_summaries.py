@@ -74,8 +74,10 @@ def test_the_error_mark_and_an_empty_record_file(tmp_path):
 def test_no_records_at_all(tmp_path):
     requests, marks = metrics.read_point(tmp_path)
     assert len(requests) == 0 and marks == {}
-    assert list(requests.columns) == ["req_id", "kind", "sent_at", "intended_at", "done_at",
-                                      "latency_ms", "status", "outcome", "error"]  # fmt: skip
+    assert list(requests.columns) == [
+        "req_id", "kind", "sent_at", "intended_at", "done_at",
+        "latency_ms", "status", "outcome", "error", "worker",
+    ]  # fmt: skip
 
 
 def test_records_of_another_shape_are_refused(tmp_path):
@@ -84,7 +86,7 @@ def test_records_of_another_shape_are_refused(tmp_path):
         metrics.read_point(tmp_path)
     write_raw(tmp_path, [mark("release", T0)])
     with open(tmp_path / "requests.csv", "a") as out:
-        out.write("send,1,echo,0,1000.0,,,,,,,,surplus\n")  # a row with one field too many
+        out.write("send,1,echo,0,1000.0,,,,,,,,,surplus\n")  # a row with one field too many
     with pytest.raises((pd.errors.ParserError, pd.errors.ParserWarning)):
         metrics.read_point(tmp_path)
 
@@ -111,16 +113,18 @@ def test_the_load_generator_peak_inside_the_phase_only():
 
 def test_server_figures_at_the_edges_of_the_phase():
     samples = frame(
-        [T0 - 1.0, "idle", True, 2, 40.0, 80.0, 10.0, None],
-        [T0, "load", True, 2, 60.0, 90.0, 11.0, None],  # at the start: in the peak, CPU base
-        [T0 + 1.0, "load", True, 2, 45.0, 95.0, 12.0, None],
-        [T0 + 2.0, "load", True, 2, 55.0, 99.0, 14.0, None],  # at the end: in
-        [T0 + 2.1, "load", True, 2, 70.0, 99.0, 20.0, None],
+        [T0 - 1.0, "idle", True, 2, 40.0, 80.0, 10.0, 5.0],
+        [T0, "load", True, 2, 60.0, 90.0, 11.0, 5.5],  # at the start: in the peak, CPU base
+        [T0 + 1.0, "load", True, 2, 45.0, 95.0, 12.0, 6.0],
+        [T0 + 2.0, "load", True, 2, 55.0, 99.0, 14.0, 7.0],  # at the end: in
+        [T0 + 2.1, "load", True, 2, 70.0, 99.0, 20.0, 9.0],
     )
     assert metrics.server_figures(samples, T0, T0 + 2.0) == {
         "server_pss_idle_mb": 40.0,
         "server_pss_peak_mb": 60.0,
         "server_cpu_s": pytest.approx(3.0),
+        "server_cores": pytest.approx(1.5),  # 3 CPU s over the 2 s between its samples
+        "loadgen_cores": pytest.approx(0.75),  # 1.5 CPU s over the same 2 s
     }
     assert metrics.server_figures(samples, T0 + 0.5, T0 + 2.0)["server_pss_peak_mb"] == 55.0
 
@@ -131,12 +135,16 @@ def test_server_figures_without_samples_in_each_phase():
         "server_pss_idle_mb": None,
         "server_pss_peak_mb": 45.0,
         "server_cpu_s": None,  # nothing before the start to subtract
+        "server_cores": None,
+        "loadgen_cores": None,
     }
     idle_only = frame([T0 - 1.0, "idle", True, 1, 40.0, 90.0, 12.0, None])
     assert metrics.server_figures(idle_only, T0, T0 + 2.0) == {
         "server_pss_idle_mb": 40.0,
         "server_pss_peak_mb": None,
         "server_cpu_s": 0.0,
+        "server_cores": None,  # no time between its samples to divide by
+        "loadgen_cores": None,
     }
 
 
@@ -217,7 +225,7 @@ def test_compare_gives_every_column_in_the_order_of_run_a():
     ])  # fmt: skip
     table = stats.compare(a, b)
     assert list(table.columns) == ["scenario", "config", "users", "offered_rps", "delay_s",
-                                   "figure", "a_median", "b_median", "ratio_b_over_a",
+                                   "work_ms", "figure", "a_median", "b_median", "ratio_b_over_a",
                                    "a_repeats", "b_repeats", "verdict"]  # fmt: skip
     records = table.to_dict("records")
     assert [r["config"] for r in records] == ["beta", "alpha", "alpha"]
@@ -228,6 +236,15 @@ def test_compare_gives_every_column_in_the_order_of_run_a():
     assert math.isnan(beta["offered_rps"]) and opened["offered_rps"] == 0.5
     assert opened["figure"] == "p99_ms" and opened["verdict"] == "worse"
     assert custom["figure"] == "rps" and custom["verdict"] == "worse"
+
+
+def test_points_that_differ_only_in_cpu_work_are_never_compared_together():
+    a = pd.DataFrame([{**r, "work_ms": w} for w, v in ((0.0, 100.0), (25.0, 40.0))
+                      for r in _point_rows("steady", "beta", "rps", [v])])  # fmt: skip
+    b = a.assign(rps=a["rps"] * 1.5)
+    table = stats.compare(a, b)
+    assert list(table["work_ms"]) == [0.0, 25.0]
+    assert list(table["ratio_b_over_a"]) == [1.5, 1.5]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,238 @@
+"""CPU per request: the model's two bounds, K and P of every config, who answered, and
+why a point falls short of the model. Pure and fast; values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from echobench import metrics, model, profiles, runner, verdict
+from echobench.configs import get_config
+from tests.synthetic import T0, mark, point, request, write_raw
+
+INF = math.inf
+
+
+# --- the model with CPU ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("users", "k", "d", "c", "p", "m", "rps"),
+    [
+        (16, INF, 0.1, 0.05, 1, 2, 20.0),  # one event loop: 1 / c, not 16 / 0.15
+        (16, 4, 0.1, 0.05, 4, 2, 4 / 0.15),  # four sync workers: their slots bind
+        (16, 4, 0.1, 0.1, 4, 2, 20.0),  # ... until the two cores do: 2 / c
+        (16, INF, 0.1, 0.01, 2, 2, 16 / 0.11),  # two loops, little CPU: the wait binds
+        (16, INF, 0.1, 0.05, 8, 2, 40.0),  # P beyond M: the cores bind
+        (16, INF, 0.1, 0.0, 1, 2, 160.0),  # no CPU: min(C, K) / D, as before
+        (4, 40, 0.0, 0.01, 1, 2, 100.0),  # no wait at all: the CPU alone
+    ],
+)
+def test_closed_loop_rate_is_the_lower_of_slots_and_cpu(users, k, d, c, p, m, rps):
+    assert model.ideal_rps(users, k, d, c, p, m) == pytest.approx(rps)
+
+
+def test_latency_is_littles_law_and_never_below_the_requests_own_time():
+    assert model.ideal_latency_s(16, INF, 0.1, 0.05, 1, 2) == pytest.approx(16 / 20.0)
+    assert model.ideal_latency_s(2, INF, 0.1, 0.01, 1, 2) == pytest.approx(0.11)
+    assert model.ideal_latency_s(8, 4, 2.0) == pytest.approx(4.0), "waiting only: D x C / K"
+    assert model.ideal_latency_s(32, INF, 0.0) == 0.0, "calibration: no model latency"
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "d", "c", "p", "m", "makespan"),
+    [
+        (200, INF, 2.0, 0.01, 1, 2, 4.0),  # all wait together, then 200 x 10 ms in turn
+        (200, 8, 2.0, 0.01, 8, 2, 25 * 2.01),  # sync-8: 25 rounds of D + c bind
+        (100, INF, 1.0, 0.1, 4, 2, 1.0 + 5.0),  # 4 loops on 2 cores: 100 x c / 2
+        (100, INF, 1.0, 0.1, 2, 4, 1.0 + 5.0),  # 2 loops on 4 cores: ceil(100/2) x c
+        (3, INF, 1.0, 0.1, 2, 2, 1.0 + 0.2),  # 3 on 2 processes: one computes 2 of them
+        (9, 2, 0.5, 0.0, 2, 2, 2.5),  # no CPU: whole rounds of D, as before
+        (0, 2, 0.5, 0.1, 2, 2, 0.0),
+    ],
+)
+def test_burst_makespan_is_the_larger_of_rounds_and_cpu(n, k, d, c, p, m, makespan):
+    assert model.ideal_makespan_s(n, k, d, c, p, m) == pytest.approx(makespan)
+
+
+def test_open_loop_capacity_with_cpu():
+    assert model.capacity_rps(INF, 0.1, 0.02, 1, 2) == pytest.approx(50.0)
+    assert model.capacity_rps(4, 0.1, 0.02, 4, 2) == pytest.approx(4 / 0.12)
+    assert model.capacity_rps(4, 0.5) == pytest.approx(8.0)
+    open_point = point("open", config="fastapi-async", delay_s=0.1, rate=60.0, work_ms=20)
+    assert open_point.capacity_rps == pytest.approx(50.0)
+    assert open_point.ideal_latency_s == math.inf, "past the CPU's capacity the queue grows"
+
+
+def test_a_point_carries_its_cpu_terms_and_names_its_work():
+    p = point(config="fastapi-async-2", users=16, delay_s=0.1, work_ms=25, cores=2)
+    assert p.cpu == {"work_s": 0.025, "parallel": 2, "cores": 2}
+    assert p.kind.ideal_rps(p) == pytest.approx(2 / 0.025)
+    assert p.point_id.endswith("-u16-w25-r1")
+    assert point(users=16).point_id.endswith("-u16-r1"), "no work: the id is unchanged"
+    described = p.describe()
+    assert described["work_ms"] == 25 and described["cores"] == 2
+    assert runner.Point.from_description(described) == p
+
+
+# --- K and P of every config -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "k", "p", "workers"),
+    [
+        ("fastapi-async", INF, 1, 1),
+        ("fastapi-async-2", INF, 2, 2),
+        ("flask-gevent-2", 2000, 2, 2),
+        ("fastapi-threadpool", 40, 1, 1),
+        ("flask-gthread-2x8", 16, 2, 2),
+        ("flask-sync-4", 4, 4, 4),
+        ("fastapi-blocking", 1, 1, 1),
+    ],
+)
+def test_every_config_declares_k_and_p(config, k, p, workers):
+    cfg = get_config(config)
+    assert (cfg.capacity, cfg.parallel, cfg.workers) == (k, p, workers)
+
+
+def test_n_async_processes_are_uvicorns_own_workers():
+    argv = get_config("fastapi-async-3").argv("127.0.0.1", 8000)
+    assert argv[argv.index("--workers") + 1] == "3"
+    assert "--workers" not in get_config("fastapi-async").argv("127.0.0.1", 8000)
+    single = get_config("fastapi-async").argv("127.0.0.1", 8000)
+    assert [a for a in argv if a not in ("--workers", "3")] == single, "nothing else differs"
+
+
+# --- work in profiles ----------------------------------------------------------------------
+
+
+def test_work_ms_expands_like_a_load_level(tmp_path):
+    path = tmp_path / "cpu.toml"
+    path.write_text(
+        '[[groups]]\nscenario = "steady"\nconfigs = ["fastapi-async", "flask-sync-2"]\n'
+        "users = [4]\ndelay_s = 0.1\nwork_ms = [0, 12.5]\n"
+    )
+    loaded = profiles.load_profile(str(path))
+    assert [(p.config.id, p.work_ms) for p in loaded.points] == [
+        ("fastapi-async", 0.0), ("fastapi-async", 12.5), ("flask-sync-2", 0.0),
+        ("flask-sync-2", 12.5),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("work_ms = 1001", "work_ms must be a number from 0 to 1000"),
+        ("work_ms = -1", "work_ms must be"),
+        ('work_ms = "5"', "work_ms must be"),
+        ("work_ms = [5, true]", "work_ms must be"),
+    ],
+)
+def test_bad_work_in_a_profile_is_refused(tmp_path, extra, reason):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        f'[[groups]]\nscenario = "steady"\nconfigs = ["fastapi-async"]\nusers = [4]\n{extra}\n'
+    )
+    with pytest.raises(profiles.ProfileError, match=reason):
+        profiles.load_profile(str(path))
+
+
+def test_a_calibration_measures_the_bare_server(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[[groups]]\nscenario = "calibrate"\nconfigs = ["fastapi-async"]\nusers = [4]\n'
+        "work_ms = 5\n"
+    )
+    with pytest.raises(profiles.ProfileError, match="drop work_ms"):
+        profiles.load_profile(str(path))
+
+
+def test_the_crossover_grid_puts_the_models_crossover_inside_it():
+    """One loop against four sync workers crosses at c = D / 3: every D's grid has a cost
+    below it and one above it."""
+    grid = profiles.load_profile("crossover")
+    for d in {p.delay_s for p in grid.points if p.scenario == "steady"}:
+        works = {p.work_s for p in grid.points if p.delay_s == d and p.scenario == "steady"}
+        assert min(works) == 0 and max(works) == pytest.approx(d)
+        assert any(0 < c < d / 3 for c in works) and any(c > d / 3 for c in works)
+
+
+# --- who answered --------------------------------------------------------------------------
+
+
+def answered(*workers):
+    return pd.DataFrame({"worker": list(workers)})
+
+
+def test_shares_of_the_busiest_and_idlest_worker():
+    assert metrics.worker_figures(answered(10, 10, 10, 11), 2) == {
+        "workers_seen": 2,
+        "busiest_share": 0.75,
+        "idlest_share": 0.25,
+    }
+    silent = metrics.worker_figures(answered(10, 10, 10, 11), 3)
+    assert silent["idlest_share"] == 0.0, "a declared worker that answered nothing has share 0"
+    assert metrics.worker_figures(answered(pd.NA, pd.NA), 2) == {
+        "workers_seen": None,
+        "busiest_share": None,
+        "idlest_share": None,
+    }, "records from before the header: nothing to say"
+
+
+def test_the_worker_of_each_answer_reaches_the_row(tmp_path):
+    rows = [mark("release", T0)]
+    for i, worker in enumerate([7, 7, 8]):
+        rows += request(i, T0 + 0.1 * i, T0 + 0.1 * i + 0.5)
+        rows[-1]["worker"] = worker
+    raw = write_raw(tmp_path, [*rows, mark("end", T0 + 2)])
+    row = runner.row_from_raw(point("burst", users=3), raw)
+    assert (row["workers_seen"], row["busiest_share"]) == (2, pytest.approx(2 / 3))
+
+
+# --- why a point is off the model -----------------------------------------------------------
+
+
+def gap_row(**extra):
+    return {
+        "scenario": "steady", "efficiency": 0.58, "work_ms": 5.0, "delay_s": 0.02,
+        "users": 16, "capacity": INF, "parallel": 2, "cores": 2, "workers": 2,
+        "busiest_share": 0.84, "server_cores": 1.2, "loadgen_cores": 0.07,
+        "p50_ms": 77.4, "ideal_latency_ms": 40.0, **extra,
+    }  # fmt: skip
+
+
+def test_a_point_off_the_model_says_why():
+    gap = verdict.model_gap(gap_row())
+    assert gap is not None and not gap.invalidates and gap.kind == verdict.MODEL_GAP
+    assert gap.text.startswith("42% below the model: ")
+    assert "busiest of 2 workers answered 84% of the requests" in gap.text
+    assert "caps the rate at 238 req/s" in gap.text  # 1 / (0.84 x 5 ms)
+    assert "the server used 1.20 of the 2 cores the model gives it" in gap.text
+    assert "the load generator 0.07" in gap.text
+    assert "77.4 ms at the median against the model's 40.0 ms" in gap.text
+
+
+@pytest.mark.parametrize("eff", [0.9, 1.0, 1.1])
+def test_within_ten_percent_nothing_is_said(eff):
+    assert verdict.model_gap(gap_row(efficiency=eff)) is None
+
+
+def test_only_measured_causes_are_named():
+    even = verdict.model_gap(gap_row(busiest_share=0.52, server_cores=1.9, p50_ms=40.0))
+    assert even.text == (
+        "42% below the model: no measured cause: see the server and load-generator CPU columns"
+    )
+    waiting = verdict.model_gap(
+        gap_row(work_ms=0.0, efficiency=0.85, p50_ms=23.5, ideal_latency_ms=20.0)
+    )
+    assert "the busiest" not in waiting.text and "cores" not in waiting.text
+    assert waiting.text.endswith("(the round trip's own cost on this machine)")
+    assert verdict.model_gap(gap_row(scenario="burst")) is None
+    assert verdict.model_gap(gap_row(efficiency=None)) is None
+
+
+def test_a_model_gap_is_a_remark_in_the_note():
+    judged = verdict.judge({"requests": 5, "ok": 5}, [verdict.model_gap(gap_row())])
+    assert judged["valid"] and judged["note"].startswith("42% below the model")
