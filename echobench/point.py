@@ -14,8 +14,9 @@ from echobench import model
 from echobench.configs import ServerConfig, get_config
 from echobench.scenarios import SCENARIOS, Scenario
 
-# Time a point needs beyond its load: server start, idle sampling, locust start-up.
-POINT_OVERHEAD_S = 5.0
+# Time a point needs beyond its load: server start, idle sampling, locust start-up
+# (about 3 s per point measured on the 2-core reference machine; a little more here).
+POINT_OVERHEAD_S = 3.5
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ GROUP_KEYS = {
     "rates",
     "poisson",
     "work_ms",
+    "repeat",
     "note",
 }
 
@@ -113,9 +114,7 @@ def load_profile(
     groups = data.get("groups")
     if not isinstance(groups, list) or not groups:
         raise ProfileError(f"{source}: needs at least one [[groups]] table")
-    repeats = repeat if repeat is not None else data.get("repeat", 1)
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 100:
-        raise ProfileError(f"repeat must be a whole number from 1 to 100, got {repeats!r}")
+    repeats = _repeats(repeat if repeat is not None else data.get("repeat", 1))
     unknown = set(scenarios or []) - set(NAMES)
     if unknown:
         raise ProfileError(f"unknown scenario {sorted(unknown)[0]!r}; known: {', '.join(NAMES)}")
@@ -143,7 +142,11 @@ def load_profile(
         if not group_configs:
             raise ProfileError(f"{source}: group {number} needs a non-empty configs list")
         try:
-            profile.points += _expand(group, group_configs, repeats)
+            # --repeat overrides every group; else a group may repeat more than the profile
+            group_repeats = (
+                repeats if repeat is not None else _repeats(group.get("repeat", repeats))
+            )
+            profile.points += _expand(group, group_configs, group_repeats)
         except ProfileError as exc:
             raise ProfileError(f"{source}: group {number}: {exc}") from None
     if not profile.points:
@@ -151,12 +154,18 @@ def load_profile(
     # Calibration first: later points are judged against the ceiling it measures.
     first = [p for p in profile.points if p.kind.calibrates]
     rest = [p for p in profile.points if not p.kind.calibrates]
-    if repeats > 1:  # interleave repeats so drift over time cannot masquerade as a difference
+    if any(p.repeat > 1 for p in rest):  # interleave repeats: drift cannot pose as a difference
         random.Random(seed).shuffle(rest)
         profile.seed = seed
     profile.points = first + rest
     profile.points = [replace(p, index=i) for i, p in enumerate(profile.points, 1)]
     return profile
+
+
+def _repeats(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ProfileError(f"repeat must be a whole number from 1 to 100, got {value!r}")
+    return value
 
 
 def _open_pool(rate: float, delay_s: float) -> int:

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from echobench import metrics, model, profiles, runner, verdict
+from echobench import decision, metrics, model, plots, profiles, runner, verdict
 from echobench.configs import get_config
 from tests.synthetic import T0, mark, point, request, write_raw
 
@@ -139,6 +139,24 @@ def test_bad_work_in_a_profile_is_refused(tmp_path, extra, reason):
         profiles.load_profile(str(path))
 
 
+def test_a_group_may_repeat_more_than_its_profile(tmp_path):
+    path = tmp_path / "cpu.toml"
+    path.write_text(
+        '[[groups]]\nscenario = "steady"\nconfigs = ["fastapi-async"]\nusers = [4]\n\n'
+        '[[groups]]\nscenario = "steady"\nconfigs = ["fastapi-async-2"]\nusers = [4]\n'
+        "repeat = 3\n"
+    )
+    loaded = profiles.load_profile(str(path), seed=1)
+    reps = sorted((p.config.id, p.repeat) for p in loaded.points)
+    assert reps == [("fastapi-async", 1), ("fastapi-async-2", 1), ("fastapi-async-2", 2),
+                    ("fastapi-async-2", 3)]  # fmt: skip
+    assert loaded.seed == 1, "repeats are interleaved in a seeded order"
+    assert {p.repeat for p in profiles.load_profile(str(path), repeat=2).points} == {1, 2}
+    path.write_text(path.read_text().replace("repeat = 3", "repeat = 0"))
+    with pytest.raises(profiles.ProfileError, match="group 2: repeat must be a whole number"):
+        profiles.load_profile(str(path))
+
+
 def test_a_calibration_measures_the_bare_server(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(
@@ -236,3 +254,75 @@ def test_only_measured_causes_are_named():
 def test_a_model_gap_is_a_remark_in_the_note():
     judged = verdict.judge({"requests": 5, "ok": 5}, [verdict.model_gap(gap_row())])
     assert judged["valid"] and judged["note"].startswith("42% below the model")
+
+
+# --- the decision map ------------------------------------------------------------------------
+
+
+def sweep_row(config, work_ms, rps, ideal, p99_ms=100.0, valid=True, delay_s=0.1, pss=40.0):
+    cfg = get_config(config)
+    return {
+        "scenario": "steady", "config": config, "users": 16, "delay_s": delay_s,
+        "work_ms": work_ms, "capacity": cfg.capacity, "rps": rps, "ideal_rps": ideal,
+        "p99_ms": p99_ms, "server_pss_peak_mb": pss, "valid": valid, "repeat": 1,
+    }  # fmt: skip
+
+
+def test_the_decision_map_picks_by_throughput_within_the_p99_bound():
+    summary = pd.DataFrame([
+        sweep_row("fastapi-async", 0, 150.0, 160.0),
+        sweep_row("flask-sync-4", 0, 39.0, 40.0),
+        sweep_row("fastapi-async", 50, 20.0, 20.0, p99_ms=900.0),
+        sweep_row("flask-sync-4", 50, 26.0, 26.7, p99_ms=700.0, pss=80.0),
+        sweep_row("fastapi-async-2", 50, 27.0, 40.0, p99_ms=1600.0),  # over 10 x 150 ms
+        sweep_row("flask-gevent-2", 50, 99.0, 40.0, valid=False),  # invalid: never wins
+        sweep_row("fastapi-async", 0, 150.0, 160.0, delay_s=0.05),  # one cost at this D
+    ])  # fmt: skip
+    low, high = decision.decide(summary)
+    assert (low.delay_s, low.work_ms, low.winners) == (0.1, 0.0, ("fastapi-async",))
+    assert low.margin == pytest.approx(150 / 39 - 1) and low.runner_up == "flask-sync-4"
+    assert low.mb_per_request == pytest.approx(40.0 / 16), "PSS over min(C, K) in flight"
+    assert high.winners == ("flask-sync-4",) and high.rps == 26.0
+    assert high.margin == pytest.approx(26 / 20 - 1) and high.runner_up == "fastapi-async"
+    assert high.mb_per_request == pytest.approx(80.0 / 4)
+    assert high.excluded == ("fastapi-async-2", "flask-gevent-2")
+    assert high.model_winners == ("fastapi-async-2", "flask-gevent-2")
+    assert not high.model_agrees and low.model_agrees
+    assert high.p99_bound_ms == pytest.approx(1500.0) and high.cpu_share == pytest.approx(1 / 3)
+
+
+def test_within_five_percent_is_a_tie_and_nothing_valid_is_no_winner():
+    summary = pd.DataFrame([
+        sweep_row("fastapi-async", 25, 40.0, 40.0),
+        sweep_row("fastapi-async-2", 25, 41.5, 80.0),
+        sweep_row("flask-sync-4", 25, 30.0, 32.0),
+        sweep_row("fastapi-async", 0, 150.0, 160.0, valid=False),
+        sweep_row("flask-sync-4", 0, 39.0, 40.0, p99_ms=5000.0),
+    ])  # fmt: skip
+    none, tie = decision.decide(summary)
+    assert none.winners == () and none.rps is None and none.margin is None
+    assert none.model_winners == ("fastapi-async",)
+    assert tie.winners == ("fastapi-async-2", "fastapi-async")
+    assert tie.runner_up == "flask-sync-4" and tie.margin == pytest.approx(41.5 / 30 - 1)
+
+
+def test_runs_without_a_cpu_sweep_have_no_map():
+    plain = pd.DataFrame([{**sweep_row("fastapi-async", 0, 1.0, 1.0), "users": u}
+                          for u in (8, 32)]).drop(columns="work_ms")  # fmt: skip
+    assert decision.cpu_points(plain).empty and decision.decide(plain) == []
+    assert decision.decide(plain.assign(work_ms=0.0)) == [], "one cost is not a sweep"
+
+
+def test_the_map_and_the_crossover_chart_draw_what_was_decided():
+    summary = pd.DataFrame([
+        sweep_row("fastapi-async", w, r, i) for w, r, i in ((0, 150.0, 160.0), (50, 20.0, 20.0))
+    ] + [sweep_row("flask-sync-4", w, r, i) for w, r, i in ((0, 39.0, 40.0), (50, 26.0, 26.7))]
+    ).assign(ideal_latency_ms=100.0)  # fmt: skip
+    figure = plots.decision_map(summary)
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert any("flask-sync-4\n26 req/s, +30% over fastapi-async" in t for t in texts), texts
+    assert any("model: flask-sync-4 (agrees)" in t for t in texts)
+    ticks = [t.get_text() for t in figure.axes[0].get_xticklabels()]
+    assert ticks == ["c / (D + c) = 0.00", "c / (D + c) = 0.33"]
+    chart = plots.crossover(summary)
+    assert len(chart.axes) == 2 and chart.axes[0].get_title() == "each request waits D = 100 ms"

@@ -81,10 +81,11 @@ def test_in_flight_head_of_line_and_the_burst_floor():
 @pytest.mark.parametrize(
     ("scenario", "params", "timings"),
     [
-        # K = 2, C = 8, D = 1: latency 4 s, warm-up stagger 1 + 4, drain 4 + 1 + 2
+        # K = 2, C = 8, D = 1: latency 4 s, warm-up stagger 1 + 4, drain 4 + 1 + 2; expected:
+        # the load 11 s and 3.5 s to start the server and locust
         ("steady", {"users": 8, "delay_s": 1.0},
          {"effective_warmup_s": 5.0, "drain_s": 7.0, "client_timeout_s": 18.0, "load_s": 11.0,
-          "max_load_s": 14.0, "deadline_s": 16.0, "expected_s": 16.0, "demanded_rps": 2.0}),
+          "max_load_s": 14.0, "deadline_s": 16.0, "expected_s": 14.5, "demanded_rps": 2.0}),
         # 5 on K = 2: 3 rounds of 1 s; no stagger, so the warm-up is one queue cycle only
         ("burst", {"users": 5, "delay_s": 1.0},
          {"effective_warmup_s": 2.5, "deadline_s": 14.5, "client_timeout_s": 14.5, "load_s": 3.0,

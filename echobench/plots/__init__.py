@@ -12,8 +12,10 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from echobench.decision import cpu_points
 from echobench.plots.bursts import burst_makespan, scale_makespan
 from echobench.plots.common import scale_points, steady_points
+from echobench.plots.crossover import crossover, decision_map, worker_spread
 from echobench.plots.memory import memory
 from echobench.plots.mixed import head_of_line
 from echobench.plots.open_loop import open_loop_latency
@@ -25,6 +27,8 @@ __all__ = [
     "CHARTS",
     "all_charts",
     "burst_makespan",
+    "crossover",
+    "decision_map",
     "efficiency_overview",
     "head_of_line",
     "latency_vs_users",
@@ -32,7 +36,13 @@ __all__ = [
     "open_loop_latency",
     "scale_makespan",
     "throughput_vs_users",
+    "worker_spread",
 ]
+
+
+def _has_worker_spread(summary: pd.DataFrame) -> bool:
+    spread = summary.get("busiest_share")
+    return spread is not None and bool((spread.notna() & (summary["workers"] > 1)).any())
 
 
 def _has(scenario: str):
@@ -48,6 +58,9 @@ CHARTS = {
     "head_of_line": (head_of_line, _has("mixed")),
     "open_loop_latency": (open_loop_latency, _has("open")),
     "scale_makespan": (scale_makespan, lambda s: not scale_points(s).empty),
+    "crossover": (crossover, lambda s: not cpu_points(s).empty),
+    "decision_map": (decision_map, lambda s: not cpu_points(s).empty),
+    "worker_spread": (worker_spread, _has_worker_spread),
     "efficiency": (efficiency_overview, lambda s: s["efficiency"].notna().any()),
 }
 

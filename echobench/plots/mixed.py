@@ -20,6 +20,13 @@ from echobench.plots.common import (
 from echobench.style import config_colors, k_label, ordered_configs
 
 
+def _model_wait_s(row) -> float | None:
+    """The waiting-only model's head-of-line wait; with CPU work it does not apply."""
+    if row.work_ms:
+        return None
+    return model.head_of_line_wait_s(row.users, row.capacity, row.delay_s)
+
+
 def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
     """Latency of the fast page while slow echoes keep the server busy (mixed)."""
     fig, ax = new_figure(ax, size=(10, 5))
@@ -29,13 +36,19 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
         empty_panel(ax, "no mixed points in this run")
         return fig
     colors = colors or config_colors(summary["config"])
-    data = data.groupby(["config", "users"], as_index=False).agg(
-        fast_p50_ms=("fast_p50_ms", "median"),
-        fast_p99_ms=("fast_p99_ms", "median"),
-        fast_ok=("fast_ok", "sum"),
-        capacity=("capacity", "first"),
-        delay_s=("delay_s", "first"),
-        valid=("valid", "all"),
+    work = data["work_ms"].fillna(0.0) if "work_ms" in data else 0.0
+    data = (
+        data.assign(work_ms=work)
+        .groupby(["config", "users"], as_index=False)
+        .agg(
+            fast_p50_ms=("fast_p50_ms", "median"),
+            fast_p99_ms=("fast_p99_ms", "median"),
+            fast_ok=("fast_ok", "sum"),
+            capacity=("capacity", "first"),
+            delay_s=("delay_s", "first"),
+            work_ms=("work_ms", "first"),
+            valid=("valid", "all"),
+        )
     )
     data = data.set_index("config").loc[ordered_configs(data["config"])].reset_index()
     x = np.arange(len(data))
@@ -58,7 +71,7 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
     )
     top = max(data["fast_p99_ms"].max(), data["delay_s"].max() * 1000)
     for xi, row in zip(x, data.itertuples(), strict=True):
-        wait_s = model.head_of_line_wait_s(row.users, row.capacity, row.delay_s)
+        wait_s = _model_wait_s(row)
         if wait_s is not None:  # every slot busy: the page waits for C - K + 1 slot releases
             wait = 1000 * wait_s
             ax.plot([xi - 0.45, xi + 0.45], [wait, wait], color="black", **IDEAL)
@@ -85,14 +98,17 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
     users = ", ".join(str(u) for u in sorted(data["users"].unique()))
     ticks = [
         f"{r.config}\nK={k_label(r.capacity)}"
-        + ("" if model.head_of_line_wait_s(r.users, r.capacity, r.delay_s) else "\nmodel: no wait")
+        + ("\nCPU: not modelled" if r.work_ms else "")
+        + ("" if r.work_ms or _model_wait_s(r) else "\nmodel: no wait")
         for r in data.itertuples()
     ]
     ax.set_xticks(x, ticks, fontsize=8)
     ax.set_yscale("log")
     plain_log(ax.yaxis)
     ax.set_ylabel("fast GET / latency (ms, log scale)")
-    ax.set_xlabel(f"config, with {users} users keeping slow echoes in flight")
+    work = data["work_ms"].max()
+    burning = f" (each waits D, then computes c = {work:g} ms)" if work else ""
+    ax.set_xlabel(f"config, with {users} users keeping slow echoes in flight{burning}")
     legend_outside(
         ax,
         [
