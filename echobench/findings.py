@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from echobench import derived, model
+from echobench import decision, derived, model
 from echobench.style import k_label, ordered_configs
 
 
@@ -156,4 +156,104 @@ def scale(summary: pd.DataFrame, calibration: dict | None) -> list[str]:
             + ("" if row.valid else f" [invalid: {row.note}]")
             + "."
         )
+    return lines
+
+
+def _one_loop_and_sync(sweep: pd.DataFrame) -> tuple[str | None, str | None]:
+    """The sweep's single async process and its sync config with the most workers."""
+    loops = sweep[(sweep["model"] == "async") & (sweep["workers"] == 1)]["config"]
+    syncs = sweep[sweep["model"] == "sync"].sort_values("workers")["config"]
+    return (loops.iloc[0] if len(loops) else None), (syncs.iloc[-1] if len(syncs) else None)
+
+
+def _model_crossover_ms(loop: pd.Series, sync: pd.Series) -> float | None:
+    """The CPU ms per request from which the sync config's ideal rate beats the loop's,
+    at the loop's D and users (bisection over 0..10 s); None if it never does."""
+
+    def gap(work_ms: float) -> float:
+        def rate(row: pd.Series) -> float:
+            k, p, m = (float(row[name]) for name in ("capacity", "parallel", "cores"))
+            return model.ideal_rps(int(row["users"]), k, row["delay_s"], work_ms / 1000.0, p, m)
+
+        return rate(sync) - rate(loop)
+
+    low, high = 0.0, 10_000.0
+    if gap(high) <= 0:
+        return None
+    if gap(low) > 0:
+        return 0.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (low, mid) if gap(mid) > 0 else (mid, high)
+    return high
+
+
+def crossover(summary: pd.DataFrame) -> list[str]:
+    """Where one async process stops winning, per wait D, measured beside the model;
+    how the decision map's winners compare with the model's; the spread over workers."""
+    sweep = decision.cpu_points(summary)
+    if sweep.empty:
+        return []
+    lines = []
+    loop, sync = _one_loop_and_sync(sweep)
+    for delay, at_d in sweep.groupby("delay_s"):
+        per = at_d.groupby(["config", "work_ms"])["rps"].median().unstack("config")
+        if loop not in per or sync not in per:
+            continue
+        ahead = per[sync] > per[loop]
+        first = ahead[ahead].index.min() if ahead.any() else None
+        model_ms = _model_crossover_ms(
+            at_d[at_d["config"] == loop].iloc[0], at_d[at_d["config"] == sync].iloc[0]
+        )
+        where = f"model: from c = {model_ms:.1f} ms" if model_ms is not None else "model: never"
+        if first is None:
+            lines.append(
+                f"At D = {1000 * delay:g} ms one async process ({loop}) answered at least as "
+                f"many requests as {sync} at every measured c, up to {per.index.max():g} ms "
+                f"({where})."
+            )
+            continue
+        before = per.index[per.index < first]
+        lines.append(
+            f"At D = {1000 * delay:g} ms one async process ({loop}) led {sync} "
+            + (f"up to c = {before.max():g} ms; " if len(before) else "at no measured c; ")
+            + f"from c = {first:g} ms {sync} answered more ({per.at[first, sync]:.1f} against "
+            f"{per.at[first, loop]:.1f} req/s, {per.at[first, sync] / per.at[first, loop]:.2f}x)"
+            f" ({where})."
+        )
+    cells = decision.decide(summary)
+    agree = [c for c in cells if c.model_agrees]
+    lines.append(
+        f"Decision map: the measured winner is among the model's picks in {len(agree)} of "
+        f"{len(cells)} cells"
+        + (
+            "; elsewhere: "
+            + "; ".join(
+                f"D = {1000 * c.delay_s:g} ms, c = {c.work_ms:g} ms: measured "
+                f"{' = '.join(c.winners) or 'none valid'}, model {' = '.join(c.model_winners)}"
+                for c in cells
+                if not c.model_agrees
+            )
+            if len(agree) < len(cells)
+            else ""
+        )
+        + "."
+    )
+    spread = sweep[(sweep["workers"] > 1) & (sweep["work_ms"] > 0)].dropna(subset=["busiest_share"])
+    for config in ordered_configs(spread["config"]):
+        rows = spread[spread["config"] == config]
+        lines.append(
+            f"{config}: its busiest worker answered {rows['busiest_share'].min():.0%} to "
+            f"{rows['busiest_share'].max():.0%} of a CPU point's requests (even: "
+            f"{1 / rows['workers'].iloc[0]:.0%}); efficiency {rows['efficiency'].min():.2f} to "
+            f"{rows['efficiency'].max():.2f}."
+        )
+    valid = sweep[sweep["valid"] & sweep["efficiency"].notna()]
+    near = (valid["efficiency"] - 1).abs() <= 0.10
+    explained = valid[~near]["note"].fillna("").str.contains("the model")
+    lines.append(
+        f"{int(near.sum())} of {len(valid)} valid CPU-sweep points are within 10% of the "
+        f"model; {int(explained.sum())} of the other {int((~near).sum())} say why in their "
+        "notes (the busiest worker's share, the cores the server had, the median latency)."
+    )
     return lines

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from echobench import plots, results, stats, style
+from echobench import findings, plots, results, stats, style
 from echobench.scenarios import SCENARIOS
 
 CHART_NOTES = {
@@ -29,6 +29,16 @@ CHART_NOTES = {
     "(dashed) and the physical floor D + n / R0 (dotted), where R0 is the config's calibrated "
     "zero-delay capacity on this machine. Right: peak PSS per request in flight.",
     "efficiency": "Every point's measured / ideal rate; 1.00 is the model's ideal.",
+    "crossover": "Each request waits D, then computes c ms of CPU holding the GIL. Top: answers "
+    "per second; bottom: p99; dashed: the model min(min(C, K)/(D + c), min(P, M)/c) and its "
+    "latency C / X. Where one async process's line falls under the sync workers', async has "
+    "stopped winning.",
+    "decision_map": "Per measured (D, c): the config with the most answers per second among "
+    "the valid points whose p99 stays within 10 x (D + c), its margin over the next config, "
+    "its memory per request in flight, and the model's pick. Blank cells were not measured.",
+    "worker_spread": "Multi-process points: the share of answers from the busiest and the "
+    "idlest worker (each answer names its process in X-Echobench-Worker); dashed: an even "
+    "split. A busy worker caps a CPU-bound point at 1 / (share x c).",
 }
 
 
@@ -135,10 +145,13 @@ def problems(summary: pd.DataFrame, run: dict) -> list[str]:
         )
     for row in summary[~summary["valid"]].itertuples():
         lines.append(f"`{row.point_id}` is **invalid**: {row.note or 'no reason recorded'}")
-    errors = summary[(summary["valid"]) & (summary["note"] != "")]
-    for row in errors.itertuples():
-        lines.append(f"`{row.point_id}`: {row.note}")
     return lines
+
+
+def remarks(summary: pd.DataFrame) -> list[str]:
+    """What the notes of valid points say: failures counted, a model gap and its causes."""
+    noted = summary[summary["valid"] & (summary["note"].fillna("") != "")]
+    return [f"`{row.point_id}`: {row.note}" for row in noted.itertuples()]
 
 
 SECTIONS = {name: scenario.title for name, scenario in SCENARIOS.items()}
@@ -154,11 +167,22 @@ def render(run_dir: Path, charts: list[str]) -> str:
         lines += ["## Read this first", "", *[f"- {p}" for p in found], ""]
     else:
         lines += [
-            "Every point is valid: no failures, timeouts or unfinished requests, and the "
-            "load generator stayed below 90% of a core.",
+            "Every point is valid: nothing broke, and the load generator stayed below 90% of "
+            "a core and below its calibrated ceiling"
+            + ("." if not remarks(summary) else "; what valid points noted is listed below."),
             "",
         ]
     lines += ["## Environment", "", *environment_lines(run), ""]
+    crossing = findings.crossover(summary)
+    if crossing:
+        lines += ["## CPU per request: when async stops winning", ""]
+        lines += [f"- {line}" for line in crossing]
+        if "decision_map" in charts:
+            lines += ["", "![decision_map](charts/decision_map.png)"]
+        lines += [""]
+    noted = remarks(summary)
+    if noted:
+        lines += ["## Notes on valid points", "", *[f"- {n}" for n in noted], ""]
     for scenario, title in SECTIONS.items():
         if (summary["scenario"] == scenario).any():
             lines += [f"## {title}", "", _table(scenario_table(summary, scenario)), ""]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from echobench.decision import cpu_points
+
 SCHEMA_VERSION = 1
 RESULTS_ROOT = Path("results")
 RUNS_DIR = RESULTS_ROOT / "runs"
@@ -176,21 +178,27 @@ def load_run(run_dir: Path | str) -> dict:
     return json.loads(path.read_text())
 
 
-COMPANIONS = {"open": RESULTS_ROOT / "reference-open", "scale": RESULTS_ROOT / "reference-scale"}
+COMPANIONS = {
+    "open": RESULTS_ROOT / "reference-open",
+    "scale": RESULTS_ROOT / "reference-scale",
+    "crossover": RESULTS_ROOT / "reference-crossover",
+}
+
+
+def _has_points_for(summary: pd.DataFrame, kind: str) -> bool:
+    """Whether a run has what the `open`, `scale` or `crossover` sections show."""
+    if kind == "open":
+        return bool((summary["scenario"] == "open").any())
+    if kind == "scale":
+        bursts = summary[summary["scenario"] == "burst"]
+        return bool((bursts.groupby("config")["users"].nunique() > 1).any())
+    return not cpu_points(summary).empty
 
 
 def companion_run(run_dir: Path, kind: str) -> Path | None:
-    """The run to show for `open` or `scale`: this one if it has such points, else the
-    committed reference run of that profile, else None."""
-    summary = load_summary(run_dir)
-    has = (
-        (summary["scenario"] == "open").any()
-        if kind == "open"
-        else (
-            summary[summary["scenario"] == "burst"].groupby("config")["users"].nunique() > 1
-        ).any()
-    )
-    if has:
+    """The run to show for `open`, `scale` or `crossover`: this one if it has such points,
+    else the committed reference run of that profile, else None."""
+    if _has_points_for(load_summary(run_dir), kind):
         return run_dir
     fallback = COMPANIONS[kind]
     return fallback.resolve() if (fallback / "summary.csv").is_file() else None

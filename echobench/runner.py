@@ -293,10 +293,10 @@ def execute(run: Run, console: Console | None = None) -> Run:
 
 
 def _describe(point: Point) -> str:
-    what = (
-        f"{point.scenario} {point.config.id} {point.kind.describe_load(point)} D={point.delay_s:g}s"
-    )
-    return what + (f" repeat {point.repeat}" if point.repeat > 1 else "")
+    load = f"{point.kind.describe_load(point)} D={point.delay_s:g}s"
+    work = f" c={point.work_ms:g}ms" if point.work_ms else ""
+    repeat = f" repeat {point.repeat}" if point.repeat > 1 else ""
+    return f"{point.scenario} {point.config.id} {load}{work}{repeat}"
 
 
 def fmt_duration(seconds: float) -> str:

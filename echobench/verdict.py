@@ -43,6 +43,8 @@ MODEL_GAP = "model_gap"  # remark: a valid rate point more than MODEL_TOLERANCE 
 MODEL_TOLERANCE = 0.10
 # The round trip is "slower than the model" when its median exceeds D + c by this share.
 LATENCY_SLACK = 0.05
+# Below this many answers in a window, counting alone moves a rate by over 2%.
+FEW_ANSWERS = 50
 
 
 def remark(kind: str, text: str) -> Problem:
@@ -89,40 +91,70 @@ def judge(
 
 def model_gap(row: dict) -> Problem | None:
     """Why a closed-loop point's rate is more than MODEL_TOLERANCE off the model, from
-    what was measured beside it: how the requests spread over the server's processes,
-    the cores the server had, and the round trip's own time. None within tolerance.
+    what was measured beside it: how the answers spread over the server's processes and
+    the rate the busiest one alone allows, the cores the server had, the median latency,
+    and how few answers the window held. None within tolerance.
     """
     eff = row.get("efficiency")
     if row.get("scenario") not in ("steady", "mixed") or eff is None:
         return None
     if 1.0 - MODEL_TOLERANCE <= eff <= 1.0 + MODEL_TOLERANCE:
         return None
-    reasons = [f"{abs(1 - eff):.0%} {'below' if eff < 1 else 'above'} the model"]
-    work_s = (row.get("work_ms") or 0.0) / 1000.0
-    busiest, workers = row.get("busiest_share"), row.get("workers") or 1
-    if work_s and busiest and workers > 1 and busiest > 1.1 / workers:
-        reasons.append(
-            f"the busiest of {workers} workers answered {busiest:.0%} of the requests, "
-            f"which alone caps the rate at {1 / (busiest * work_s):.0f} req/s (1 / (share x c))"
-        )
+    reasons = [_uneven_workers(row), _cores_short(row), _slow_round_trip(row), _few(row)]
+    found = [r for r in reasons if r]
+    head = f"{abs(1 - eff):.0%} {'below' if eff < 1 else 'above'} the model"
+    tail = "; ".join(found) or "no measured cause: see the server and load-generator CPU columns"
+    return remark(MODEL_GAP, f"{head}: {tail}")
+
+
+def _work_s(row: dict) -> float:
+    return (row.get("work_ms") or 0.0) / 1000.0
+
+
+def _uneven_workers(row: dict) -> str | None:
+    """The busiest of N workers answered share s of the requests: it alone allows only
+    (K / N) / (s x (D + c)) answers per second by its slots and 1 / (s x c) by its CPU."""
+    share, workers = row.get("busiest_share"), row.get("workers") or 1
+    if not share or workers <= 1 or share <= 1.1 / workers:
+        return None
+    text = f"the busiest of {workers} workers answered {share:.0%} of the requests"
+    held_s, work_s = (row.get("delay_s") or 0.0) + _work_s(row), _work_s(row)
+    caps = []
+    slots = float(row.get("capacity") or math.inf) / workers
+    if math.isfinite(slots) and held_s:
+        caps.append(slots / (share * held_s))
+    if work_s:
+        caps.append(1.0 / (share * work_s))
+    if caps:
+        text += f", which alone caps the rate at {min(caps):.0f} req/s"
+    return text
+
+
+def _cores_short(row: dict) -> str | None:
     lanes = min(float(row.get("parallel") or 1), float(row.get("cores") or 1))
     server = row.get("server_cores")
-    if work_s and server is not None and server < 0.9 * lanes:
-        loadgen = row.get("loadgen_cores")
-        beside = f", the load generator {loadgen:.2f}" if loadgen is not None else ""
-        reasons.append(f"the server used {server:.2f} of the {lanes:g} cores the model gives it"
-                       f"{beside}")  # fmt: skip
+    if not _work_s(row) or server is None or server >= 0.9 * lanes:
+        return None
+    loadgen = row.get("loadgen_cores")
+    beside = f", the load generator {loadgen:.2f}" if loadgen is not None else ""
+    return f"the server used {server:.2f} of the {lanes:g} cores the model gives it{beside}"
+
+
+def _slow_round_trip(row: dict) -> str | None:
     p50, ideal_ms = row.get("p50_ms"), row.get("ideal_latency_ms")
-    if p50 and ideal_ms and p50 > (1 + LATENCY_SLACK) * ideal_ms:
-        queued = work_s or row.get("users", 0) > (row.get("capacity") or math.inf)
-        cause = "" if queued else " (the round trip's own cost on this machine)"
-        reasons.append(
-            f"a request took {p50:.1f} ms at the median against the model's {ideal_ms:.1f} ms"
-            f"{cause}"
-        )
-    if len(reasons) == 1:
-        reasons.append("no measured cause: see the server and load-generator CPU columns")
-    return remark(MODEL_GAP, ": ".join(reasons[:1]) + ": " + "; ".join(reasons[1:]))
+    if not p50 or not ideal_ms or p50 <= (1 + LATENCY_SLACK) * ideal_ms:
+        return None
+    queued = _work_s(row) or row.get("users", 0) > (row.get("capacity") or math.inf)
+    uneven = _uneven_workers(row)
+    cause = "" if queued or uneven else " (the round trip's own cost on this machine)"
+    return f"a request took {p50:.1f} ms at the median against the model's {ideal_ms:.1f} ms{cause}"
+
+
+def _few(row: dict) -> str | None:
+    ok = row.get("ok")
+    if not ok or ok >= FEW_ANSWERS:
+        return None
+    return f"only {ok} answers in the window: one more or fewer moves the rate by {1 / ok:.0%}"
 
 
 def _broken(row: dict, problems: list[Problem]) -> bool:

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from echobench import decision, metrics, model, plots, profiles, runner, verdict
+from echobench import decision, findings, metrics, model, plots, profiles, runner, verdict
 from echobench.configs import get_config
 from tests.synthetic import T0, mark, point, request, write_raw
 
@@ -243,12 +243,36 @@ def test_only_measured_causes_are_named():
         "42% below the model: no measured cause: see the server and load-generator CPU columns"
     )
     waiting = verdict.model_gap(
-        gap_row(work_ms=0.0, efficiency=0.85, p50_ms=23.5, ideal_latency_ms=20.0)
+        gap_row(work_ms=0.0, efficiency=0.85, p50_ms=23.5, ideal_latency_ms=20.0, busiest_share=0.5)
     )
     assert "the busiest" not in waiting.text and "cores" not in waiting.text
     assert waiting.text.endswith("(the round trip's own cost on this machine)")
     assert verdict.model_gap(gap_row(scenario="burst")) is None
     assert verdict.model_gap(gap_row(efficiency=None)) is None
+
+
+def test_a_worker_holding_more_connections_than_threads_caps_the_rate_by_its_slots():
+    """gthread 2x8 at D = 50 ms, no CPU: one worker answered everything, so its 8 threads
+    allow 8 / (1.0 x 0.05) = 160 req/s against the model's 16 / 0.05 = 320."""
+    gap = verdict.model_gap(gap_row(
+        work_ms=0.0, delay_s=0.05, capacity=16, workers=2, parallel=2, busiest_share=1.0,
+        efficiency=0.49, p50_ms=102.2, ideal_latency_ms=50.0, server_cores=0.08,
+    ))  # fmt: skip
+    assert gap.text == (
+        "51% below the model: the busiest of 2 workers answered 100% of the requests, which "
+        "alone caps the rate at 160 req/s; a request took 102.2 ms at the median against the "
+        "model's 50.0 ms"
+    ), "no round-trip excuse when the spread explains it; no CPU claim without CPU work"
+
+
+def test_a_window_with_few_answers_says_so():
+    gap = verdict.model_gap(gap_row(efficiency=1.12, busiest_share=0.5, server_cores=1.9,
+                                    p50_ms=40.0, ok=28))  # fmt: skip
+    assert gap.text == (
+        "12% above the model: only 28 answers in the window: one more or fewer moves the rate by 4%"
+    )
+    assert verdict.model_gap(gap_row(efficiency=1.12, busiest_share=0.5, server_cores=1.9,
+                                     p50_ms=40.0, ok=50)).text.endswith("CPU columns")  # fmt: skip
 
 
 def test_a_model_gap_is_a_remark_in_the_note():
@@ -321,8 +345,38 @@ def test_the_map_and_the_crossover_chart_draw_what_was_decided():
     figure = plots.decision_map(summary)
     texts = [t.get_text() for t in figure.axes[0].texts]
     assert any("flask-sync-4\n26 req/s, +30% over fastapi-async" in t for t in texts), texts
-    assert any("model: flask-sync-4 (agrees)" in t for t in texts)
+    assert any("model (agrees): flask-sync-4" in t for t in texts)
     ticks = [t.get_text() for t in figure.axes[0].get_xticklabels()]
     assert ticks == ["c / (D + c) = 0.00", "c / (D + c) = 0.33"]
     chart = plots.crossover(summary)
     assert len(chart.axes) == 2 and chart.axes[0].get_title() == "each request waits D = 100 ms"
+
+
+# --- findings of a CPU sweep -----------------------------------------------------------------
+
+
+def finding_rows():
+    rows = []
+    for work, loop_rps, sync_rps in ((0, 140.0, 39.0), (25, 40.0, 32.0), (50, 20.0, 26.0)):
+        for config, rps in (("fastapi-async", loop_rps), ("flask-sync-4", sync_rps)):
+            cfg = get_config(config)
+            ideal = model.ideal_rps(16, cfg.capacity, 0.1, work / 1000, cfg.parallel, 2)
+            near = abs(rps / ideal - 1) <= 0.1
+            rows.append({**sweep_row(config, work, rps, ideal), "model": cfg.model,
+                         "workers": cfg.workers, "parallel": cfg.parallel, "cores": 2,
+                         "efficiency": rps / ideal, "busiest_share": None,
+                         "note": "" if near else "12% below the model"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_the_crossover_finding_names_where_the_loop_stopped_leading():
+    lines = findings.crossover(finding_rows())
+    assert lines[0] == (
+        "At D = 100 ms one async process (fastapi-async) led flask-sync-4 up to c = 25 ms; "
+        "from c = 50 ms flask-sync-4 answered more (26.0 against 20.0 req/s, 1.30x) "
+        "(model: from c = 33.3 ms)."
+    )
+    assert lines[1].startswith("Decision map: the measured winner is among the model's picks")
+    assert lines[-1].startswith("5 of 6 valid CPU-sweep points are within 10% of the model; "
+                                "1 of the other 1 say why")  # fmt: skip
+    assert findings.crossover(finding_rows().assign(work_ms=0.0)) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -11,6 +13,9 @@ from matplotlib.patches import Rectangle
 from echobench import decision, style
 from echobench.plots.common import IDEAL, INVALID, empty_panel, invalid_handle, plain_log
 from echobench.style import config_colors, ordered_configs
+
+# Characters per line of a decision-map cell.
+CELL_CHARS = 46
 
 
 def _cpu_share(data: pd.DataFrame) -> pd.Series:
@@ -146,7 +151,10 @@ def _draw_cell(ax, col: int, row: int, cell: decision.Cell, colors: dict) -> Non
                            edgecolor="grey", linewidth=0.8))  # fmt: skip
     lines = [f"c = {cell.work_ms:g} ms of CPU"]
     if cell.winners:
-        lines.append(" = ".join(cell.winners) + (" (tie)" if len(cell.winners) > 1 else ""))
+        tie = f"a tie of {len(cell.winners)}: " if len(cell.winners) > 1 else ""
+        lines.append(
+            textwrap.fill(tie + ", ".join(cell.winners), CELL_CHARS, break_on_hyphens=False)
+        )
         margin = (
             f"+{cell.margin:.0%} over {cell.runner_up}" if cell.margin is not None else "no rival"
         )
@@ -156,13 +164,18 @@ def _draw_cell(ax, col: int, row: int, cell: decision.Cell, colors: dict) -> Non
     else:
         lines.append("no config valid within the p99 bound")
     agree = "agrees" if cell.model_agrees else "differs"
-    lines.append(f"model: {' = '.join(cell.model_winners)} ({agree})")
-    ax.text(col, row, "\n".join(lines), ha="center", va="center", fontsize=8)
+    picks = ", ".join(cell.model_winners)
+    tied = f"a tie of {len(cell.model_winners)}: " if len(cell.model_winners) > 1 else ""
+    lines.append(
+        textwrap.fill(f"model ({agree}): {tied}{picks}", CELL_CHARS, break_on_hyphens=False)
+    )
+    ax.text(col, row, "\n".join(lines), ha="center", va="center", fontsize=7.5)
 
 
 def worker_spread(summary: pd.DataFrame, colors=None, run=None) -> Figure:
-    """Per multi-process point: the busiest and idlest worker's share of the answers,
-    against the even share 1 / N (keep-alive connections stay with one process)."""
+    """Per multi-process config: every point's busiest and idlest worker's share of the
+    answers, against the even share 1 / N (a keep-alive connection stays with the
+    process that accepted it, so the spread is the kernel's and the server's doing)."""
     has = "busiest_share" in summary and summary["busiest_share"].notna().any()
     data = summary[(summary["workers"] > 1) & summary["busiest_share"].notna()] if has else None
     fig = Figure(figsize=(11, 4.8), layout="constrained")
@@ -172,24 +185,25 @@ def worker_spread(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         empty_panel(ax, "no multi-process point with worker records in this run")
         return fig
     colors = colors or config_colors(summary["config"])
-    data = data.assign(_o=data["config"].map(ordered_configs(data["config"]).index))
-    data = data.sort_values(["_o", "delay_s", "work_ms", "users", "repeat"])
-    x = np.arange(len(data))
-    ax.bar(x, data["busiest_share"], color=[colors[c] for c in data["config"]], label="busiest")
-    ax.bar(x, data["idlest_share"], color="white", edgecolor="black", hatch="//", width=0.5,
-           label="idlest")  # fmt: skip
-    for xi, even in zip(x, 1.0 / data["workers"], strict=True):
-        ax.plot([xi - 0.45, xi + 0.45], [even, even], color="black", **IDEAL)
-    labels = [f"{r.config}\nD={1000 * r.delay_s:g} c={r.work_ms:g}" for r in data.itertuples()]
-    ax.set_xticks(x, labels, fontsize=7, rotation=90)
-    ax.set_ylim(0, 1.05)
+    configs = ordered_configs(data["config"])
+    rng = np.random.default_rng(0)  # the same jitter every time the chart is drawn
+    for x, config in enumerate(configs):
+        rows = data[data["config"] == config]
+        jitter = rng.uniform(-0.12, 0.12, len(rows))
+        ax.scatter(x - 0.15 + jitter, rows["busiest_share"], color=colors[config], s=22,
+                   label="busiest worker" if x == 0 else None)  # fmt: skip
+        ax.scatter(x + 0.15 + jitter, rows["idlest_share"], facecolors="none",
+                   edgecolors=colors[config], s=22,
+                   label="idlest worker" if x == 0 else None)  # fmt: skip
+        even = 1.0 / rows["workers"].iloc[0]
+        ax.plot([x - 0.4, x + 0.4], [even, even], color="black", **IDEAL,
+                label="even share 1 / N" if x == 0 else None)  # fmt: skip
+        ax.annotate(f"{len(rows)} points", (x, 1.02), ha="center", fontsize=8)
+    ticks = [f"{c}\nN = {int(data[data['config'] == c]['workers'].iloc[0])}" for c in configs]
+    ax.set_xticks(range(len(configs)), ticks, fontsize=8)
+    ax.set_xlim(-0.6, len(configs) - 0.4)
+    ax.set_ylim(0, 1.08)
     ax.set_ylabel("share of the point's ok answers")
-    ax.legend(
-        [*ax.get_legend_handles_labels()[0], Line2D([], [], color="black", **IDEAL)],
-        ["busiest worker", "idlest worker", "even share 1 / N"],
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=8,
-        frameon=False,
-    )
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig
