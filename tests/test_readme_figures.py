@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from echobench import results
+from echobench import decision, findings, results
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 STANDARD = results.load_summary(ROOT / "results" / "reference")
 OPEN = results.load_summary(ROOT / "results" / "reference-open")
 SCALE = results.load_summary(ROOT / "results" / "reference-scale")
+CROSS = results.load_summary(ROOT / "results" / "reference-crossover")
 
 
 def row(summary, scenario, config, **where):
@@ -39,7 +40,7 @@ def quoted() -> list[str]:
     sync_open = lambda r: row(OPEN, "open", "flask-sync-4", offered_rps=r)["p99_ms"] / 1000  # noqa: E731
     scale_burst = row(SCALE, "burst", "fastapi-async", users=10_000)
     r0 = results.load_run(ROOT / "results" / "reference-scale")["calibration"]["r0_rps"]
-    everything = [STANDARD, OPEN, SCALE]
+    everything = [STANDARD, OPEN, SCALE, CROSS]
     return [
         f"All {sum(len(s) for s in everything)} points valid",
         f"answered all in {burst['fastapi-async']['makespan_s']:.3f} s",
@@ -70,6 +71,27 @@ def quoted() -> list[str]:
         f"at up to {scale_burst['loadgen_cpu_peak_pct']:.0f}% of a core",
         f"got {row(SCALE, 'steady', 'fastapi-async')['rps']:.0f} of the ideal 1,000 req/s",
         f"`flask-gthread-4x8` took {burst['flask-gthread-4x8']['makespan_s']:.1f} s",
+        *crossover_quotes(),
+    ]
+
+
+def crossover_quotes() -> list[str]:
+    """The crossover bullet: the generated findings verbatim, and the map's figures."""
+    lines = [f"  - {line}\n" for line in findings.crossover(CROSS) if line.startswith("At D =")]
+    cells = decision.decide(CROSS)
+    computing = [c for c in cells if c.work_ms]
+    assert all("fastapi-async-2" in c.winners for c in computing)
+    (tie,) = [c for c in computing if len(c.winners) > 1]
+    mb = {round(c.mb_per_request) for c in computing if c.winners[0] == "fastapi-async-2"}
+    agree = sum(c.model_agrees for c in cells)
+    gthread = CROSS[(CROSS["config"] == "flask-gthread-2x8") & (CROSS["work_ms"] > 0)]
+    return [
+        *lines,
+        f"answered\n  the most in every cell with CPU work (tied with gevent at c = D = "
+        f"{tie.work_ms:g} ms), at {mb.pop()} MB per\n  request in flight",
+        f"in {agree} of {len(cells)} cells",
+        f"took up to {gthread['busiest_share'].max():.0%} of a point's requests",
+        f"as low as {gthread['efficiency'].min():.2f} of its model",
     ]
 
 
@@ -79,4 +101,4 @@ def test_the_readme_quotes_the_reference_runs(text):
 
 
 def test_every_reference_point_is_valid():
-    assert all(s["valid"].all() for s in (STANDARD, OPEN, SCALE))
+    assert all(s["valid"].all() for s in (STANDARD, OPEN, SCALE, CROSS))
