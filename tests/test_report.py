@@ -39,6 +39,7 @@ CORE_CHARTS = [
     "memory",
     "head_of_line",
     "efficiency",
+    "worker_spread",  # flask-sync-2 and fastapi-async-2 name their workers
 ]
 
 
@@ -48,7 +49,7 @@ def test_report_writes_every_chart(reported):
             path = reported / "charts" / f"{name}.{ext}"
             assert path.is_file() and path.stat().st_size > 5000, path
     assert (reported / "charts" / "burst_makespan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # a chart whose data the run lacks (open loop, scale sweep) is not drawn
+    # a chart whose data the run lacks (open loop, scale sweep, CPU sweep) is not drawn
     assert sorted(p.stem for p in (reported / "charts").glob("*.png")) == sorted(CORE_CHARTS)
 
 
