@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from echobench import processes, profiles, results, scenarios
-from echobench.configs import FAMILIES, ConfigError, get_config
+from echobench.configs import FAMILIES, ConfigError, get_config, require_installed
 from echobench.loadgen import MASTER_PORT, WORKERS_WAIT_S, Loadgen
 from echobench.profiles import ProfileError
 from echobench.results import ResultsError
@@ -110,6 +110,7 @@ def exposed(host: str) -> bool:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = get_config(args.config)
+    require_installed(config)
     if exposed(args.host):
         print(f"warning: binding {args.host}: reachable beyond this machine", file=sys.stderr)
     processes.raise_open_files_limit()
@@ -154,6 +155,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.repeat,
         seed=args.seed,
     )
+    if not args.target:  # every server this run starts must be installed, before any starts
+        for config in {p.config.id: p.config for p in profile.points}.values():
+            require_installed(config)
     run_id = runner.new_run_id(profile)
     run_dir = Path(args.out) if args.out else results.RUNS_DIR / run_id
     results.check_writable(run_dir)

@@ -9,6 +9,7 @@ can compute at once (threads and greenlets of one process share its GIL: they ad
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import sys
@@ -19,6 +20,12 @@ MAX_WORKERS = 64
 MAX_THREADS = 256
 LISTEN_BACKLOG = 4096
 GEVENT_WORKER_CONNECTIONS = 1000
+# gunicorn's ASGI worker and granian's ASGI workers: requests held at once per worker,
+# set like gevent's so the three event-loop-per-worker servers have the same K.
+ASGI_WORKER_CONNECTIONS = 1000
+# waitress: connections it keeps open at once (its default, 100, would refuse a C = 256
+# closed loop before its threads are the limit).
+WAITRESS_CONNECTION_LIMIT = 4096
 ANYIO_THREADS = 40
 # Longer than the largest delay the contract allows (60 s), so no sleeping worker is killed.
 GUNICORN_WORKER_TIMEOUT_S = 120
@@ -40,6 +47,7 @@ class ServerConfig:
     parallel: int
     description: str
     _argv: Callable[[str], list[str]] = field(compare=False)  # built from the fields above
+    modules: tuple[str, ...] = ()  # the packages its command imports
 
     def argv(self, host: str, port: int) -> list[str]:
         """The server command; an argument list, never a shell string."""
@@ -56,13 +64,20 @@ class Family:
     parallel: str
     description: str
     build: Callable[..., ServerConfig]
+    modules: tuple[str, ...] = ()  # the packages its command imports
 
 
 def _bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _gunicorn(worker_class: str, workers: int, *extra: str) -> Callable[[str], list[str]]:
+FLASK_APP = "servers.flask_app:app"
+ASYNC_APP = "servers.fastapi_app:async_app"
+
+
+def _gunicorn(
+    worker_class: str, workers: int, *extra: str, app: str = FLASK_APP
+) -> Callable[[str], list[str]]:
     def argv(bind: str) -> list[str]:
         return [
             sys.executable, "-m", "gunicorn",
@@ -74,7 +89,33 @@ def _gunicorn(worker_class: str, workers: int, *extra: str) -> Callable[[str], l
             "--graceful-timeout", "2",
             "--log-level", "warning",
             *extra,
-            "servers.flask_app:app",
+            app,
+        ]  # fmt: skip
+
+    return argv
+
+
+def _host_port(bind: str) -> tuple[str, str]:
+    host, _, port = bind.rpartition(":")
+    return host.strip("[]"), port
+
+
+def _granian(interface: str, app: str, workers: int, *extra: str) -> Callable[[str], list[str]]:
+    def argv(bind: str) -> list[str]:
+        host, port = _host_port(bind)
+        return [
+            sys.executable, "-m", "granian",
+            "--interface", interface,
+            "--host", host,
+            "--port", port,
+            "--workers", str(workers),
+            "--http", "1",
+            "--no-ws",
+            "--backlog", str(LISTEN_BACKLOG),
+            "--log-level", "warning",
+            "--workers-kill-timeout", "2",
+            *extra,
+            app,
         ]  # fmt: skip
 
     return argv
@@ -82,10 +123,10 @@ def _gunicorn(worker_class: str, workers: int, *extra: str) -> Callable[[str], l
 
 def _uvicorn(app: str, workers: int = 1) -> Callable[[str], list[str]]:
     def argv(bind: str) -> list[str]:
-        host, _, port = bind.rpartition(":")
+        host, port = _host_port(bind)
         return [
             sys.executable, "-m", "uvicorn",
-            "--host", host.strip("[]"),
+            "--host", host,
             "--port", port,
             "--loop", "uvloop",
             "--http", "httptools",
@@ -111,7 +152,7 @@ def _config(fam: Family, cid: str, workers: int, threads: int | None, capacity: 
             argv: Callable[[str], list[str]]) -> ServerConfig:  # fmt: skip
     """Every family's P is its worker processes: one GIL each."""
     return ServerConfig(cid, fam.name, fam.model, fam.server, workers, threads, capacity,
-                        workers, fam.description, argv)  # fmt: skip
+                        workers, fam.description, argv, fam.modules)  # fmt: skip
 
 
 def _flask_sync(fam: Family, cid: str, n: str) -> ServerConfig:
@@ -139,6 +180,76 @@ def _fastapi(app: str, capacity: float, threads: int | None) -> Callable[..., Se
     return build
 
 
+def _hypercorn(fam: Family, cid: str) -> ServerConfig:
+    def argv(bind: str) -> list[str]:
+        return [
+            sys.executable, "-m", "hypercorn",
+            "--bind", bind,
+            "--workers", "1",
+            "--worker-class", "uvloop",
+            "--backlog", str(LISTEN_BACKLOG),
+            "--graceful-timeout", "2",
+            "--log-level", "warning",
+            ASYNC_APP,
+        ]  # fmt: skip
+
+    return _config(fam, cid, 1, None, math.inf, argv)
+
+
+def _flask_waitress(fam: Family, cid: str, t: str) -> ServerConfig:
+    threads = _count(t, "threads", MAX_THREADS)
+
+    def argv(bind: str) -> list[str]:
+        host, port = _host_port(bind)
+        return [
+            sys.executable, "-m", "waitress",
+            "--host", host,
+            "--port", port,
+            "--threads", str(threads),
+            "--backlog", str(LISTEN_BACKLOG),
+            "--connection-limit", str(WAITRESS_CONNECTION_LIMIT),
+            FLASK_APP,
+        ]  # fmt: skip
+
+    return _config(fam, cid, 1, threads, threads, argv)
+
+
+def _flask_granian(fam: Family, cid: str, n: str, t: str) -> ServerConfig:
+    workers = _count(n, "workers", MAX_WORKERS)
+    threads = _count(t, "threads", MAX_THREADS)
+    argv = _granian("wsgi", FLASK_APP, workers, "--blocking-threads", str(threads))
+    return _config(fam, cid, workers, threads, workers * threads, argv)
+
+
+def _fastapi_granian(fam: Family, cid: str, n: str) -> ServerConfig:
+    workers = _count(n, "workers", MAX_WORKERS)
+    argv = _granian("asgi", ASYNC_APP, workers, "--loop", "uvloop",
+                    "--backpressure", str(ASGI_WORKER_CONNECTIONS))  # fmt: skip
+    return _config(fam, cid, workers, None, workers * ASGI_WORKER_CONNECTIONS, argv)
+
+
+def _fastapi_gunicorn_uvicorn(fam: Family, cid: str, n: str) -> ServerConfig:
+    workers = _count(n, "workers", MAX_WORKERS)
+    argv = _gunicorn("uvicorn_worker.UvicornWorker", workers, app=ASYNC_APP)
+    return _config(fam, cid, workers, None, math.inf, argv)
+
+
+def _fastapi_gunicorn_asgi(fam: Family, cid: str, n: str) -> ServerConfig:
+    workers = _count(n, "workers", MAX_WORKERS)
+    argv = _gunicorn("asgi", workers, "--worker-connections", str(ASGI_WORKER_CONNECTIONS),
+                     app=ASYNC_APP)  # fmt: skip
+    return _config(fam, cid, workers, None, workers * ASGI_WORKER_CONNECTIONS, argv)
+
+
+def _flask_gthread_reuseport(fam: Family, cid: str, n: str, t: str) -> ServerConfig:
+    """gthread with SO_REUSEPORT: each worker binds its own socket and the kernel spreads
+    new connections over them, instead of the workers racing to accept on one."""
+    workers = _count(n, "workers", MAX_WORKERS)
+    threads = _count(t, "threads", MAX_THREADS)
+    argv = _gunicorn("gthread", workers, "--threads", str(threads), "--reuse-port")
+    return _config(fam, cid, workers, threads, workers * threads, argv)
+
+
 def _fastapi_async_n(fam: Family, cid: str, n: str) -> ServerConfig:
     """uvicorn's own --workers: the same server and flags as `fastapi-async`, so the process
     count is the only difference (gunicorn managing uvicorn workers is its own family)."""
@@ -152,38 +263,101 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         "fastapi-async", r"fastapi-async", "async", "uvicorn", "unbounded", "1",
         "FastAPI async def + await asyncio.sleep, one uvicorn worker (K unbounded)",
         _fastapi("async_app", math.inf, None),
+        modules=("uvicorn",),
     ),
     Family(
         "fastapi-async-N", r"fastapi-async-(\d+)", "async", "uvicorn", "unbounded", "N",
         "FastAPI async def, N uvicorn worker processes (uvicorn --workers N)",
         _fastapi_async_n,
+        modules=("uvicorn",),
+    ),
+    Family(
+        "fastapi-granian-N", r"fastapi-granian-(\d+)", "async", "granian", "N*1000", "N",
+        "FastAPI async def under granian's ASGI interface (Rust HTTP), N workers, "
+        "backpressure 1000 each",
+        _fastapi_granian,
+        modules=("granian",),
+    ),
+    Family(
+        "fastapi-gunicorn-uvicorn-N", r"fastapi-gunicorn-uvicorn-(\d+)", "async", "gunicorn",
+        "unbounded", "N", "FastAPI async def, gunicorn managing N uvicorn workers "
+        "(uvicorn-worker package)",
+        _fastapi_gunicorn_uvicorn,
+        modules=("gunicorn", "uvicorn_worker"),
+    ),
+    Family(
+        "fastapi-gunicorn-asgi-N", r"fastapi-gunicorn-asgi-(\d+)", "async", "gunicorn",
+        "N*1000", "N", "FastAPI async def, gunicorn's own ASGI worker (gasgi), N workers, "
+        "1000 connections each",
+        _fastapi_gunicorn_asgi,
+        modules=("gunicorn",),
+    ),
+    Family(
+        "fastapi-hypercorn", r"fastapi-hypercorn", "async", "hypercorn", "unbounded", "1",
+        "FastAPI async def under hypercorn, one worker, uvloop",
+        _hypercorn,
+        modules=("hypercorn",),
     ),
     Family(
         "flask-gevent-N", r"flask-gevent-(\d+)", "gevent", "gunicorn", "N*1000", "N",
         "Flask, time.sleep monkey-patched by gevent, N workers (K = N*1000 connections)",
         _flask_gevent,
+        modules=("gunicorn", "gevent"),
     ),
     Family(
         "fastapi-threadpool", r"fastapi-threadpool", "threadpool", "uvicorn", "40", "1",
         "FastAPI plain def + time.sleep in AnyIO's 40-thread pool (K = 40)",
         _fastapi("threadpool_app", ANYIO_THREADS, ANYIO_THREADS),
+        modules=("uvicorn",),
     ),
     Family(
         "flask-gthread-NxT", r"flask-gthread-(\d+)x(\d+)", "threads", "gunicorn", "N*T", "N",
         "Flask, blocking time.sleep, N gunicorn gthread workers x T threads (K = N*T)",
         _flask_gthread,
+        modules=("gunicorn",),
+    ),
+    Family(
+        "flask-gthread-NxT-reuseport", r"flask-gthread-(\d+)x(\d+)-reuseport", "threads",
+        "gunicorn", "N*T", "N", "gthread with --reuse-port: a listening socket per worker, "
+        "connections spread by the kernel (K = N*T)",
+        _flask_gthread_reuseport,
+        modules=("gunicorn",),
+    ),
+    Family(
+        "flask-granian-NxT", r"flask-granian-(\d+)x(\d+)", "threads", "granian", "N*T", "N",
+        "Flask under granian's WSGI interface (Rust HTTP), N workers x T blocking threads",
+        _flask_granian,
+        modules=("granian",),
+    ),
+    Family(
+        "flask-waitress-T", r"flask-waitress-(\d+)", "threads", "waitress", "T", "1",
+        "Flask under waitress, one process with T threads (K = T)",
+        _flask_waitress,
+        modules=("waitress",),
     ),
     Family(
         "flask-sync-N", r"flask-sync-(\d+)", "sync", "gunicorn", "N", "N",
         "Flask, blocking time.sleep, N gunicorn sync worker processes (K = N)",
         _flask_sync,
+        modules=("gunicorn",),
     ),
     Family(
         "fastapi-blocking", r"fastapi-blocking", "blocking", "uvicorn", "1", "1",
         "FastAPI async def calling blocking time.sleep: the event loop stalls (K = 1)",
         _fastapi("blocking_app", 1, None),
+        modules=("uvicorn",),
     ),
 ]}  # fmt: skip
+
+
+def require_installed(config: ServerConfig) -> None:
+    """ConfigError naming the packages a config's server needs and this Python lacks."""
+    missing = [m for m in config.modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(
+            f"{config.id} needs {', '.join(missing)}, not installed here "
+            "(`python -m pip install -e .` installs every server)"
+        )
 
 
 def get_config(config_id: str) -> ServerConfig:

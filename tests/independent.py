@@ -23,16 +23,28 @@ WINDOW_S = 1.0  # CPU peaks are taken over windows of at least 1 s
 CPU_WARNINGS = ("CPU usage above 90%", "exceeded cpu threshold")
 
 
-# (id pattern, K, P) of every config family: the table in the README's model.
+# (id pattern, K, P, worker processes) of every config family: the README's tables.
 CONFIGS = [
-    (r"flask-sync-(\d+)", lambda n: int(n), lambda n: int(n)),
-    (r"flask-gthread-(\d+)x(\d+)", lambda n, t: int(n) * int(t), lambda n, t: int(n)),
-    (r"flask-gevent-(\d+)", lambda n: int(n) * 1000, lambda n: int(n)),
-    (r"fastapi-async", lambda: math.inf, lambda: 1),
-    (r"fastapi-async-(\d+)", lambda n: math.inf, lambda n: int(n)),
-    (r"fastapi-threadpool", lambda: 40, lambda: 1),
-    (r"fastapi-blocking", lambda: 1, lambda: 1),
-]
+    (r"flask-sync-(\d+)", lambda n: int(n), lambda n: int(n), lambda n: int(n)),
+    (r"flask-gthread-(\d+)x(\d+)", lambda n, t: int(n) * int(t), lambda n, t: int(n),
+     lambda n, t: int(n)),
+    (r"flask-gthread-(\d+)x(\d+)-reuseport", lambda n, t: int(n) * int(t),
+     lambda n, t: int(n), lambda n, t: int(n)),
+    (r"flask-granian-(\d+)x(\d+)", lambda n, t: int(n) * int(t), lambda n, t: int(n),
+     lambda n, t: int(n)),
+    (r"flask-waitress-(\d+)", lambda t: int(t), lambda t: 1, lambda t: 1),
+    (r"flask-gevent-(\d+)", lambda n: int(n) * 1000, lambda n: int(n), lambda n: int(n)),
+    (r"fastapi-async", lambda: math.inf, lambda: 1, lambda: 1),
+    (r"fastapi-async-(\d+)", lambda n: math.inf, lambda n: int(n), lambda n: int(n)),
+    (r"fastapi-granian-(\d+)", lambda n: int(n) * 1000, lambda n: int(n), lambda n: int(n)),
+    (r"fastapi-gunicorn-uvicorn-(\d+)", lambda n: math.inf, lambda n: int(n),
+     lambda n: int(n)),
+    (r"fastapi-gunicorn-asgi-(\d+)", lambda n: int(n) * 1000, lambda n: int(n),
+     lambda n: int(n)),
+    (r"fastapi-hypercorn", lambda: math.inf, lambda: 1, lambda: 1),
+    (r"fastapi-threadpool", lambda: 40, lambda: 1, lambda: 1),
+    (r"fastapi-blocking", lambda: 1, lambda: 1, lambda: 1),
+]  # fmt: skip
 
 
 def _lookup(config: str, which: int) -> float:
@@ -51,6 +63,11 @@ def capacity(config: str) -> float:
 def parallel(config: str) -> float:
     """P: processes of a config that compute at once."""
     return _lookup(config, 1)
+
+
+def workers(config: str) -> int:
+    """The server processes that answer requests."""
+    return int(_lookup(config, 2))
 
 
 def _float(text: str) -> float | None:
@@ -210,12 +227,6 @@ def _workers(answered: list[dict], config: str) -> dict:
         "busiest_share": max(per.values()) / len(named),
         "idlest_share": idlest / len(named),
     }
-
-
-def workers(config: str) -> int:
-    """Server processes of a config: N of an -N or -NxT id, else one."""
-    match = re.search(r"-(\d+)(x\d+)?$", config)
-    return int(match.group(1)) if match else 1
 
 
 def _samples(raw: Path) -> list[dict]:

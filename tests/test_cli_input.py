@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from echobench import cli, loadgen, profiles, results, runner
+from echobench import cli, configs, loadgen, profiles, results, runner
 from echobench.configs import FAMILIES, ConfigError, get_config
 from echobench.server import LOOPBACK_V4, Server, free_port
 
@@ -96,6 +96,10 @@ def test_invalid_profiles_are_refused(tmp_path, name):
             "cannot create output folder",
         ),
         (["serve", "flask-sync-0"], "workers must be from 1"),
+        (["serve", "flask-waitress-0"], "threads must be from 1"),
+        (["serve", "flask-granian-2x0"], "threads must be from 1"),
+        (["serve", "fastapi-granian-65"], "workers must be from 1 to 64"),
+        (["serve", "fastapi-unicorn-2"], "unknown config"),
         (["serve", "flask-gthread-4x"], "unknown config"),
         (["serve", "fastapi-async", "--delay", "inf"], "delay must be"),
         (["report", "no/such/run"], "not a run folder"),
@@ -216,7 +220,7 @@ def test_no_shell_strings_anywhere():
 
 
 def test_builtin_profiles_expand_and_fit_their_budgets():
-    budgets = {"smoke": 75, "quick": 180, "standard": 720, "crossover": 720}
+    budgets = {"smoke": 75, "quick": 180, "standard": 720, "crossover": 720, "servers": 720}
     for name in profiles.available():
         profile = profiles.load_profile(name)
         assert profile.points, name
@@ -236,3 +240,20 @@ def test_atomic_write_never_leaves_a_torn_file(tmp_path, monkeypatch):
         results.atomic_write(target, "new,half")
     assert target.read_text() == "old,complete\n"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
+
+
+def test_a_server_package_that_is_missing_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path):
+    """granian hidden from this Python: `serve` and `run` refuse before starting anything."""
+    real = configs.importlib.util.find_spec
+    monkeypatch.setattr(
+        configs.importlib.util, "find_spec", lambda name: None if name == "granian" else real(name)
+    )
+    assert cli.main(["serve", "fastapi-granian-2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "fastapi-granian-2 needs granian, not installed" in err
+    out = tmp_path / "run"
+    assert cli.main(["run", "--profile", "smoke", "--configs", "flask-granian-1x2",
+                     "--out", str(out)]) == 2  # fmt: skip
+    assert "flask-granian-1x2 needs granian" in capsys.readouterr().err
+    assert not out.exists(), "nothing written"
+    configs.require_installed(configs.get_config("fastapi-async"))  # uvicorn is here

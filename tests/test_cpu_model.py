@@ -90,6 +90,13 @@ def test_a_point_carries_its_cpu_terms_and_names_its_work():
         ("flask-gthread-2x8", 16, 2, 2),
         ("flask-sync-4", 4, 4, 4),
         ("fastapi-blocking", 1, 1, 1),
+        ("fastapi-granian-2", 2000, 2, 2),
+        ("fastapi-gunicorn-uvicorn-3", INF, 3, 3),
+        ("fastapi-gunicorn-asgi-2", 2000, 2, 2),
+        ("fastapi-hypercorn", INF, 1, 1),
+        ("flask-granian-2x32", 64, 2, 2),
+        ("flask-waitress-64", 64, 1, 1),
+        ("flask-gthread-2x32-reuseport", 64, 2, 2),
     ],
 )
 def test_every_config_declares_k_and_p(config, k, p, workers):
@@ -103,6 +110,30 @@ def test_n_async_processes_are_uvicorns_own_workers():
     assert "--workers" not in get_config("fastapi-async").argv("127.0.0.1", 8000)
     single = get_config("fastapi-async").argv("127.0.0.1", 8000)
     assert [a for a in argv if a not in ("--workers", "3")] == single, "nothing else differs"
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("fastapi-granian-2", ["--interface", "asgi", "--workers", "2", "--backpressure", "1000"]),
+        ("flask-granian-2x8", ["--interface", "wsgi", "--workers", "2", "--blocking-threads", "8"]),
+        ("flask-waitress-16", ["--threads", "16", "--connection-limit", "4096"]),
+        ("fastapi-hypercorn", ["--workers", "1", "--worker-class", "uvloop"]),
+        ("fastapi-gunicorn-uvicorn-2", ["--worker-class", "uvicorn_worker.UvicornWorker"]),
+        ("fastapi-gunicorn-asgi-2", ["--worker-class", "asgi", "--worker-connections", "1000"]),
+        ("flask-gthread-2x8-reuseport", ["--threads", "8", "--reuse-port"]),
+    ],
+)
+def test_each_server_family_is_started_as_declared(config, expected):
+    argv = get_config(config).argv("127.0.0.1", 8000)
+    for i in range(0, len(expected), 2):
+        pair = expected[i : i + 2]
+        at = argv.index(pair[0])
+        assert argv[at : at + len(pair)] == pair, (config, argv)
+    app = argv[-1]
+    assert app in ("servers.flask_app:app", "servers.fastapi_app:async_app"), app
+    assert app.startswith("servers.flask_app" if "flask" in config else "servers.fastapi_app")
+    assert "0.0.0.0" not in argv and "8000" in " ".join(argv)
 
 
 # --- work in profiles ----------------------------------------------------------------------
