@@ -10,6 +10,7 @@ waits for the answer without half-closing its side, as HTTP clients do.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 
 import psutil
@@ -206,3 +207,26 @@ def test_servers_survive_the_corpus_and_listen_on_loopback(servers):
             if c.status == psutil.CONN_LISTEN
         }
         assert listening == {"127.0.0.1"}, f"{cid} listens on {listening}: loopback by default"
+
+
+# A client that half-closes its side once the request is sent (shutdown(SHUT_WR), as
+# some scripts and proxies do): granian and gunicorn's ASGI worker take the end of input
+# for a client gone and drop the request; the others answer it.
+DROPS_AFTER_HALF_CLOSE = {"granian", "gunicorn asgi"}
+
+
+def test_a_client_that_half_closes_after_sending(servers):
+    data = echo(b"field=half&delay=0")
+    for cid, server in servers.items():
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+            raw = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := sock.recv(65536):
+                    raw += chunk
+        if STACKS[cid] in DROPS_AFTER_HALF_CLOSE:
+            assert raw == b"", f"{cid}: {raw[:80]!r}"
+        else:
+            assert raw.startswith(b"HTTP/1.1 200") or raw.startswith(b"HTTP/1.0 200"), cid
+            assert raw.endswith(contract.render_page("half")), cid

@@ -19,6 +19,7 @@ STANDARD = results.load_summary(ROOT / "results" / "reference")
 OPEN = results.load_summary(ROOT / "results" / "reference-open")
 SCALE = results.load_summary(ROOT / "results" / "reference-scale")
 CROSS = results.load_summary(ROOT / "results" / "reference-crossover")
+SERVERS = results.load_summary(ROOT / "results" / "reference-servers")
 
 
 def row(summary, scenario, config, **where):
@@ -40,7 +41,7 @@ def quoted() -> list[str]:
     sync_open = lambda r: row(OPEN, "open", "flask-sync-4", offered_rps=r)["p99_ms"] / 1000  # noqa: E731
     scale_burst = row(SCALE, "burst", "fastapi-async", users=10_000)
     r0 = results.load_run(ROOT / "results" / "reference-scale")["calibration"]["r0_rps"]
-    everything = [STANDARD, OPEN, SCALE, CROSS]
+    everything = [STANDARD, OPEN, SCALE, CROSS, SERVERS]
     return [
         f"All {sum(len(s) for s in everything)} points valid",
         f"answered all in {burst['fastapi-async']['makespan_s']:.3f} s",
@@ -72,6 +73,39 @@ def quoted() -> list[str]:
         f"got {row(SCALE, 'steady', 'fastapi-async')['rps']:.0f} of the ideal 1,000 req/s",
         f"`flask-gthread-4x8` took {burst['flask-gthread-4x8']['makespan_s']:.1f} s",
         *crossover_quotes(),
+        *servers_quotes(),
+    ]
+
+
+def servers_quotes() -> list[str]:
+    """The servers bullet: bursts, the 256-user points, gthread with and without
+    SO_REUSEPORT, memory; every range over the rows it names."""
+    burst = SERVERS[SERVERS["scenario"] == "burst"].set_index("config")
+    loops = burst[burst["capacity"] >= 1000].drop(index="fastapi-gunicorn-asgi-2")
+    threads = burst[burst["capacity"] == 64]
+    at = SERVERS[(SERVERS["scenario"] == "steady") & (SERVERS["users"] == 256)]
+    at = at.set_index("config")
+    loops_256 = at[at["capacity"] >= 1000].drop(index="fastapi-hypercorn")
+    two = at[at["workers"] == 2]
+    r0 = results.load_run(ROOT / "results" / "reference-servers")["calibration"]["r0_rps"]
+    assert r0["fastapi-hypercorn"] == min(r0.values())
+    g = lambda c: row(SERVERS, "steady", c, users=64)  # noqa: E731
+    plain, spread = g("flask-gthread-2x32"), g("flask-gthread-2x32-reuseport")
+    return [
+        f"answered in {loops['makespan_s'].min():.2f}-{loops['makespan_s'].max():.2f} s",
+        f"`asgi` worker, {burst.at['fastapi-gunicorn-asgi-2', 'makespan_s']:.2f} s",
+        f"took {threads['makespan_s'].min():.2f}-{threads['makespan_s'].max():.2f} s",
+        f"reached {loops_256['efficiency'].min():.2f}-{loops_256['efficiency'].max():.2f} of "
+        "the ideal 2,560 req/s",
+        f"hypercorn at {at.at['fastapi-hypercorn', 'efficiency']:.2f}",
+        f"here, {r0['fastapi-hypercorn']:,.0f} req/s",
+        f"reached {at.at['flask-waitress-64', 'efficiency']:.2f} of its 640",
+        f"reached {plain['efficiency']:.2f} of its ideal with\n  its busiest worker answering "
+        f"{plain['busiest_share']:.0%}, with `--reuse-port` {spread['efficiency']:.2f} and "
+        f"{spread['busiest_share']:.0%}",
+        f"waitress {at.at['flask-waitress-64', 'server_pss_peak_mb']:.0f} MB, one uvicorn "
+        f"{at.at['fastapi-async', 'server_pss_peak_mb']:.0f} MB, the two-process servers "
+        f"{two['server_pss_peak_mb'].min():.0f}-{two['server_pss_peak_mb'].max():.0f} MB",
     ]
 
 
@@ -101,4 +135,4 @@ def test_the_readme_quotes_the_reference_runs(text):
 
 
 def test_every_reference_point_is_valid():
-    assert all(s["valid"].all() for s in (STANDARD, OPEN, SCALE, CROSS))
+    assert all(s["valid"].all() for s in (STANDARD, OPEN, SCALE, CROSS, SERVERS))

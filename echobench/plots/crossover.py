@@ -199,8 +199,8 @@ def worker_spread(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         ax.plot([x - 0.4, x + 0.4], [even, even], color="black", **IDEAL,
                 label="even share 1 / N" if x == 0 else None)  # fmt: skip
         ax.annotate(f"{len(rows)} points", (x, 1.02), ha="center", fontsize=8)
-    ticks = [f"{c}\nN = {int(data[data['config'] == c]['workers'].iloc[0])}" for c in configs]
-    ax.set_xticks(range(len(configs)), ticks, fontsize=8)
+    ticks = [f"{c} (N = {int(data[data['config'] == c]['workers'].iloc[0])})" for c in configs]
+    ax.set_xticks(range(len(configs)), ticks, fontsize=8, rotation=20, ha="right")
     ax.set_xlim(-0.6, len(configs) - 0.4)
     ax.set_ylim(0, 1.08)
     ax.set_ylabel("share of the point's ok answers")
