@@ -24,8 +24,13 @@ IDS = [p.name for p in REFERENCES]
 
 def test_reference_runs_are_committed():
     names = {p.name for p in REFERENCES}
-    assert {"reference", "reference-open", "reference-scale", "reference-crossover",
-            "reference-servers"} <= names
+    assert {
+        "reference",
+        "reference-open",
+        "reference-scale",
+        "reference-crossover",
+        "reference-servers",
+    } <= names
 
 
 @pytest.mark.parametrize("run_dir", REFERENCES, ids=IDS)
