@@ -136,16 +136,22 @@ def test_each_server_family_is_started_as_declared(config, expected):
     assert "0.0.0.0" not in argv and "8000" in " ".join(argv)
 
 
+def profile_file(tmp_path, text: str) -> str:
+    """A profile written to a file; its path, for load_profile."""
+    path = tmp_path / "profile.toml"
+    path.write_text(text)
+    return str(path)
+
+
 # --- work in profiles ----------------------------------------------------------------------
 
 
+GROUP = '[[groups]]\nscenario = "{}"\nconfigs = ["{}"]\nusers = [4]\n'
+
+
 def test_work_ms_expands_like_a_load_level(tmp_path):
-    path = tmp_path / "cpu.toml"
-    path.write_text(
-        '[[groups]]\nscenario = "steady"\nconfigs = ["fastapi-async", "flask-sync-2"]\n'
-        "users = [4]\ndelay_s = 0.1\nwork_ms = [0, 12.5]\n"
-    )
-    loaded = profiles.load_profile(str(path))
+    text = GROUP.format("steady", 'fastapi-async", "flask-sync-2') + "work_ms = [0, 12.5]\n"
+    loaded = profiles.load_profile(profile_file(tmp_path, text))
     assert [(p.config.id, p.work_ms) for p in loaded.points] == [
         ("fastapi-async", 0.0), ("fastapi-async", 12.5), ("flask-sync-2", 0.0),
         ("flask-sync-2", 12.5),
@@ -162,40 +168,29 @@ def test_work_ms_expands_like_a_load_level(tmp_path):
     ],
 )
 def test_bad_work_in_a_profile_is_refused(tmp_path, extra, reason):
-    path = tmp_path / "bad.toml"
-    path.write_text(
-        f'[[groups]]\nscenario = "steady"\nconfigs = ["fastapi-async"]\nusers = [4]\n{extra}\n'
-    )
+    path = profile_file(tmp_path, GROUP.format("steady", "fastapi-async") + extra)
     with pytest.raises(profiles.ProfileError, match=reason):
-        profiles.load_profile(str(path))
+        profiles.load_profile(path)
 
 
 def test_a_group_may_repeat_more_than_its_profile(tmp_path):
-    path = tmp_path / "cpu.toml"
-    path.write_text(
-        '[[groups]]\nscenario = "steady"\nconfigs = ["fastapi-async"]\nusers = [4]\n\n'
-        '[[groups]]\nscenario = "steady"\nconfigs = ["fastapi-async-2"]\nusers = [4]\n'
-        "repeat = 3\n"
-    )
-    loaded = profiles.load_profile(str(path), seed=1)
+    text = GROUP.format("steady", "fastapi-async") + GROUP.format("steady", "fastapi-async-2")
+    path = profile_file(tmp_path, text + "repeat = 3\n")
+    loaded = profiles.load_profile(path, seed=1)
     reps = sorted((p.config.id, p.repeat) for p in loaded.points)
     assert reps == [("fastapi-async", 1), ("fastapi-async-2", 1), ("fastapi-async-2", 2),
                     ("fastapi-async-2", 3)]  # fmt: skip
     assert loaded.seed == 1, "repeats are interleaved in a seeded order"
-    assert {p.repeat for p in profiles.load_profile(str(path), repeat=2).points} == {1, 2}
-    path.write_text(path.read_text().replace("repeat = 3", "repeat = 0"))
+    assert {p.repeat for p in profiles.load_profile(path, repeat=2).points} == {1, 2}
+    path = profile_file(tmp_path, text + "repeat = 0\n")
     with pytest.raises(profiles.ProfileError, match="group 2: repeat must be a whole number"):
-        profiles.load_profile(str(path))
+        profiles.load_profile(path)
 
 
 def test_a_calibration_measures_the_bare_server(tmp_path):
-    path = tmp_path / "bad.toml"
-    path.write_text(
-        '[[groups]]\nscenario = "calibrate"\nconfigs = ["fastapi-async"]\nusers = [4]\n'
-        "work_ms = 5\n"
-    )
+    path = profile_file(tmp_path, GROUP.format("calibrate", "fastapi-async") + "work_ms = 5\n")
     with pytest.raises(profiles.ProfileError, match="drop work_ms"):
-        profiles.load_profile(str(path))
+        profiles.load_profile(path)
 
 
 def test_the_crossover_grid_puts_the_models_crossover_inside_it():
