@@ -42,7 +42,7 @@ def mutants(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Run the benchmark (standard profile) and write its report and charts."""
+    """Run the benchmark (standard profile); the run writes its report and charts."""
     install(session)
     args = session.posargs or ["--profile", "standard"]
     if "--help" in args or "-h" in args:
@@ -64,18 +64,7 @@ def bench(session: nox.Session) -> None:
         interrupt_timeout=0,
         terminate_timeout=60,
     )
-    session.run("python", "-m", "echobench", "report", *_out_dir(args))
 
 
 def _interrupt(signum, _frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
-def _out_dir(args: list[str]) -> list[str]:
-    """The run folder given with --out, if any (the report defaults to results/latest)."""
-    for i, arg in enumerate(args):
-        if arg.startswith("--out="):
-            return [arg.split("=", 1)[1]]
-        if arg == "--out" and i + 1 < len(args):
-            return [args[i + 1]]
-    return []

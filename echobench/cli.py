@@ -6,13 +6,15 @@ Usage mistakes exit 2 with one line on stderr and no traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import ipaddress
+import re
 import signal
 import sys
 import time
 from pathlib import Path
 
-from echobench import processes, profiles, results, scenarios
+from echobench import __version__, processes, profiles, results, scenarios
 from echobench.configs import FAMILIES, ConfigError, get_config, require_installed
 from echobench.loadgen import MASTER_PORT, WORKERS_WAIT_S, Loadgen
 from echobench.profiles import ProfileError
@@ -23,6 +25,25 @@ from servers import contract
 
 class UsageError(Exception):
     """A mistake in how echobench was called: exit 2, one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that suggests the option meant when one is misspelt (`--profle`)."""
+
+    def error(self, message: str):
+        unknown = re.search(r"unrecognized arguments: (--?[\w-]+)", message)
+        if unknown:
+            parsers = [self] + [
+                sub
+                for action in self._actions
+                if isinstance(action, argparse._SubParsersAction)
+                for sub in action.choices.values()
+            ]
+            options = sorted({o for p in parsers for a in p._actions for o in a.option_strings})
+            guess = difflib.get_close_matches(unknown.group(1), options, n=1, cutoff=0.6)
+            if guess:
+                message += f" (did you mean {guess[0]}?)"
+        super().error(message)
 
 
 def _delay(text: str) -> float:
@@ -158,6 +179,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.target:  # every server this run starts must be installed, before any starts
         for config in {p.config.id: p.config for p in profile.points}.values():
             require_installed(config)
+    if args.dry_run:
+        terminal.print_plan(profile, terminal.console())
+        return 0
     run_id = runner.new_run_id(profile)
     run_dir = Path(args.out) if args.out else results.RUNS_DIR / run_id
     results.check_writable(run_dir)
@@ -187,7 +211,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     console.print(
         f"echobench run [bold]{run_id}[/]: {len(profile.points)} points, "
-        f"expected about {runner.fmt_duration(profile.expected_s)} -> {run_dir}"
+        f"expected about {terminal.fmt_duration(profile.expected_s)} -> {run_dir}"
     )
     if args.loadgen_workers:
         console.print(
@@ -198,12 +222,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         runner.execute(run, console)
     except KeyboardInterrupt:
-        console.print(f"[red]interrupted[/]: {len(run.rows)} completed points kept in {run_dir}")
+        console.print(
+            f"[red]interrupted[/]: {len(run.rows)} completed points kept in {run_dir}; "
+            f"their report: `python -m echobench report {run_dir}`"
+        )
         return 130
     finally:
         if run_dir.resolve().parent == results.RUNS_DIR.resolve():
             results.point_latest(run_dir)
     terminal.print_summary(run, console)
+    from echobench import report
+
+    path = report.write_report(run_dir)
+    console.print(f"report: {path}, charts in {path.parent / 'charts'}")
     return 0 if all(row["valid"] for row in run.rows) else 3
 
 
@@ -249,6 +280,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     if table.empty:
         raise UsageError("the two runs have no valid point in common")
+    single = (table["a_repeats"] < 2) | (table["b_repeats"] < 2)
+    if single.any():
+        print(
+            f"warning: {int(single.sum())} of {len(table)} points were measured once in a "
+            "run: their verdicts compare two single samples (run both with --repeat 3 or "
+            "more to see the spread)",
+            file=sys.stderr,
+        )
     terminal.print_comparison(table, meta_a["run_id"], meta_b["run_id"], terminal.console())
     if args.csv:
         results.atomic_write(Path(args.csv), table.to_csv(index=False))
@@ -264,8 +303,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m echobench", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = Parser(prog="python -m echobench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"echobench {__version__}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+    )
 
     p = sub.add_parser("servers", help="list every server config family with its model, K and P")
     p.set_defaults(func=cmd_servers)
@@ -321,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat", type=_positive, help="repeat every point N times, in a shuffled order"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of that order (default 0)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the points and the expected time, then stop (nothing is started or written)",
+    )
     p.add_argument(
         "--target",
         metavar="URL",

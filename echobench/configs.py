@@ -9,6 +9,7 @@ can compute at once (threads and greenlets of one process share its GIL: they ad
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import math
 import re
@@ -365,6 +366,32 @@ def get_config(config_id: str) -> ServerConfig:
     for family in FAMILIES.values():
         match = re.fullmatch(family.pattern, config_id)
         if match:
-            return family.build(family, config_id, *match.groups())
-    names = ", ".join(FAMILIES)
-    raise ConfigError(f"unknown config {config_id!r}; known families: {names}")
+            try:
+                return family.build(family, config_id, *match.groups())
+            except ConfigError as exc:
+                raise ConfigError(f"{config_id}: {exc}") from None
+    guess = closest_config(config_id)
+    hint = f"did you mean {guess}? " if guess else ""
+    raise ConfigError(f"unknown config {config_id!r}; {hint}known families: {', '.join(FAMILIES)}")
+
+
+def closest_config(config_id: str) -> str | None:
+    """The id the user probably meant: the nearest family name, with their numbers."""
+    numbers = re.findall(r"\d+", config_id)
+    shape = re.sub(r"\d+", "N", re.sub(r"(\d+)x(\d+)", "NxT", config_id))
+    shapes = {re.sub(r"\bT\b", "N", name): name for name in FAMILIES}
+    found = difflib.get_close_matches(shape, shapes, n=1, cutoff=0.75)
+    if not found:
+        return None
+    name = shapes[found[0]]
+    slots = re.findall(r"\bN\b|NxT|\bT\b", name)
+    if not slots:
+        return name
+    if len(numbers) != sum(2 if s == "NxT" else 1 for s in slots):
+        return name  # the family's pattern: the user's numbers do not fit it
+    filled = iter(numbers)
+    return re.sub(
+        r"NxT|\bN\b|\bT\b",
+        lambda m: f"{next(filled)}x{next(filled)}" if m.group() == "NxT" else next(filled),
+        name,
+    )

@@ -7,6 +7,7 @@ has slots (a full but unqueued server, used for the memory sweep).
 
 from __future__ import annotations
 
+import difflib
 import math
 import random
 import tomllib
@@ -68,15 +69,19 @@ def _read(name_or_path: str) -> tuple[dict, str]:
         try:
             return tomllib.loads(path.read_text()), str(path)
         except FileNotFoundError:
-            raise ProfileError(f"profile file {name_or_path} does not exist") from None
+            builtin = path.stem if path.parent == Path(".") and path.stem in available() else None
+            hint = f"; the built-in profile is `--profile {builtin}`" if builtin else ""
+            raise ProfileError(f"profile file {name_or_path} does not exist{hint}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ProfileError(f"profile file {name_or_path} cannot be read: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ProfileError(f"profile file {name_or_path} is not valid TOML: {exc}") from None
     resource = resources.files(PROFILE_PACKAGE) / f"{name_or_path}.toml"
     if not resource.is_file():
+        guess = difflib.get_close_matches(name_or_path, available(), n=1, cutoff=0.6)
+        hint = f"did you mean {guess[0]}? " if guess else ""
         raise ProfileError(
-            f"unknown profile {name_or_path!r}; built in: {', '.join(available())} "
+            f"unknown profile {name_or_path!r}; {hint}built in: {', '.join(available())} "
             "(or give a path to a .toml file)"
         )
     return tomllib.loads(resource.read_text()), f"{PROFILE_PACKAGE}/{name_or_path}.toml"

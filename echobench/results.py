@@ -211,5 +211,10 @@ def resolve_run(run_dir: Path | str | None = None, reference: bool = True) -> Pa
     fallback = REFERENCE if reference and not has_latest else LATEST
     chosen = Path(run_dir or os.environ.get("ECHOBENCH_RESULTS") or fallback)
     if not (chosen / "summary.csv").is_file():
+        if chosen == LATEST and (REFERENCE / "report.md").is_file():
+            raise ResultsError(
+                f"no run of yours yet in {LATEST}: `nox -s bench` makes one; the committed "
+                f"reference run's report is {REFERENCE / 'report.md'}"
+            )
         raise ResultsError(f"{chosen} is not a run folder (no summary.csv); run `nox -s bench`")
     return chosen.resolve()

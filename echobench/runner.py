@@ -9,7 +9,6 @@ processes, keeps every completed point, and marks the run `interrupted`.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,12 +18,13 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from echobench import environment, metrics, results, stats, verdict
+from echobench import environment, metrics, results, stats, terminal, verdict
 from echobench.loadgen import CPU_WARNING, Loadgen, LoadGenerator, worker_problems
 from echobench.point import Point
 from echobench.profiles import Profile
 from echobench.sampler import Sampler, write_samples
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
+from echobench.terminal import fmt_duration
 from echobench.verdict import Problem, remark
 
 IDLE_SAMPLE_S = 1.0
@@ -275,8 +275,8 @@ def execute(run: Run, console: Console | None = None) -> Run:
                                         point.demanded_rps, ceiling)  # fmt: skip
                 run.rows.append(row)
                 run.save()
-                if not row["valid"]:
-                    progress.console.print(f"[yellow]{point.point_id}: {row['note']}")
+                line = terminal.point_line(row, point.kind.headline)
+                progress.console.print(line if row["valid"] else f"[yellow]{line}")
                 progress.advance(task)
         run.status = "complete"
     except KeyboardInterrupt:
@@ -297,8 +297,3 @@ def _describe(point: Point) -> str:
     work = f" c={point.work_ms:g}ms" if point.work_ms else ""
     repeat = f" repeat {point.repeat}" if point.repeat > 1 else ""
     return f"{point.scenario} {point.config.id} {load}{work}{repeat}"
-
-
-def fmt_duration(seconds: float) -> str:
-    seconds = max(0, math.ceil(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s"

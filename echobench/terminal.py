@@ -16,6 +16,42 @@ def console() -> Console:
     return out
 
 
+def fmt_duration(seconds: float) -> str:
+    seconds = max(0, math.ceil(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def print_plan(profile, out: Console) -> None:
+    """A dry run: every point the profile would measure, and the time it should take."""
+    table = Table(title=f"profile {profile.name}: {len(profile.points)} points, about "
+                  f"{fmt_duration(profile.expected_s)}")  # fmt: skip
+    for col in ("#", "point", "expected"):
+        table.add_column(col, justify="left" if col == "point" else "right")
+    for p in profile.points:
+        table.add_row(str(p.index), p.point_id, fmt_duration(p.expected_s))
+    out.print(table)
+    out.print("nothing was started or written; drop --dry-run to measure")
+
+
+# How each scenario's headline figure reads on a point's progress line.
+HEADLINES = {
+    "makespan_s": ("{:.3f} s makespan", "ideal_makespan_s"),
+    "rps": ("{:.1f} req/s", "ideal_rps"),
+    "fast_p50_ms": ("fast page p50 {:.1f} ms", None),
+    "p99_ms": ("p99 {:.0f} ms", None),
+}
+
+
+def point_line(row: dict, headline: str) -> str:
+    """One finished point: its headline figure, against the ideal, and whether it counts."""
+    text, _ideal = HEADLINES.get(headline, ("{:.3g}", None))
+    value = row.get(headline)
+    said = text.format(value) if value is not None else f"no {headline}"
+    eff = row.get("efficiency")
+    said += f", {eff:.2f} of ideal" if eff is not None else ""
+    return f"{row['point_id']}: {said}" + ("" if row["valid"] else f" [invalid: {row['note']}]")
+
+
 def _num(value, fmt: str = "{:.0f}") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"

@@ -115,6 +115,7 @@ def test_compare_cli_on_two_runs(tmp_path, smoke_run):
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr
+    assert "warning: 8 of 8 points were measured once in a run" in done.stderr
     table = pd.read_csv(tmp_path / "cmp.csv")
     assert len(table) == 8 and (table["verdict"] == "not significant").all()
     assert (table["ratio_b_over_a"] == 1.0).all()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import echobench
 from echobench import cli, configs, loadgen, profiles, results, runner
 from echobench.configs import FAMILIES, ConfigError, get_config
 from echobench.server import LOOPBACK_V4, Server, free_port
@@ -95,7 +96,16 @@ def test_invalid_profiles_are_refused(tmp_path, name):
             ["run", "--profile", "smoke", "--out", "/proc/echobench/run"],
             "cannot create output folder",
         ),
-        (["serve", "flask-sync-0"], "workers must be from 1"),
+        (["serve", "flask-sync-0"], "flask-sync-0: workers must be from 1 to 64, got 0"),
+        (["serve", "fastapi-asnyc"], "did you mean fastapi-async?"),
+        (["serve", "flask-gthred-4x8"], "did you mean flask-gthread-4x8?"),
+        (["run", "--profile", "quik"], "did you mean quick?"),
+        (["run", "--profile", "quick.toml"], "the built-in profile is `--profile quick`"),
+        (["run", "--profle", "smoke"], "(did you mean --profile?)"),
+        (
+            ["run", "--profile", "smoke", "--configs", "fastapi-asnyc"],
+            "did you mean fastapi-async?",
+        ),
         (["serve", "flask-waitress-0"], "threads must be from 1"),
         (["serve", "flask-granian-2x0"], "threads must be from 1"),
         (["serve", "fastapi-granian-65"], "workers must be from 1 to 64"),
@@ -122,6 +132,32 @@ def test_invalid_profiles_are_refused(tmp_path, name):
 )
 def test_bad_arguments_exit_2_in_one_line(tmp_path, args, reason):
     assert_usage_error(run_cli(*args, cwd=tmp_path), tmp_path, reason)
+
+
+def test_version():
+    done = run_cli("--version", cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == f"echobench {echobench.__version__}"
+
+
+def test_a_dry_run_lists_the_points_and_their_time_and_starts_nothing(tmp_path):
+    out = tmp_path / "never"
+    done = run_cli("run", "--profile", "smoke", "--dry-run", "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    profile = profiles.load_profile("smoke")
+    for point in profile.points:
+        assert point.point_id in done.stderr
+    assert f"{len(profile.points)} points, about" in done.stderr
+    assert not out.exists() and not (tmp_path / "results").exists()
+
+
+def test_report_without_a_run_points_to_the_reference_report(tmp_path):
+    (tmp_path / "results" / "reference").mkdir(parents=True)
+    (tmp_path / "results" / "reference" / "report.md").write_text("# reference")
+    done = run_cli("report", cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "no run of yours yet in results/latest: `nox -s bench` makes one" in line
+    assert "results/reference/report.md" in line
 
 
 def test_existing_output_folder_is_never_overwritten(tmp_path):

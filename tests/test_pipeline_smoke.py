@@ -91,3 +91,15 @@ def test_progress_and_summary_are_printed(smoke_run):
     stderr = smoke_run[1].stderr
     assert "8/8" in stderr
     assert "summary.csv" in stderr
+    # each finished point says its headline against the ideal
+    summary = results.load_summary(smoke_run[0]).set_index("point_id")
+    burst = summary.loc["001-burst-fastapi-async-u9-r1"]
+    assert (
+        f"001-burst-fastapi-async-u9-r1: {burst['makespan_s']:.3f} s makespan, "
+        f"{burst['efficiency']:.2f} of ideal"
+    ) in stderr
+    steady = summary.loc["003-steady-fastapi-async-u2-r1"]
+    assert f"003-steady-fastapi-async-u2-r1: {steady['rps']:.1f} req/s" in stderr
+    # and the run writes its own report at the end
+    assert (smoke_run[0] / "report.md").is_file() and (smoke_run[0] / "charts").is_dir()
+    assert f"report: {smoke_run[0] / 'report.md'}" in stderr.replace("\n", "")
