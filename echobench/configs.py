@@ -66,6 +66,7 @@ class Family:
     description: str
     build: Callable[..., ServerConfig]
     modules: tuple[str, ...] = ()  # the packages its command imports
+    pitfall: str = ""  # what to know before choosing it (the decision summary says it)
 
 
 def _bind(host: str, port: int) -> str:
@@ -265,12 +266,14 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         "FastAPI async def + await asyncio.sleep, one uvicorn worker (K unbounded)",
         _fastapi("async_app", math.inf, None),
         modules=("uvicorn",),
+        pitfall="one request's CPU stalls all the others; a blocking call stalls the loop",
     ),
     Family(
         "fastapi-async-N", r"fastapi-async-(\d+)", "async", "uvicorn", "unbounded", "N",
         "FastAPI async def, N uvicorn worker processes (uvicorn --workers N)",
         _fastapi_async_n,
         modules=("uvicorn",),
+        pitfall="a kept-alive connection stays with one process: the spread can be uneven",
     ),
     Family(
         "fastapi-granian-N", r"fastapi-granian-(\d+)", "async", "granian", "N*1000", "N",
@@ -278,6 +281,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         "backpressure 1000 each",
         _fastapi_granian,
         modules=("granian",),
+        pitfall="a client that half-closes after sending gets no answer",
     ),
     Family(
         "fastapi-gunicorn-uvicorn-N", r"fastapi-gunicorn-uvicorn-(\d+)", "async", "gunicorn",
@@ -285,6 +289,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         "(uvicorn-worker package)",
         _fastapi_gunicorn_uvicorn,
         modules=("gunicorn", "uvicorn_worker"),
+        pitfall="a kept-alive connection stays with one process: the spread can be uneven",
     ),
     Family(
         "fastapi-gunicorn-asgi-N", r"fastapi-gunicorn-asgi-(\d+)", "async", "gunicorn",
@@ -292,30 +297,35 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         "1000 connections each",
         _fastapi_gunicorn_asgi,
         modules=("gunicorn",),
+        pitfall="new in gunicorn 27; an absolute-URI request reaches the app as its path",
     ),
     Family(
         "fastapi-hypercorn", r"fastapi-hypercorn", "async", "hypercorn", "unbounded", "1",
         "FastAPI async def under hypercorn, one worker, uvloop",
         _hypercorn,
         modules=("hypercorn",),
+        pitfall="HTTP parsed in pure Python (h11): more CPU per request",
     ),
     Family(
         "flask-gevent-N", r"flask-gevent-(\d+)", "gevent", "gunicorn", "N*1000", "N",
         "Flask, time.sleep monkey-patched by gevent, N workers (K = N*1000 connections)",
         _flask_gevent,
         modules=("gunicorn", "gevent"),
+        pitfall="CPU, or a C call that does not yield, blocks the whole worker",
     ),
     Family(
         "fastapi-threadpool", r"fastapi-threadpool", "threadpool", "uvicorn", "40", "1",
         "FastAPI plain def + time.sleep in AnyIO's 40-thread pool (K = 40)",
         _fastapi("threadpool_app", ANYIO_THREADS, ANYIO_THREADS),
         modules=("uvicorn",),
+        pitfall="the 41st request waits for a thread; all 40 share one GIL",
     ),
     Family(
         "flask-gthread-NxT", r"flask-gthread-(\d+)x(\d+)", "threads", "gunicorn", "N*T", "N",
         "Flask, blocking time.sleep, N gunicorn gthread workers x T threads (K = N*T)",
         _flask_gthread,
         modules=("gunicorn",),
+        pitfall="workers accept while all their threads are busy: uneven spread",
     ),
     Family(
         "flask-gthread-NxT-reuseport", r"flask-gthread-(\d+)x(\d+)-reuseport", "threads",
@@ -323,30 +333,35 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         "connections spread by the kernel (K = N*T)",
         _flask_gthread_reuseport,
         modules=("gunicorn",),
+        pitfall="the kernel spreads connections by hash: even on average",
     ),
     Family(
         "flask-granian-NxT", r"flask-granian-(\d+)x(\d+)", "threads", "granian", "N*T", "N",
         "Flask under granian's WSGI interface (Rust HTTP), N workers x T blocking threads",
         _flask_granian,
         modules=("granian",),
+        pitfall="a client that half-closes after sending gets no answer",
     ),
     Family(
         "flask-waitress-T", r"flask-waitress-(\d+)", "threads", "waitress", "T", "1",
         "Flask under waitress, one process with T threads (K = T)",
         _flask_waitress,
         modules=("waitress",),
+        pitfall="one process: all T threads share one GIL",
     ),
     Family(
         "flask-sync-N", r"flask-sync-(\d+)", "sync", "gunicorn", "N", "N",
         "Flask, blocking time.sleep, N gunicorn sync worker processes (K = N)",
         _flask_sync,
         modules=("gunicorn",),
+        pitfall="one request per process: a slow client holds a whole worker",
     ),
     Family(
         "fastapi-blocking", r"fastapi-blocking", "blocking", "uvicorn", "1", "1",
         "FastAPI async def calling blocking time.sleep: the event loop stalls (K = 1)",
         _fastapi("blocking_app", 1, None),
         modules=("uvicorn",),
+        pitfall="the bug, not a choice: it serializes every request",
     ),
 ]}  # fmt: skip
 

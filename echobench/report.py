@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import math
+import re
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
+from markdown_it import MarkdownIt
 
-from echobench import findings, plots, results, stats, style
+from echobench import advice, findings, plots, results, stats, style
 from echobench.scenarios import SCENARIOS
 
 CHART_NOTES = {
@@ -48,8 +53,10 @@ def write_charts(summary: pd.DataFrame, folder: Path, run: dict | None = None) -
         old.unlink()
     written = {}
     for name, fig in plots.all_charts(summary, run).items():
-        for ext in ("png", "svg"):
-            fig.savefig(folder / f"{name}.{ext}", dpi=110 if ext == "png" else None)
+        fig.savefig(folder / f"{name}.png", dpi=110, metadata={"Software": None})
+        # the same data gives the same bytes: no date, ids salted by the chart's name
+        with matplotlib.rc_context({"svg.hashsalt": name}):
+            fig.savefig(folder / f"{name}.svg", metadata={"Date": None, "Creator": None})
         written[name] = folder / f"{name}.png"
     return written
 
@@ -126,7 +133,8 @@ def environment_lines(run: dict) -> list[str]:
     return [
         f"- Machine: {m.get('cpu_model')} x {m.get('cores_logical')} logical cores, "
         f"{m.get('memory_gib')} GiB, {m.get('os')} (host `{m.get('hostname')}`)",
-        f"- Python {m.get('python')}; load average at start {m.get('load_average_at_start')}",
+        f"- Python {m.get('python')}; load average at start "
+        + ", ".join(f"{x:.2f}" for x in m.get("load_average_at_start") or []),
         "- " + ", ".join(f"{k} {val}" for k, val in v.items() if val),
         f"- echobench revision {commit}; profile `{run.get('profile', {}).get('name')}`; "
         f"started {run.get('started')}, ended {run.get('ended')}, status **{run.get('status')}**",
@@ -172,6 +180,9 @@ def render(run_dir: Path, charts: list[str]) -> str:
             + ("." if not remarks(summary) else "; what valid points noted is listed below."),
             "",
         ]
+    choose = advice.markdown(summary, summary)
+    if choose:
+        lines += ["## Which to choose", "", choose, ""]
     lines += ["## Environment", "", *environment_lines(run), ""]
     crossing = findings.crossover(summary)
     if crossing:
@@ -216,12 +227,47 @@ def render(run_dir: Path, charts: list[str]) -> str:
 
 
 def write_report(run_dir: Path | str | None = None) -> Path:
-    """charts/ and report.md inside the run folder; returns the report's path."""
+    """charts/, report.md and report.html inside the run folder; returns report.md's path."""
     folder = results.resolve_run(run_dir, reference=False)  # never rewrite the reference
     charts = write_charts(results.load_summary(folder), folder / "charts", results.load_run(folder))
     path = folder / "report.md"
-    results.atomic_write(path, render(folder, list(charts)))
+    text = render(folder, list(charts))
+    results.atomic_write(path, text)
+    results.atomic_write(folder / "report.html", render_html(text, folder))
     return path
+
+
+HTML_STYLE = """
+body { font: 15px/1.5 system-ui, sans-serif; max-width: 1200px; margin: 2em auto;
+       padding: 0 1em; color: #222; }
+table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; }
+th { background: #f3f3f3; }
+tbody tr:hover { background: #fff6d6; }
+img { max-width: 100%; height: auto; }
+code { background: #f3f3f3; padding: 0 3px; }
+h2 { border-bottom: 1px solid #ddd; margin-top: 2em; }
+"""
+
+
+def render_html(markdown_text: str, folder: Path) -> str:
+    """report.md as one self-contained page: the same text, each chart inlined as SVG (a
+    data: URI), so the file opens offline by double-click, with no server."""
+    body = MarkdownIt("commonmark").enable("table").render(markdown_text)
+
+    def inline(match: re.Match) -> str:
+        svg = folder / "charts" / f"{match.group(1)}.svg"
+        if not svg.is_file():
+            return match.group(0)
+        data = base64.b64encode(svg.read_bytes()).decode("ascii")
+        return f'<img src="data:image/svg+xml;base64,{data}" alt="{match.group(2)}"'
+
+    body = re.sub(r'<img src="charts/([\w-]+)\.png" alt="([^"]*)"', inline, body)
+    title = html.escape(markdown_text.splitlines()[0].lstrip("# "))
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{HTML_STYLE}</style></head>\n<body>\n{body}</body></html>\n"
+    )
 
 
 def repeats_table(aggregate: pd.DataFrame) -> pd.DataFrame:

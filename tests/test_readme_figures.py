@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from echobench import decision, findings, results
+from echobench import advice, decision, findings, results
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -127,6 +127,10 @@ def crossover_quotes() -> list[str]:
         f"took up to {gthread['busiest_share'].max():.0%} of a point's requests",
         f"as low as {gthread['efficiency'].min():.2f} of its model",
     ]
+
+
+def test_the_decision_summary_is_generated_from_the_reference_runs():
+    assert advice.markdown(STANDARD, CROSS) in README
 
 
 @pytest.mark.parametrize("text", quoted())

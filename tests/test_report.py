@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from echobench import findings, plots, report, results
+from echobench import advice, findings, plots, report, results
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +65,64 @@ def test_report_markdown_has_tables_and_charts(reported):
         assert f"](charts/{name}.png)" in text
     assert "open_loop_latency" not in text
     assert "fastapi-async" in text and "flask-sync-2" in text
+
+
+class _Page(HTMLParser):
+    """What a reader of report.html gets: headings, tables, and the inline images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[str] = []
+        self.tables = 0
+        self.images: list[tuple[str, str]] = []
+        self._in_heading = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("h1", "h2", "h3"):
+            self._in_heading = True
+            self.headings.append("")
+        elif tag == "table":
+            self.tables += 1
+        elif tag == "img":
+            self.images.append((attrs.get("alt", ""), attrs.get("src", "")))
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2", "h3"):
+            self._in_heading = False
+
+    def handle_data(self, data):
+        if self._in_heading:
+            self.headings[-1] += data
+
+
+def test_the_html_report_is_one_self_contained_page(reported):
+    """Every chart inline as SVG, every table of report.md, nothing fetched from elsewhere."""
+    page = (reported / "report.html").read_text()
+    parsed = _Page()
+    parsed.feed(page)
+    md = (reported / "report.md").read_text()
+    assert parsed.headings[0].startswith("echobench report: ")
+    assert "Which to choose" in parsed.headings and "Environment" in parsed.headings
+    separators = sum(line.startswith("| ---") for line in md.splitlines())
+    assert parsed.tables == separators and parsed.tables >= 4
+    drawn = {alt for alt, _src in parsed.images}
+    assert drawn == set(CORE_CHARTS)
+    for alt, src in parsed.images:
+        assert src.startswith("data:image/svg+xml;base64,"), alt
+        svg = base64.b64decode(src.split(",", 1)[1])
+        assert svg == (reported / "charts" / f"{alt}.svg").read_bytes()
+    assert "http://" not in page and "https://" not in page.replace("https://www.w3.org", "")
+
+
+def test_the_decision_summary_leads_the_report(reported):
+    text = (reported / "report.md").read_text()
+    choose = text.split("## Which to choose")[1].split("## Environment")[0]
+    summary = results.load_summary(reported)
+    assert advice.markdown(summary, summary) in choose
+    assert "| fastapi-async | unbounded | 1 |" in choose
+    assert "| flask-sync-2 | 2 | 2 |" in choose
+    assert text.index("## Which to choose") < text.index("## Burst")
 
 
 def test_report_puts_invalid_points_first(reported, tmp_path):

@@ -1,0 +1,122 @@
+"""The decision summary: which server model for which need, and what each costs.
+
+Built from a run's own figures (and, where one exists, a CPU sweep's decision map), so
+the advice at the top of a report or the README is never written around the numbers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from echobench import decision, derived
+from echobench.configs import FAMILIES, ConfigError, get_config
+from echobench.style import k_label, ordered_configs
+
+# The classic demonstration the table quotes: n simultaneous requests of D seconds.
+CLASSIC_BURST = (200, 2.0)
+
+
+def _burst(summary: pd.DataFrame) -> pd.Series:
+    n, d = CLASSIC_BURST
+    rows = summary[
+        (summary["scenario"] == "burst") & (summary["users"] == n) & (summary["delay_s"] == d)
+    ]
+    return rows.groupby("config")["makespan_s"].median()
+
+
+def _memory_per_request(summary: pd.DataFrame) -> pd.Series:
+    """Peak PSS over the requests held at once, at each config's fullest point."""
+    loaded = derived.with_in_flight(derived.loaded(summary))
+    if loaded.empty:
+        return pd.Series(dtype=float)
+    fullest = loaded.loc[loaded.groupby("config")["in_flight"].idxmax()]
+    return (fullest["server_pss_peak_mb"] / fullest["in_flight"]).set_axis(fullest["config"])
+
+
+def _fast_page(summary: pd.DataFrame) -> pd.Series:
+    work = summary["work_ms"].fillna(0.0) if "work_ms" in summary else 0.0
+    mixed = summary[(summary["scenario"] == "mixed") & (work == 0)]
+    return mixed.groupby("config")["fast_p50_ms"].median()
+
+
+def table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per config with at least one of the three figures, in reading order."""
+    burst, memory, fast = _burst(summary), _memory_per_request(summary), _fast_page(summary)
+    n, d = CLASSIC_BURST
+    rows = []
+    for config in ordered_configs(set(burst.index) | set(memory.index) | set(fast.index)):
+        try:
+            cfg = get_config(config)
+        except ConfigError:
+            continue  # a config this version does not know
+        rows.append(
+            {
+                "config": config,
+                "K (slots)": k_label(cfg.capacity).replace("inf", "unbounded"),
+                "P (processes)": cfg.parallel,
+                f"{n} x {d:g} s burst": _fmt(burst.get(config), "{:.2f} s"),
+                "MB per request in flight": _fmt(memory.get(config), "{:.2f}"),
+                "fast page while busy": _fmt(fast.get(config), "{:.1f} ms"),
+                "pitfall": FAMILIES[cfg.family].pitfall,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    return frame.loc[:, (frame != "").any()] if len(frame) else frame  # no empty column
+
+
+def _fmt(value, text: str) -> str:
+    return "" if value is None or pd.isna(value) else text.format(value)
+
+
+def sentences(summary: pd.DataFrame, sweep: pd.DataFrame | None = None) -> list[str]:
+    """A few plain sentences: mostly waiting, memory, a fast page, and requests that also
+    compute (from `sweep`, a run with a CPU sweep, when there is one)."""
+    lines = []
+    burst = _burst(summary).dropna()
+    if len(burst) > 1:
+        best, worst = burst.idxmin(), burst.idxmax()
+        n, d = CLASSIC_BURST
+        processes = get_config(best).workers
+        lines.append(
+            f"Mostly waiting: an event loop holds every request at once, so {best} answered "
+            f"{n} simultaneous {d:g} s requests in {burst[best]:.2f} s with {processes} "
+            f"process{'es' if processes > 1 else ''}; {worst} needed {burst[worst]:.2f} s, "
+            "serving in rounds of its slots K."
+        )
+    slope = derived.idle_pss_per_worker_mb(derived.sync_workers(summary))
+    memory = _memory_per_request(summary).dropna()
+    if slope is not None and len(memory):
+        cheap = memory.idxmin()
+        lines.append(
+            f"What a slot costs: each {derived.SYNC_FAMILY} worker adds about {slope:.0f} MB; "
+            f"{cheap} held its requests at {memory[cheap]:.2f} MB each."
+        )
+    fast = _fast_page(summary).dropna()
+    if len(fast) > 1:
+        lines.append(
+            f"A fast page behind busy slots waited {fast.max():.0f} ms on {fast.idxmax()} and "
+            f"{fast.min():.1f} ms on {fast.idxmin()}: when every slot is busy, the next "
+            "request queues whatever it costs."
+        )
+    cells = decision.decide(sweep) if sweep is not None else []
+    computing = [c for c in cells if c.work_ms and c.winners]
+    if computing:
+        counts = pd.Series([w for c in computing for w in c.winners[:1]]).value_counts()
+        lines.append(
+            "Requests that also compute: one event loop runs all their CPU on one core, so "
+            "it loses to N worker processes once c passes about D / 3; "
+            f"{counts.index[0]} answered the most in {counts.iloc[0]} of {len(computing)} "
+            "measured (D, c) cells with CPU work (the decision map)."
+        )
+    return lines
+
+
+def markdown(summary: pd.DataFrame, sweep: pd.DataFrame | None = None) -> str:
+    """The summary as markdown: the sentences, then the table."""
+    rows = table(summary)
+    lines = [f"- {s}" for s in sentences(summary, sweep)]
+    if not rows.empty:
+        lines += ["", "| " + " | ".join(rows.columns) + " |"]
+        lines += ["| " + " | ".join("---" for _ in rows.columns) + " |"]
+        lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows.itertuples(index=False)]
+    return "\n".join(lines)
