@@ -41,6 +41,14 @@ def mutants(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def notebook(session: nox.Session) -> None:
+    """Open analysis.ipynb in Jupyter (it reads results/latest, else the reference runs)."""
+    install(session)
+    session.install("notebook>=7.0")
+    session.run("jupyter", "notebook", "analysis.ipynb", *session.posargs)
+
+
+@nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Run the benchmark (standard profile); the run writes its report and charts."""
     install(session)

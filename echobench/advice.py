@@ -52,7 +52,7 @@ def table(summary: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "config": config,
-                "K (slots)": k_label(cfg.capacity).replace("inf", "unbounded"),
+                "K (slots)": k_label(cfg.capacity),
                 "P (processes)": cfg.parallel,
                 f"{n} x {d:g} s burst": _fmt(burst.get(config), "{:.2f} s"),
                 "MB per request in flight": _fmt(memory.get(config), "{:.2f}"),

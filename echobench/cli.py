@@ -233,8 +233,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     terminal.print_summary(run, console)
     from echobench import report
 
-    path = report.write_report(run_dir)
-    console.print(f"report: {path}, charts in {path.parent / 'charts'}")
+    try:
+        path = report.write_report(run_dir)
+        console.print(f"report: {path}, charts in {path.parent / 'charts'}")
+    except Exception as exc:  # the measurements are saved; a report failure must not hide them
+        console.print(
+            f"[red]report not written[/] ({type(exc).__name__}: {exc}); the results are in "
+            f"{run_dir}; `python -m echobench report {run_dir}` tries again"
+        )
     return 0 if all(row["valid"] for row in run.rows) else 3
 
 

@@ -12,10 +12,6 @@ from echobench import decision, derived, model
 from echobench.style import k_label, ordered_configs
 
 
-def _ratio(value: float) -> str:
-    return f"{value:.3f}x"
-
-
 def burst(summary: pd.DataFrame) -> list[str]:
     data = summary[(summary["scenario"] == "burst")]
     lines = []
@@ -30,8 +26,8 @@ def burst(summary: pd.DataFrame) -> list[str]:
             lines.append(
                 f"{config} (K={k_label(row.capacity)}): {row.users} simultaneous requests at D = "
                 f"{row.delay_s:g} s answered in {row.makespan_s:.3f} s, {row.rps:.2f} req/s; "
-                f"ideal ceil(n/K) x D = {row.ideal_makespan_s:g} s, so makespan / ideal = "
-                f"{_ratio(row.makespan_s / row.ideal_makespan_s)}"
+                f"ideal ceil(n/K) x D = {row.ideal_makespan_s:g} s, so efficiency "
+                f"{row.efficiency:.3f} of the ideal rate"
                 + ("" if row.valid else f" [invalid: {row.note}]")
                 + "."
             )
@@ -114,7 +110,8 @@ def open_loop(summary: pd.DataFrame) -> list[str]:
         capacity = model.capacity_rps(float(rows["capacity"].iloc[0]), rows["delay_s"].iloc[0])
         below = rows[rows["offered_rps"] <= capacity]
         above = rows[rows["offered_rps"] > capacity]
-        text = f"{config} (capacity K/D = {k_label(capacity)} req/s):"
+        limit = "unbounded" if capacity == float("inf") else f"K/D = {capacity:g} req/s"
+        text = f"{config} (capacity {limit}):"
         if len(below):
             worst = below.iloc[-1]
             text += (

@@ -197,11 +197,29 @@ def _has_points_for(summary: pd.DataFrame, kind: str) -> bool:
 
 def companion_run(run_dir: Path, kind: str) -> Path | None:
     """The run to show for `open`, `scale` or `crossover`: this one if it has such points,
-    else the committed reference run of that profile, else None."""
+    else your newest run that has them (results/runs/, newest first), else the committed
+    reference run of that profile, else None."""
     if _has_points_for(load_summary(run_dir), kind):
         return run_dir
+    yours = sorted(RUNS_DIR.glob("*/summary.csv"), reverse=True) if RUNS_DIR.is_dir() else []
+    for path in yours:  # run ids start with their UTC start time: newest first
+        try:
+            if _has_points_for(load_summary(path.parent), kind):
+                return path.parent.resolve()
+        except (OSError, ValueError, ResultsError):
+            continue  # a run folder cut short: skip it
     fallback = COMPANIONS[kind]
     return fallback.resolve() if (fallback / "summary.csv").is_file() else None
+
+
+def source_line(run_dir: Path | None, what: str) -> str:
+    """Where a notebook section's figures come from, said plainly."""
+    if run_dir is None:
+        return f"No {what} run of yours, and no committed reference run of it."
+    if run_dir.parent.name == "results" and run_dir.name.startswith("reference"):
+        return (f"**From the committed reference run `{run_dir.name}`** (made on the machine "
+                f"its run.json names; no {what} run of yours in results/runs/).")  # fmt: skip
+    return f"From your run `{run_dir.name}`."
 
 
 def resolve_run(run_dir: Path | str | None = None, reference: bool = True) -> Path:

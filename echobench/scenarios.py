@@ -178,7 +178,7 @@ class Burst(Scenario):
 
 class Steady(Scenario):
     name = "steady"
-    title = "Steady: closed-loop users (latency understated by coordinated omission, see README)"
+    title = "Steady: closed-loop users (latency understated by coordinated omission)"
 
     def stagger_s(self, p: Point) -> float:
         return p.delay_s

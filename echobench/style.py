@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 
 import matplotlib
+import matplotlib.colors
 
 from echobench.configs import FAMILIES, ConfigError, get_config
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
-INVALID = {"marker": "x", "color": "red", "s": 80, "linewidths": 2, "zorder": 5}
+INVALID = {"marker": "x", "color": "red", "s": 80, "linewidths": 2, "zorder": 5, "gid": "invalid"}
 IDEAL = {"linestyle": "--", "linewidth": 1.2, "alpha": 0.8}
 FAMILY_RANK = {name: rank for rank, name in enumerate(FAMILIES)}
 
@@ -32,19 +33,47 @@ def ordered_configs(configs) -> list[str]:
     return sorted(set(configs), key=_rank)
 
 
+# One colour per config family, the same in every chart of every run: the Okabe-Ito
+# colours (distinguishable with the common colour-vision deficiencies) first, then
+# Paul Tol's muted ones, in the families' reading order. No red-green pair carries
+# meaning alone: every family also has its own marker.
+PALETTE = [
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442",
+    "#332288", "#882255", "#44AA99", "#999933", "#AA4499", "#DDCC77",
+]  # fmt: skip
+FAMILY_COLORS = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(FAMILIES)}
+FAMILY_MARKERS = {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(FAMILIES)}
+OTHER = "#777777"  # a config this version does not know
+
+
+def _family(config: str) -> str | None:
+    try:
+        return get_config(config).family
+    except ConfigError:
+        return None
+
+
 def config_colors(configs) -> dict[str, tuple]:
-    """One colour per config, the same in every chart of a run."""
+    """Each config in its family's colour; several configs of one family in one chart
+    (flask-sync-1 ... -16) go from the full colour towards white, in reading order."""
     names = ordered_configs(configs)
-    palette = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"].colors
-    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+    colors = {}
+    for family in dict.fromkeys(_family(n) for n in names):
+        members = [n for n in names if _family(n) == family]
+        base = matplotlib.colors.to_rgb(FAMILY_COLORS.get(family, OTHER))
+        for rank, name in enumerate(members):
+            mix = 0.55 * rank / max(1, len(members) - 1) if len(members) > 1 else 0.0
+            colors[name] = tuple(c + (1 - c) * mix for c in base)
+    return colors
 
 
 def line_styles(configs) -> dict[str, dict]:
-    """Marker and width per config: lines drawn first are wider, so overlaps stay visible."""
+    """Marker per family and width per place: lines drawn first are wider, so overlaps
+    stay visible."""
     names = ordered_configs(configs)
     return {
         name: {
-            "marker": MARKERS[i % len(MARKERS)],
+            "marker": FAMILY_MARKERS.get(_family(name), "o"),
             "linewidth": max(1.2, 3.2 - 0.5 * i),
             "markersize": max(4.5, 9 - 1.0 * i),
         }
@@ -53,6 +82,6 @@ def line_styles(configs) -> dict[str, dict]:
 
 
 def k_label(capacity) -> str:
-    """K as a reader expects it: `inf` for an event loop, else its number."""
+    """K as a reader expects it: `unbounded` for an event loop, else its number."""
     k = float(capacity)
-    return "inf" if math.isinf(k) else f"{k:g}"
+    return "unbounded" if math.isinf(k) else f"{k:g}"

@@ -23,7 +23,7 @@ WINDOW_S = 1.0  # CPU peaks are taken over windows of at least 1 s
 CPU_WARNINGS = ("CPU usage above 90%", "exceeded cpu threshold")
 
 
-# (id pattern, K, P, worker processes) of every config family: the README's tables.
+# (id pattern, K, P, worker processes) of every config family: docs/servers.md's table.
 CONFIGS = [
     (r"flask-sync-(\d+)", lambda n: int(n), lambda n: int(n), lambda n: int(n)),
     (r"flask-gthread-(\d+)x(\d+)", lambda n, t: int(n) * int(t), lambda n, t: int(n),

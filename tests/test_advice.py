@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pandas as pd
 
 from echobench import advice
@@ -49,3 +52,60 @@ def test_the_sentences_name_the_best_and_the_worst_burst():
                             "fastapi-async answered 200 simultaneous 2 s requests in 2.09 s "
                             "with 1 process; flask-sync-8 needed 50.07 s")  # fmt: skip
     assert advice.markdown(rows().iloc[0:0]) == ""
+
+
+def test_a_notebook_section_reads_your_newest_run_of_its_profile(tmp_path, monkeypatch):
+    """This run if it has the points; else your newest run that does; else the reference,
+    and the section says which."""
+    from echobench import results
+
+    def run(name: str, scenario: str) -> Path:
+        folder = tmp_path / "results" / "runs" / name
+        folder.mkdir(parents=True)
+        row = {**dict.fromkeys(results.COLUMNS), "scenario": scenario, "config": "x", "users": 1,
+               "valid": True}  # fmt: skip
+        pd.DataFrame([row]).to_csv(folder / "summary.csv", index=False)
+        return folder
+
+    monkeypatch.setattr(results, "RUNS_DIR", tmp_path / "results" / "runs")
+    reference = tmp_path / "results" / "reference-open"
+    monkeypatch.setitem(results.COMPANIONS, "open", reference)
+    standard = run("20261201T000000Z-standard", "burst")
+    assert results.companion_run(standard, "open") is None, "no open run anywhere"
+    reference.mkdir(parents=True)
+    (reference / "summary.csv").write_text((standard / "summary.csv").read_text()
+                                           .replace("burst", "open"))  # fmt: skip
+    assert results.companion_run(standard, "open") == reference.resolve()
+    assert results.source_line(reference.resolve(), "open-loop").startswith(
+        "**From the committed reference run `reference-open`**"
+    )
+    older, newer = run("20261202T000000Z-open", "open"), run("20261203T000000Z-open", "open")
+    assert results.companion_run(standard, "open") == newer.resolve() != older.resolve()
+    assert results.source_line(newer, "open-loop") == "From your run `20261203T000000Z-open`."
+    assert results.companion_run(newer, "open") == newer, "a run with the points shows itself"
+
+
+def test_every_chart_survives_points_that_measured_nothing():
+    """A burst whose workers never came (no figure at all) and a burst sweep too short
+    for a memory sample: each chart draws (or says what is missing), never raises."""
+    import math
+
+    from echobench import plots, results
+
+    base = {**dict.fromkeys(results.COLUMNS), "config": "fastapi-async", "model": "async",
+            "workers": 1, "capacity": math.inf, "parallel": 1, "repeat": 1, "note": ""}  # fmt: skip
+    summary = pd.DataFrame([
+        {**base, "scenario": "burst", "users": 40, "delay_s": 1.0, "valid": False},
+        {**base, "scenario": "burst", "users": 20, "delay_s": 0.2, "makespan_s": 0.21,
+         "ideal_makespan_s": 0.2, "efficiency": 0.95, "valid": True, "failed": 0,
+         "timeouts": 0, "unfinished": 0},
+        {**base, "scenario": "burst", "users": 200, "delay_s": 0.01, "makespan_s": 0.08,
+         "ideal_makespan_s": 0.01, "efficiency": 0.12, "valid": False, "failed": 0,
+         "timeouts": 0, "unfinished": 0},
+    ])  # fmt: skip
+    charts = plots.all_charts(summary)
+    assert {"burst_makespan", "scale_makespan"} <= set(charts)
+    for figure in charts.values():
+        figure.savefig(io.BytesIO(), format="png")  # drawing is where empty data would fail
+    texts = [t.get_text() for ax in charts["scale_makespan"].axes for t in ax.texts]
+    assert "no memory sample fell inside these bursts" in texts

@@ -3,7 +3,7 @@
 Where the app decides, every server answers byte for byte alike. Where the HTTP
 server's own limits decide first (gunicorn: request line 4094 bytes, 100 headers of
 8190 bytes; uvicorn/httptools, hypercorn/h11, granian, waitress: their parsers),
-answers differ; README documents it, column by column. In every case nothing is echoed
+answers differ; docs/servers.md documents it, column by column. In every case nothing is echoed
 unescaped, nothing is a 5xx, and no server dies. The client sends a whole request and
 waits for the answer without half-closing its side, as HTTP clients do.
 """
@@ -22,7 +22,7 @@ from echobench.server import Server
 from servers import contract
 
 pytestmark = pytest.mark.slow
-# One config per HTTP stack, each named by its README column.
+# One config per HTTP stack, each named by its column in docs/servers.md.
 STACKS = {
     "flask-sync-1": "gunicorn",
     "flask-gevent-1": "gunicorn",
@@ -90,7 +90,7 @@ APP_DECIDES = [
 ]
 
 
-# (id, raw request, {stack: statuses allowed}): the README's table, status by status.
+# (id, raw request, {stack: statuses allowed}): docs/servers.md's table, status by status.
 # None is a connection closed without an answer; WAITS, no answer while it stays open.
 def stacks(gunicorn, gunicorn_asgi, uvicorn, hypercorn, granian, waitress) -> dict:
     return {"gunicorn": gunicorn, "gunicorn asgi": gunicorn_asgi, "uvicorn": uvicorn,

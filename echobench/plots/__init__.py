@@ -61,7 +61,10 @@ CHARTS = {
     "crossover": (crossover, lambda s: not cpu_points(s).empty),
     "decision_map": (decision_map, lambda s: not cpu_points(s).empty),
     "worker_spread": (worker_spread, _has_worker_spread),
-    "efficiency": (efficiency_overview, lambda s: s["efficiency"].notna().any()),
+    "efficiency": (
+        efficiency_overview,
+        lambda s: s[s["scenario"] != "open"]["efficiency"].notna().any(),
+    ),
 }
 
 

@@ -24,10 +24,10 @@ from echobench.style import config_colors, ordered_configs
 def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
     """Measured makespan per burst point beside the model's ceil(n/K) * D."""
     fig, ax = new_figure(ax)
-    data = summary[summary["scenario"] == "burst"].copy()
+    data = summary[summary["scenario"] == "burst"].dropna(subset=["ideal_makespan_s"]).copy()
     ax.set_title("Burst: time to answer n simultaneous requests (lower is better)")
-    if data.empty:
-        empty_panel(ax, "no burst points in this run")
+    if data.empty:  # none, or none that was measured at all (its note says why)
+        empty_panel(ax, "no measured burst point in this run")
         return fig
     colors = colors or config_colors(summary["config"])
     order = ordered_configs(data["config"])
@@ -134,7 +134,8 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         right.plot(
             d["users"], d["pss"] / in_flight_n, color=colors[config], label=config, **styles[config]
         )
-    for ax in (left, right):
+    sampled = (data["server_pss_peak_mb"] > 0).any()
+    for ax in (left, right) if sampled else (left,):
         ax.set_xscale("log")
         ax.set_yscale("log")
         plain_log(ax.xaxis)
@@ -143,8 +144,12 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         ax.grid(True, which="major", alpha=0.3)
     left.set_ylabel("makespan (s, log scale)")
     left.set_title("Makespan")
-    right.set_ylabel("peak server PSS / requests in flight (MB, log scale)")
-    right.set_title("Memory per in-flight request")
+    if sampled:
+        right.set_ylabel("peak server PSS / requests in flight (MB, log scale)")
+        right.set_title("Memory per in-flight request")
+    else:  # bursts too short for a memory sample: say so rather than draw nothing
+        right.clear()
+        empty_panel(right, "no memory sample fell inside these bursts")
     extra = [
         (Line2D([], [], color="grey", **IDEAL), "ideal ceil(n/K) x D"),
         (Line2D([], [], color="grey", linestyle=":"), "floor D + n / R0\n(R0 calibrated)"),

@@ -29,8 +29,13 @@ def new_figure(ax, size=(9, 5)):
 
 
 def legend_outside(ax, extra: list | None = None) -> None:
+    """The legend right of the axes: only for what is drawn (no "invalid point" entry
+    where no point was invalid)."""
     handles, labels = ax.get_legend_handles_labels()
+    drawn_invalid = any(c.get_gid() == "invalid" for c in ax.collections)
     for handle, label in extra or []:
+        if label == INVALID_LABEL and not drawn_invalid:
+            continue
         handles.append(handle)
         labels.append(label)
     ax.legend(
@@ -38,10 +43,13 @@ def legend_outside(ax, extra: list | None = None) -> None:
     )
 
 
+INVALID_LABEL = "invalid point"
+
+
 def invalid_handle():
     return (
         Line2D([], [], marker="x", color="red", linestyle="none", markersize=8),
-        "invalid point",
+        INVALID_LABEL,
     )
 
 

@@ -62,14 +62,14 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
                     color=colors.get(config, "grey"),
                     label=f"{config} peak, {int(busiest['users'])} in flight",
                 )
-        left.set_xscale("log", base=2)
         left.set_xticks(per_n["workers"], [str(w) for w in per_n["workers"]])
-        left.set_xlabel("gunicorn sync workers N (log scale)")
+        left.set_xlim(left=0)
+        left.set_xlabel("gunicorn sync workers N (linear: each worker adds its own memory)")
         left.set_ylabel("server PSS (MB)")
         left.set_ylim(bottom=0)
         left.grid(True, alpha=0.3)
         left.set_title("Total server memory")
-        legend_outside(left, [invalid_handle()])
+        legend_outside(left, [invalid_handle()] if len(bad) else [])
     if loaded.empty:
         empty_panel(right, "no loaded points in this run")
         return fig
@@ -95,5 +95,5 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     plain_log(right.xaxis)
     right.set_xlim(busiest["per_request"].min() / 2, busiest["per_request"].max() * 20)
     right.set_xlabel("peak server PSS / requests in flight (MB per request, log scale)")
-    right.set_title("Memory per in-flight request, at each config's busiest point")
+    right.set_title("Memory per request in flight (each config's fullest point)")
     return fig

@@ -109,14 +109,10 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
     work = data["work_ms"].max()
     burning = f" (each waits D, then computes c = {work:g} ms)" if work else ""
     ax.set_xlabel(f"config, with {users} users keeping slow echoes in flight{burning}")
-    legend_outside(
-        ax,
-        [
-            (
-                Line2D([], [], color="black", **IDEAL),
-                "model when C >= K: the page waits\nfor C-K+1 slots, (C-K+1) x D / K",
-            ),
-            invalid_handle(),
-        ],
+    model = (
+        Line2D([], [], color="black", **IDEAL),
+        "model when C >= K: the page waits\nfor C-K+1 slots, (C-K+1) x D / K",
     )
+    drawn = any(_model_wait_s(r) is not None for r in data.itertuples())
+    legend_outside(ax, [*([model] if drawn else []), invalid_handle()])
     return fig
