@@ -8,32 +8,32 @@ from matplotlib.figure import Figure
 
 from echobench import derived
 from echobench.plots.common import INVALID, empty_panel, invalid_handle, legend_outside, plain_log
-from echobench.style import config_colors, ordered_configs
+from echobench.style import FAMILY_COLORS, config_colors, ordered_configs
 
 
 def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Server PSS vs sync worker count beside one async process; MB per in-flight request."""
-    fig = Figure(figsize=(13, 5), layout="constrained")
-    left, right = fig.subplots(1, 2)
-    fig.suptitle("Memory: what each way of waiting costs (server PSS, all processes)")
-    colors = colors or config_colors(summary["config"])
     loaded = derived.loaded(summary)
     per_n = derived.sync_workers(summary)
-    if per_n.empty:
-        empty_panel(left, f"no {derived.SYNC_FAMILY} steady points in this run")
-    else:
+    # The workers panel only where the run measured sync workers: never an empty half.
+    fig = Figure(figsize=(13, 5) if len(per_n) else (8, 5), layout="constrained")
+    left, right = fig.subplots(1, 2) if len(per_n) else (None, fig.subplots())
+    fig.suptitle("Memory: what each way of waiting costs (server PSS, all processes)")
+    colors = colors or config_colors(summary["config"])
+    if len(per_n):
         left.plot(
             per_n["workers"],
             per_n["idle"],
             marker="o",
-            color="tab:brown",
+            linestyle=":",
+            color=FAMILY_COLORS[derived.SYNC_FAMILY],
             label=f"{derived.SYNC_FAMILY} idle",
         )
         left.plot(
             per_n["workers"],
             per_n["peak"],
             marker="s",
-            color="tab:red",
+            color=FAMILY_COLORS[derived.SYNC_FAMILY],
             label=f"{derived.SYNC_FAMILY} peak under load",
         )
         slope = derived.idle_pss_per_worker_mb(per_n)
@@ -84,7 +84,7 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             row.per_request,
             yi,
             f"  {row.per_request:.2f} MB ({row.server_pss_peak_mb:.0f} MB / "
-            f"{row.in_flight:.0f} in flight)",
+            f"{row.in_flight:.0f} in flight, {row.scenario} C={row.users})",
             va="center",
             fontsize=8,
         )
