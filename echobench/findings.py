@@ -124,6 +124,9 @@ def open_loop(summary: pd.DataFrame) -> list[str]:
                 f"{top['p99_ms'] / 1000:.1f} s with {top['unfinished']:.0f} requests "
                 "still queued at the end"
             )
+            share = top.get("answered_in_bound_share")
+            if share is not None and pd.notna(share):
+                text += f"; {share:.0%} of its arrivals answered within 2 x D"
         lines.append(text + ".")
     return lines
 

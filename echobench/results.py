@@ -59,6 +59,7 @@ COLUMNS = [
     "p999_ms",
     "max_ms",
     "ideal_latency_ms",
+    "answered_in_bound_share",
     "fast_requests",
     "fast_ok",
     "fast_p50_ms",

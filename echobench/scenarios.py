@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 # Open loop: the longest wait for a backlog to clear before its rest counts as unfinished.
 OPEN_MAX_DRAIN_S = 30.0
+# Open loop is judged by the share of arrivals answered within this many times a
+# request's own D + c (a rate alone says nothing there: past capacity it sits at it).
+OPEN_BOUND_FACTOR = 2.0
 
 
 class Scenario:
@@ -246,6 +249,15 @@ class Open(Scenario):
 
     def ideal_rps(self, p: Point) -> float:
         return min(p.rate, p.capacity_rps)
+
+    def summarize(self, p: Point, requests: pd.DataFrame, marks: dict) -> tuple:
+        """The windowed row, plus the share of the window's arrivals answered (ok) within
+        OPEN_BOUND_FACTOR x (D + c) of their intended send time."""
+        row, timed, start, stop = super().summarize(p, requests, marks)
+        bound_ms = 1000.0 * OPEN_BOUND_FACTOR * (p.delay_s + p.work_s)
+        in_time = (timed["outcome"] == "ok") & (timed["latency_ms"] <= bound_ms)
+        row["answered_in_bound_share"] = float(in_time.sum() / len(timed)) if len(timed) else None
+        return row, timed, start, stop
 
     def timed(self, measured: pd.DataFrame, end: float | None, stop: float) -> pd.DataFrame:
         """Latency from the intended send time: queueing in the client counts too. A request

@@ -304,6 +304,11 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
                 for r in measured
                 if r["outcome"] == "unfinished"
             ]
+            # judged by the share answered within 2 x (D + c) of the intended send
+            bound_ms = 2000.0 * (point["delay_s"] + point.get("work_ms", 0.0) / 1000.0)
+            in_time = [r for r in measured if r["outcome"] == "ok"
+                       and 1000.0 * (r["done_at"] - r["intended_at"]) <= bound_ms]  # fmt: skip
+            row["answered_in_bound_share"] = len(in_time) / len(measured) if measured else None
         else:
             latencies = [r["latency_ms"] for r in measured if r["outcome"] == "ok"]
         if scenario == "mixed":
@@ -401,14 +406,15 @@ CHECKED = [
     "capacity", "parallel", "requests", "ok", "failed", "timeouts", "unfinished", "duration_s",
     "rps",
     "ideal_rps", "makespan_s", "ideal_makespan_s", "efficiency", "p50_ms", "p90_ms", "p99_ms",
-    "p999_ms", "max_ms", "ideal_latency_ms", "fast_requests", "fast_ok", "fast_p50_ms",
-    "fast_p99_ms", "fast_max_ms", "server_pss_idle_mb", "server_pss_peak_mb", "server_cpu_s",
+    "p999_ms", "max_ms", "ideal_latency_ms", "answered_in_bound_share", "fast_requests",
+    "fast_ok", "fast_p50_ms", "fast_p99_ms", "fast_max_ms", "server_pss_idle_mb",
+    "server_pss_peak_mb", "server_cpu_s",
     "server_cores", "loadgen_cores", "workers_seen", "busiest_share", "idlest_share",
     "loadgen_cpu_peak_pct", "loadgen_bound", "valid",
 ]  # fmt: skip
 # Columns added after the first reference runs were made: absent there, checked elsewhere.
-ADDED = {"parallel", "server_cores", "loadgen_cores", "workers_seen", "busiest_share",
-         "idlest_share"}  # fmt: skip
+ADDED = {"parallel", "answered_in_bound_share", "server_cores", "loadgen_cores", "workers_seen",
+         "busiest_share", "idlest_share"}  # fmt: skip
 
 
 def mismatches(stored: dict, row: dict) -> list[str]:

@@ -254,6 +254,9 @@ def test_open_loop_latency_runs_from_the_intended_send_and_censors_the_unanswere
     assert row["ideal_rps"] == pytest.approx(2.0)  # min(4/s offered, K/D = 2/s)
     assert row["rps"] == pytest.approx(3 / 2.0), "completed in the window: 0, 1 and the warm-up's"
     assert row.get("ideal_latency_ms") is None, "past capacity the queue has no ideal"
+    # judged by arrivals answered within 2 x D = 1 s of their intended send: request 0
+    # (0.80 s) only; request 1 took 1.05 s, 2 and 3 were never answered
+    assert row["answered_in_bound_share"] == pytest.approx(1 / 4)
 
 
 def test_calibration_has_no_ideal(tmp_path):

@@ -17,17 +17,41 @@ from echobench.plots.common import (
     legend_outside,
     plain_log,
 )
+from echobench.scenarios import OPEN_BOUND_FACTOR
 from echobench.style import config_colors, ordered_configs
+
+
+def _answered_in_bound(ax, data: pd.DataFrame, colors: dict, styles: dict) -> None:
+    """What matters in an open loop: the share of arrivals answered in time."""
+    work = data["work_ms"].fillna(0.0) if "work_ms" in data else 0.0
+    shares = (
+        data.assign(held_s=data["delay_s"] + work / 1000.0)
+        .groupby(["config", "offered_rps"], as_index=False)
+        .agg(share=("answered_in_bound_share", "median"), held_s=("held_s", "first"))
+    )
+    for config in ordered_configs(shares["config"]):
+        d = shares[shares["config"] == config].sort_values("offered_rps")
+        ax.plot(d["offered_rps"], 100 * d["share"], color=colors[config], label=config,
+                **styles[config])  # fmt: skip
+    bound = OPEN_BOUND_FACTOR * shares["held_s"].iloc[0]
+    ax.set_ylim(-3, 103)
+    ax.set_title(f"answered within {bound:g} s ({OPEN_BOUND_FACTOR:g} x (D + c))")
+    ax.set_ylabel("share of arrivals (%)")
+    ax.set_xlabel("offered arrival rate (requests per second)")
+    ax.grid(True, which="major", alpha=0.3)
 
 
 def open_loop_latency(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Latency from the intended send time against the offered arrival rate (open loop)."""
-    fig = Figure(figsize=(12, 5), layout="constrained")
-    axes = fig.subplots(1, 2, sharey=True)
-    fig.suptitle("Open loop: latency vs offered arrival rate (measured from intended send time)")
     data = summary[summary["scenario"] == "open"]
+    judged = "answered_in_bound_share" in data and data["answered_in_bound_share"].notna().any()
+    fig = Figure(figsize=(17 if judged else 12, 5), layout="constrained")
+    panels = fig.subplots(1, 3 if judged else 2)
+    axes = panels[:2]
+    axes[1].sharey(axes[0])
+    fig.suptitle("Open loop: latency vs offered arrival rate (measured from intended send time)")
     if data.empty:
-        for ax in axes:
+        for ax in panels:
             empty_panel(ax, "no open-loop points in this run")
         return fig
     colors = colors or config_colors(summary["config"])
@@ -64,6 +88,8 @@ def open_loop_latency(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         ax.set_xlabel("offered arrival rate (requests per second)")
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("latency from intended send time (s, log scale)")
+    if judged:
+        _answered_in_bound(panels[2], data, colors, styles)
     legend_outside(
         axes[1],
         [
