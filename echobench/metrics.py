@@ -191,7 +191,7 @@ def server_figures(samples: pd.DataFrame, start: float, end: float) -> dict[str,
 def worker_figures(answered: pd.DataFrame, workers: int) -> dict[str, float | None]:
     """Who answered: distinct server processes among the ok answers, and the busiest and
     idlest process's share of them (a process that answered nothing has share 0)."""
-    named = answered["worker"].dropna()
+    named = pd.to_numeric(answered["worker"], errors="coerce").dropna()  # a PID, or nothing
     if not len(named):
         return dict.fromkeys(("workers_seen", "busiest_share", "idlest_share"))
     per_worker = named.astype("int64").value_counts()

@@ -223,6 +223,8 @@ def test_shares_of_the_busiest_and_idlest_worker():
         "busiest_share": None,
         "idlest_share": None,
     }, "records from before the header: nothing to say"
+    foreign = metrics.worker_figures(answered("", "not-a-pid", 12), 1)
+    assert foreign["workers_seen"] == 1, "a header that is not a PID is not a worker"
 
 
 def test_the_worker_of_each_answer_reaches_the_row(tmp_path):
