@@ -10,6 +10,7 @@ last).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import math
 import os
@@ -105,6 +106,26 @@ def default_work() -> float:
     """The server-wide CPU work in ms, set by `echobench serve --work` (default 0)."""
     raw = os.environ.get(WORK_ENV)
     return 0.0 if raw is None else parse_work(raw)
+
+
+def wait(delay_s: float, sleep=None) -> None:
+    """Sleep at least `delay_s` by the monotonic clock: event-loop timers may fire up to a
+    millisecond early, and the contract promises a request never ends before its D.
+    `time.sleep` is looked up at each call, so gevent's patched sleep is the one used."""
+    sleep = sleep or time.sleep
+    deadline = time.monotonic() + delay_s
+    sleep(delay_s)
+    while (left := deadline - time.monotonic()) > 0:
+        sleep(left)
+
+
+async def await_wait(delay_s: float, sleep=None) -> None:
+    """`wait` for an event loop: yields while it waits, never ends early."""
+    sleep = sleep or asyncio.sleep
+    deadline = time.monotonic() + delay_s
+    await sleep(delay_s)
+    while (left := deadline - time.monotonic()) > 0:
+        await sleep(left)
 
 
 def announce_ready() -> None:

@@ -7,8 +7,6 @@
   that stalls the event loop and serves one request at a time.
 """
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -49,7 +47,7 @@ def _build(endpoint: Callable) -> FastAPI:
 async def echo_async(request: Request) -> Response:
     reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
     if reply.delay_s:
-        await asyncio.sleep(reply.delay_s)
+        await contract.await_wait(reply.delay_s)
     if reply.work_s:
         contract.burn(reply.work_s)  # on the event loop: that is the point
     return _respond(reply)
@@ -58,7 +56,7 @@ async def echo_async(request: Request) -> Response:
 def echo_threadpool(request: Request) -> Response:
     reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
     if reply.delay_s:
-        time.sleep(reply.delay_s)
+        contract.wait(reply.delay_s)
     if reply.work_s:
         contract.burn(reply.work_s)  # in this pool thread
     return _respond(reply)
@@ -67,7 +65,7 @@ def echo_threadpool(request: Request) -> Response:
 async def echo_blocking(request: Request) -> Response:
     reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
     if reply.delay_s:
-        time.sleep(reply.delay_s)  # deliberately blocks the event loop
+        contract.wait(reply.delay_s)  # time.sleep: deliberately blocks the event loop
     if reply.work_s:
         contract.burn(reply.work_s)
     return _respond(reply)

@@ -4,8 +4,6 @@ Under gunicorn's gevent worker `time.sleep` is monkey-patched and yields, which 
 how the same code becomes concurrent without a rewrite.
 """
 
-import time
-
 from flask import Flask, Response, request
 
 from servers import contract
@@ -23,7 +21,7 @@ def _respond(reply: contract.Reply) -> Response:
 def echo() -> Response:
     reply = contract.echo(request.query_string, SERVER_DELAY_S, SERVER_WORK_MS)
     if reply.delay_s:
-        time.sleep(reply.delay_s)
+        contract.wait(reply.delay_s)  # time.sleep, which gevent patches to yield
     if reply.work_s:
         contract.burn(reply.work_s)
     return _respond(reply)

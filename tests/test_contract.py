@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import time
 from urllib.parse import quote
@@ -153,7 +154,7 @@ def test_work_is_burned_after_the_wait_and_only_for_an_echo(flask_client, monkey
     from servers import flask_app
 
     done = []
-    monkeypatch.setattr(flask_app.time, "sleep", lambda s: done.append(("sleep", s)))
+    monkeypatch.setattr(flask_app.contract, "wait", lambda s: done.append(("sleep", s)))
     monkeypatch.setattr(flask_app.contract, "burn", lambda s: done.append(("burn", s)))
     monkeypatch.setattr(flask_app, "SERVER_WORK_MS", 5.0)
     flask_client.get("/?field=x&delay=0.25&work=20")
@@ -187,7 +188,7 @@ def test_delay_is_applied(flask_client, monkeypatch):
     from servers import flask_app
 
     slept = []
-    monkeypatch.setattr(flask_app.time, "sleep", slept.append)
+    monkeypatch.setattr(flask_app.contract, "wait", slept.append)
     monkeypatch.setattr(flask_app, "SERVER_DELAY_S", 0.5)
     flask_client.get("/?field=x&delay=1.25")
     flask_client.get("/?delay=1.25")
@@ -260,3 +261,24 @@ def _big(value: str) -> bool:
         return float(value) > 0.01
     except ValueError:
         return False
+
+
+def test_a_wait_never_ends_before_its_delay():
+    """A timer that fires early (uvloop's can, by up to a millisecond) is waited out."""
+    slept = []
+
+    def early(seconds):  # sleeps 60% of what it is asked
+        slept.append(seconds)
+        time.sleep(0.6 * seconds)
+
+    start = time.monotonic()
+    contract.wait(0.05, sleep=early)
+    assert time.monotonic() - start >= 0.05 and len(slept) > 1
+
+    async def early_async(seconds):
+        slept.append(seconds)
+        await asyncio.sleep(0.6 * seconds)
+
+    start = time.monotonic()
+    asyncio.run(contract.await_wait(0.05, sleep=early_async))
+    assert time.monotonic() - start >= 0.05

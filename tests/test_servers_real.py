@@ -113,3 +113,20 @@ def test_a_taken_port_is_refused_before_anything_starts():
         )
     assert done.returncode == 1
     assert "already in use" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_no_answer_comes_before_its_delay():
+    """An event loop's timer may fire up to a millisecond early; the contract waits it out,
+    so on a kept-alive connection every request of D = 20 ms takes at least 20 ms."""
+    import http.client
+
+    with Served("fastapi-async") as served:
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+        took = []
+        for i in range(60):
+            start = time.perf_counter()
+            conn.request("GET", f"/?field=t{i}&delay=0.02")
+            conn.getresponse().read()
+            took.append(time.perf_counter() - start)
+        conn.close()
+    assert min(took) >= 0.02, min(took)
