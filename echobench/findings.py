@@ -153,6 +153,11 @@ def scale(summary: pd.DataFrame, calibration: dict | None) -> list[str]:
             + (f", floor D + n/R0 = {floor:.2f} s" if floor else "")
             + f", {row.failed + row.timeouts:.0f} failed or timed out, {row.unfinished:.0f} "
             f"unfinished, peak PSS {row.server_pss_peak_mb:.0f} MB"
+            + (
+                f", sends spread over {row.send_spread_ms:.0f} ms"
+                if pd.notna(getattr(row, "send_spread_ms", None))
+                else ""
+            )
             + ("" if row.valid else f" [invalid: {row.note}]")
             + "."
         )

@@ -52,6 +52,7 @@ COLUMNS = [
     "ideal_rps",
     "makespan_s",
     "ideal_makespan_s",
+    "send_spread_ms",
     "efficiency",
     "p50_ms",
     "p90_ms",

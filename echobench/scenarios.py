@@ -168,10 +168,13 @@ class Burst(Scenario):
         if len(echo) and not row["unfinished"] and len(finished):
             makespan = float(finished["done_at"].max() - echo["sent_at"].min())
         ideal = self.ideal_makespan_s(p)
+        sent = echo["sent_at"].dropna()
         row.update(
             duration_s=makespan,
             makespan_s=makespan,
             ideal_makespan_s=ideal,
+            # the client's own share of "simultaneous": first to last send
+            send_spread_ms=1000.0 * float(sent.max() - sent.min()) if len(sent) else None,
             rps=row["ok"] / makespan if makespan else None,
             ideal_rps=p.users / ideal if ideal else None,
             efficiency=model.efficiency(ideal, makespan) if makespan else None,

@@ -266,7 +266,9 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
             else None
         )
         ok = sum(r["outcome"] == "ok" for r in echo)
+        sends = [r["sent_at"] for r in echo if r["sent_at"] is not None]
         row.update(
+            send_spread_ms=1000.0 * (max(sends) - min(sends)) if sends else None,
             duration_s=makespan,
             makespan_s=makespan,
             ideal_makespan_s=t["ideal_makespan_s"],
@@ -404,8 +406,8 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
 
 CHECKED = [
     "capacity", "parallel", "requests", "ok", "failed", "timeouts", "unfinished", "duration_s",
-    "rps",
-    "ideal_rps", "makespan_s", "ideal_makespan_s", "efficiency", "p50_ms", "p90_ms", "p99_ms",
+    "rps", "ideal_rps", "makespan_s", "ideal_makespan_s", "send_spread_ms", "efficiency",
+    "p50_ms", "p90_ms", "p99_ms",
     "p999_ms", "max_ms", "ideal_latency_ms", "answered_in_bound_share", "fast_requests",
     "fast_ok", "fast_p50_ms", "fast_p99_ms", "fast_max_ms", "server_pss_idle_mb",
     "server_pss_peak_mb", "server_cpu_s",
@@ -413,8 +415,8 @@ CHECKED = [
     "loadgen_cpu_peak_pct", "loadgen_bound", "valid",
 ]  # fmt: skip
 # Columns added after the first reference runs were made: absent there, checked elsewhere.
-ADDED = {"parallel", "answered_in_bound_share", "server_cores", "loadgen_cores", "workers_seen",
-         "busiest_share", "idlest_share"}  # fmt: skip
+ADDED = {"parallel", "answered_in_bound_share", "send_spread_ms", "server_cores",
+         "loadgen_cores", "workers_seen", "busiest_share", "idlest_share"}  # fmt: skip
 
 
 def mismatches(stored: dict, row: dict) -> list[str]:

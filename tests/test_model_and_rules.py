@@ -183,6 +183,7 @@ def test_a_burst_row_by_hand(tmp_path):
     assert row["server_pss_peak_mb"] == pytest.approx(70.0)  # inside release..end only
     assert row["server_cpu_s"] == pytest.approx(52.7 - 50.2)  # from its value at the release
     assert row["loadgen_cpu_peak_pct"] == pytest.approx(100.0 * 0.5 / 3.75)
+    assert row["send_spread_ms"] == pytest.approx(250.0), "first to last send: the client's"
 
 
 def test_an_unfinished_burst_has_no_makespan(tmp_path):

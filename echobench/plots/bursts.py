@@ -108,6 +108,10 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         )
         left.plot(d["users"], d["makespan_s"], color=colors[config], label=config, **styles[config])
         left.plot(d["users"], d["ideal_makespan_s"], color=colors[config], **IDEAL)
+        spread = data[data["config"] == config].groupby("users")["send_spread_ms"].median()
+        if spread.notna().any():  # how much of "simultaneous" was the client's own
+            left.plot(spread.index, spread / 1000, color=colors[config], linestyle="-.",
+                      linewidth=1.0)  # fmt: skip
         if config in r0:
             left.plot(
                 d["users"],
@@ -142,7 +146,7 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         plain_log(ax.yaxis)
         ax.set_xlabel("simultaneous requests n (log scale)")
         ax.grid(True, which="major", alpha=0.3)
-    left.set_ylabel("makespan (s, log scale)")
+    left.set_ylabel("seconds (log scale): makespan, and the spread of its sends")
     left.set_title("Makespan")
     if sampled:
         right.set_ylabel("peak server PSS / requests in flight (MB, log scale)")
@@ -153,6 +157,11 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     extra = [
         (Line2D([], [], color="grey", **IDEAL), "ideal ceil(n/K) x D"),
         (Line2D([], [], color="grey", linestyle=":"), "floor D + n / R0\n(R0 calibrated)"),
+        *(
+            [(Line2D([], [], color="grey", linestyle="-."), "send spread: first to\nlast send")]
+            if data["send_spread_ms"].notna().any()
+            else []
+        ),
         invalid_handle(),
     ]
     legend_outside(left, extra)
