@@ -26,11 +26,8 @@ def _burst(summary: pd.DataFrame) -> pd.Series:
 
 def _memory_per_request(summary: pd.DataFrame) -> pd.Series:
     """Peak PSS over the requests held at once, at each config's fullest point."""
-    loaded = derived.with_in_flight(derived.loaded(summary))
-    if loaded.empty:
-        return pd.Series(dtype=float)
-    fullest = loaded.loc[loaded.groupby("config")["in_flight"].idxmax()]
-    return (fullest["server_pss_peak_mb"] / fullest["in_flight"]).set_axis(fullest["config"])
+    fullest = derived.fullest_points(summary)
+    return fullest["per_request"].set_axis(fullest["config"])
 
 
 def _fast_page(summary: pd.DataFrame) -> pd.Series:

@@ -58,3 +58,15 @@ def with_in_flight(data: pd.DataFrame) -> pd.DataFrame:
             model.in_flight(u, k) for u, k in zip(data["users"], data["capacity"], strict=True)
         ]
     )
+
+
+def fullest_points(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per config, its loaded point holding the most requests at once (the first such
+    point, in run order, on a tie), with `per_request`: peak PSS / requests in flight.
+    The memory chart, the memory findings and the decision summary all quote these."""
+    data = loaded(summary)
+    if data.empty:
+        return data.assign(in_flight=pd.Series(dtype=float), per_request=pd.Series(dtype=float))
+    data = with_in_flight(data)
+    fullest = data.loc[data.groupby("config", sort=False)["in_flight"].idxmax()]
+    return fullest.assign(per_request=fullest["server_pss_peak_mb"] / fullest["in_flight"])

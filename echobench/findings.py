@@ -54,7 +54,6 @@ def steady(summary: pd.DataFrame) -> list[str]:
 
 
 def memory(summary: pd.DataFrame) -> list[str]:
-    loaded = derived.loaded(summary)
     lines = []
     per_n = derived.sync_workers(summary)
     slope = derived.idle_pss_per_worker_mb(per_n)
@@ -67,13 +66,12 @@ def memory(summary: pd.DataFrame) -> list[str]:
             )
             + "."
         )
-    for config in ordered_configs(loaded["config"]):
-        rows = derived.with_in_flight(loaded[loaded["config"] == config])
-        row = rows.loc[rows["in_flight"].idxmax()]
-        n = row["in_flight"]
+    fullest = derived.fullest_points(summary).set_index("config")
+    for config in ordered_configs(fullest.index):
+        row = fullest.loc[config]
         lines.append(
-            f"{config}: peak {row['server_pss_peak_mb']:.0f} MB with {n:.0f} requests in "
-            f"flight, {row['server_pss_peak_mb'] / n:.2f} MB per in-flight request."
+            f"{config}: peak {row['server_pss_peak_mb']:.0f} MB with {row['in_flight']:.0f} "
+            f"requests in flight, {row['per_request']:.2f} MB per in-flight request."
         )
     return lines
 

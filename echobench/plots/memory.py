@@ -15,12 +15,14 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Server PSS vs sync worker count beside one async process; MB per in-flight request."""
     loaded = derived.loaded(summary)
     per_n = derived.sync_workers(summary)
-    # The workers panel only where the run measured sync workers: never an empty half.
-    fig = Figure(figsize=(13, 5) if len(per_n) else (8, 5), layout="constrained")
-    left, right = fig.subplots(1, 2) if len(per_n) else (None, fig.subplots())
+    # The workers panel only where the run measured two or more sync worker counts: a
+    # cost per worker needs a slope; never an empty or one-point half.
+    by_workers = len(per_n) >= 2
+    fig = Figure(figsize=(13, 5) if by_workers else (8, 5), layout="constrained")
+    left, right = fig.subplots(1, 2) if by_workers else (None, fig.subplots())
     fig.suptitle("Memory: what each way of waiting costs (server PSS, all processes)")
     colors = colors or config_colors(summary["config"])
-    if len(per_n):
+    if by_workers:
         left.plot(
             per_n["workers"],
             per_n["idle"],
@@ -73,9 +75,7 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     if loaded.empty:
         empty_panel(right, "no loaded points in this run")
         return fig
-    busiest = derived.with_in_flight(loaded)
-    busiest = busiest.sort_values("in_flight").groupby("config").tail(1)
-    busiest = busiest.assign(per_request=busiest["server_pss_peak_mb"] / busiest["in_flight"])
+    busiest = derived.fullest_points(summary)
     busiest = busiest.set_index("config").loc[ordered_configs(busiest["config"])].reset_index()
     y = np.arange(len(busiest))[::-1]
     right.barh(y, busiest["per_request"], color=[colors[c] for c in busiest["config"]], height=0.6)

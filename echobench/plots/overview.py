@@ -15,7 +15,10 @@ def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     left out: past capacity its rate sits at the capacity, so "1.00" would hide the
     overload; its latency chart judges it."""
     data = summary[summary["scenario"] != "open"].dropna(subset=["efficiency"]).copy()
-    n_cols = max(1, data[["scenario", "users", "delay_s"]].drop_duplicates().shape[0] * 1.4)
+    work = data["work_ms"].fillna(0.0) if "work_ms" in data else pd.Series(0.0, data.index)
+    # one column per scenario, load, D and c: the figure widens with them
+    n_cols = max(1, data.assign(_w=work)[["scenario", "users", "delay_s", "_w"]]
+                 .drop_duplicates().shape[0])  # fmt: skip
     fig = Figure(
         figsize=(max(7, 1.0 * n_cols + 3), 0.45 * max(4, data["config"].nunique()) + 2),
         layout="constrained",
@@ -32,8 +35,7 @@ def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         .radd("n=")
         .where(data["scenario"] == "burst", data["users"].astype(str).radd("C="))
     )
-    work = data["work_ms"].fillna(0.0) if "work_ms" in data else pd.Series(0.0, data.index)
-    cpu = work.map(lambda c: f", c={c:g}ms" if c else "")
+    cpu = work.map(lambda c: f"\nc={c:g}ms" if c else "")
     data["column"] = (data["scenario"] + "\n" + load + "\nD=" + data["delay_s"].map("{:g}s".format)
                       + cpu)  # fmt: skip
     grid = data.groupby(["config", "column"]).agg(
