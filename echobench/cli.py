@@ -12,15 +12,24 @@ import re
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from echobench import __version__, processes, profiles, results, scenarios
-from echobench.configs import FAMILIES, ConfigError, get_config, require_installed
+from echobench import __version__, database, processes, profiles, results, scenarios
+from echobench.configs import (
+    DEFAULT_POOL_MAX,
+    FAMILIES,
+    MAX_POOL,
+    ConfigError,
+    get_config,
+    require_installed,
+)
 from echobench.loadgen import MASTER_PORT, WORKERS_WAIT_S, Loadgen
 from echobench.profiles import ProfileError
 from echobench.results import ResultsError
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError, port_in_use
 from servers import contract
+from servers.database import DEFAULT_POOL_TIMEOUT_S, IO_MODES, Settings
 
 
 class UsageError(Exception):
@@ -97,13 +106,18 @@ _fraction = _ranged(float, 0, 1, "a fraction", open_high=True)
 
 def cmd_servers(_args: argparse.Namespace) -> int:
     width = max(map(len, FAMILIES))
-    print(f"{'config':<{width}}  {'model':<10}  {'K':<10}  {'P':<3}  what")
+    print(f"{'config':<{width}}  {'model':<10}  {'K':<10}  {'P':<3}  {'pool':<10}  what")
     for name, fam in FAMILIES.items():
         print(
             f"{name:<{width}}  {fam.model:<10}  {fam.capacity:<10}  {fam.parallel:<3}  "
-            f"{fam.description}"
+            f"{fam.pool:<10}  {fam.description}"
         )
     print("K: requests held at once; P: processes computing at once (one GIL each)")
+    print(
+        "pool: io = db connections per process by default (--pool N sets it); behind a "
+        f"database K = min(K, N x pool, max_connections: {database.DEFAULT_MAX_CONNECTIONS} "
+        "embedded)"
+    )
     return 0
 
 
@@ -132,13 +146,21 @@ def exposed(host: str) -> bool:
 def cmd_serve(args: argparse.Namespace) -> int:
     config = get_config(args.config)
     require_installed(config)
+    if args.io != "db" and (args.pool or args.db_url):
+        raise UsageError("--pool and --db-url set the database of --io db")
     if exposed(args.host):
         print(f"warning: binding {args.host}: reachable beyond this machine", file=sys.stderr)
     processes.raise_open_files_limit()
     _stop_on_signals()
+    db = None
+    if args.io == "db":
+        db = database.ExternalPostgres(args.db_url) if args.db_url else database.EmbeddedPostgres()
     server = Server(config, host=args.host, port=args.port, delay_s=args.delay, work_ms=args.work)
     try:
-        server.start()
+        if db is not None:
+            db.start()
+            server.db = Settings(db.url, args.pool or config.default_pool, args.pool_timeout)
+        server.start()  # with io = db, every worker's pool is open: the database answers
         print(f"ready {server.url}", flush=True)
         while server.alive():
             time.sleep(0.2)
@@ -148,6 +170,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     finally:
         server.stop()
+        if db is not None:
+            db.stop()
 
 
 def _check_distribution(args: argparse.Namespace) -> None:
@@ -179,9 +203,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.target:  # every server this run starts must be installed, before any starts
         for config in {p.config.id: p.config for p in profile.points}.values():
             require_installed(config)
+    uses_db = any(p.io == "db" for p in profile.points)
+    if args.db_url and not uses_db:
+        raise UsageError("--db-url is for io = db points, and this profile has none")
     if args.dry_run:
         terminal.print_plan(profile, terminal.console())
         return 0
+    db = None
+    if uses_db and not args.target:  # the user's database is checked before anything runs
+        db = database.ExternalPostgres(args.db_url) if args.db_url else database.EmbeddedPostgres()
+        profile.points = [
+            replace(p, db_connections=db.max_connections) if p.io == "db" else p
+            for p in profile.points
+        ]
     run_id = runner.new_run_id(profile)
     run_dir = Path(args.out) if args.out else results.RUNS_DIR / run_id
     results.check_writable(run_dir)
@@ -208,6 +242,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.loadgen_port,
             args.loadgen_wait,
         ),
+        database=db,
+        pool_timeout_s=args.pool_timeout,
     )
     console.print(
         f"echobench run [bold]{run_id}[/]: {len(profile.points)} points, "
@@ -308,6 +344,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db-url",
+        metavar="URL",
+        help="io = db: your own PostgreSQL (a libpq URL), checked first and never written "
+        "to; default: an embedded PostgreSQL started for the run and stopped after it",
+    )
+    p.add_argument(
+        "--pool-timeout",
+        type=_ranged(float, 0, 600, "seconds", open_low=True),
+        default=DEFAULT_POOL_TIMEOUT_S,
+        metavar="SECONDS",
+        help="io = db: how long a request may wait for a connection before its 503 "
+        f"(default {DEFAULT_POOL_TIMEOUT_S:g}, psycopg_pool's)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m echobench", description=__doc__)
     parser.add_argument("--version", action="version", version=f"echobench {__version__}")
@@ -336,6 +389,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="milliseconds of CPU each echo burns after its wait, unless a request says "
         "work=MS (default 0)",
     )
+    p.add_argument(
+        "--io",
+        choices=IO_MODES,
+        default="sleep",
+        help="how an echo waits: sleep, or db: one query on PostgreSQL through a "
+        "connection pool (default sleep)",
+    )
+    p.add_argument(
+        "--pool",
+        type=_ranged(int, 1, MAX_POOL, "connections"),
+        metavar="N",
+        help="--io db: connections per server process (default: one per slot, at most "
+        f"{DEFAULT_POOL_MAX})",
+    )
+    _database_options(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
@@ -423,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="address echobench's servers listen on (default 127.0.0.1); workers on "
         "other hosts need one they can reach",
     )
+    _database_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -491,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, UsageError, ServerError, ProfileError, ResultsError) as exc:
+    except (ConfigError, UsageError, ServerError, ProfileError, ResultsError,
+            database.DatabaseError) as exc:  # fmt: skip
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2 if not isinstance(exc, ServerError) else 1

@@ -28,6 +28,10 @@ ASGI_WORKER_CONNECTIONS = 1000
 # closed loop before its threads are the limit).
 WAITRESS_CONNECTION_LIMIT = 4096
 ANYIO_THREADS = 40
+# io = db: connections per process unless a profile or `--pool` says otherwise: one per
+# slot of the process, at most 10 (asyncpg's default pool size; SQLAlchemy's is 5 + 10).
+DEFAULT_POOL_MAX = 10
+MAX_POOL = 1000
 # Longer than the largest delay the contract allows (60 s), so no sleeping worker is killed.
 GUNICORN_WORKER_TIMEOUT_S = 120
 
@@ -54,6 +58,12 @@ class ServerConfig:
         """The server command; an argument list, never a shell string."""
         return self._argv(_bind(host, port))
 
+    @property
+    def default_pool(self) -> int:
+        """Database connections per process by default: one per slot, at most 10."""
+        per_process = self.capacity / self.workers
+        return int(min(DEFAULT_POOL_MAX, per_process))
+
 
 @dataclass(frozen=True)
 class Family:
@@ -67,6 +77,18 @@ class Family:
     build: Callable[..., ServerConfig]
     modules: tuple[str, ...] = ()  # the packages its command imports
     pitfall: str = ""  # what to know before choosing it (the decision summary says it)
+
+    @property
+    def pool(self) -> str:
+        """Its default database connections per process (`default_pool`), as a formula."""
+        per_process = {"N": "1", "N*T": "T", "T": "T", "40": "40", "1": "1"}.get(
+            self.capacity, "inf"
+        )
+        if per_process in ("1", "inf"):
+            return "1" if per_process == "1" else str(DEFAULT_POOL_MAX)
+        if per_process.isdigit():
+            return str(min(DEFAULT_POOL_MAX, int(per_process)))
+        return f"min({per_process},{DEFAULT_POOL_MAX})"
 
 
 def _bind(host: str, port: int) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from echobench.records import LEGACY_REQUEST_FIELDS, REQUEST_FIELDS
+from servers.database import parse_timing
 
 if TYPE_CHECKING:
     from echobench.point import Point
@@ -33,8 +34,8 @@ def _read_raw(path) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
         raw = pd.read_csv(path, index_col=False)
-    if list(raw.columns) == LEGACY_REQUEST_FIELDS:
-        return raw.assign(worker=pd.NA)
+    if list(raw.columns) in LEGACY_REQUEST_FIELDS:
+        return raw.assign(**{f: pd.NA for f in REQUEST_FIELDS if f not in raw.columns})
     if list(raw.columns) != REQUEST_FIELDS:
         raise ValueError(f"{path}: unexpected columns {list(raw.columns)}")
     return raw
@@ -48,7 +49,10 @@ def record_files(raw_dir: Path) -> list[Path]:
 def _requests(raw: pd.DataFrame, prefix: str) -> pd.DataFrame:
     sends = raw[raw["event"] == "send"][["req_id", "kind", "sent_at", "intended_at"]]
     done = raw[raw["event"] == "done"][
-        ["req_id", "done_at", "latency_ms", "status", "outcome", "error", "worker"]
+        [
+            *("req_id", "done_at", "latency_ms", "status", "outcome", "error"),
+            *("worker", "server_timing"),
+        ]
     ]
     requests = sends.merge(done, on="req_id", how="left")
     requests["req_id"] = prefix + requests["req_id"].astype(str)
@@ -179,12 +183,33 @@ def server_figures(samples: pd.DataFrame, start: float, end: float) -> dict[str,
     load_pss = load["server_pss_mb"].dropna()
     cpu_s, span = _cpu_over(samples, "server_cpu_s", start, end)
     loadgen_s, loadgen_span = _cpu_over(samples, "loadgen_cpu_s", start, end)
-    return {
+    figures = {
         "server_pss_idle_mb": float(idle.median()) if len(idle) else None,
         "server_pss_peak_mb": float(load_pss.max()) if len(load_pss) else None,
         "server_cpu_s": cpu_s,
         "server_cores": _cores(cpu_s, span),
         "loadgen_cores": _cores(loadgen_s, loadgen_span),
+    }
+    if "db_cpu_s" in samples and samples["db_cpu_s"].notna().any():  # io = db points
+        db_s, db_span = _cpu_over(samples, "db_cpu_s", start, end)
+        figures.update(db_cpu_s=db_s, db_cores=_cores(db_s, db_span))
+    return figures
+
+
+def db_figures(answered: pd.DataFrame) -> dict[str, float | None]:
+    """io = db: how long answers waited for a pool connection and how long their query
+    took, from each answer's Server-Timing header; nothing for sleep points."""
+    timings = answered["server_timing"].dropna().astype(str)
+    timings = timings[timings != ""]
+    if not len(timings):
+        return {}
+    parsed = [parse_timing(t) for t in timings]
+    waits = [w for w, _ in parsed if w is not None]
+    queries = [q for _, q in parsed if q is not None]
+    return {
+        "pool_wait_p50_ms": float(np.percentile(waits, 50)) if waits else None,
+        "pool_wait_p99_ms": float(np.percentile(waits, 99)) if waits else None,
+        "query_p50_ms": float(np.percentile(queries, 50)) if queries else None,
     }
 
 
@@ -221,7 +246,9 @@ def summarize(
     row, measured, start, stop = point.kind.summarize(point, requests, marks)
     timed = measured["outcome"].isin(["ok", "ok_censored"])
     row.update(percentiles(measured[timed]["latency_ms"]))
-    row.update(worker_figures(measured[measured["outcome"] == "ok"], point.config.workers))
+    answered = measured[measured["outcome"] == "ok"]
+    row.update(worker_figures(answered, point.config.workers))
+    row.update(db_figures(answered))
     if start is not None and stop is not None and len(samples):
         row.update(server_figures(samples, start, stop))
     row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks, local_processes)

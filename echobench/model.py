@@ -16,6 +16,13 @@ def _cpu_lanes(parallel: float, cores: float) -> float:
     return min(float(parallel), float(cores))
 
 
+def db_slots(capacity: float, workers: int, pool: int, max_connections: float) -> float:
+    """K behind a database: min(the server's slots K, the pool connections of all its
+    processes N x pool, the connections the database accepts). Each process has its own
+    pool, and a request holds a connection for its whole wait."""
+    return min(capacity, workers * pool, max_connections)
+
+
 def ideal_rps(
     users: int,
     capacity: float,

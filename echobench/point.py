@@ -36,6 +36,18 @@ class Point:
     poisson: bool = False
     work_ms: float = 0.0  # CPU each echo burns after its wait (the contract's work=MS)
     cores: int = field(default_factory=lambda: os.cpu_count() or 1)  # M, of the machine
+    io: str = "sleep"  # how the wait is spent: sleep, or db (one query on PostgreSQL)
+    pool: int = 0  # io = db: database connections per server process
+    db_connections: int = 0  # io = db: the connections the database accepts
+
+    @property
+    def slots(self) -> float:
+        """K of the model at this point: the server's, or behind a database the least of
+        its slots, its pools and the database's connections."""
+        if self.io != "db":
+            return self.config.capacity
+        return model.db_slots(self.config.capacity, self.config.workers, self.pool,
+                              self.db_connections)  # fmt: skip
 
     @property
     def work_s(self) -> float:
@@ -54,12 +66,13 @@ class Point:
     @property
     def point_id(self) -> str:
         load = self.kind.load_label(self) + (f"-w{self.work_ms:g}" if self.work_ms else "")
+        load += f"-db{self.pool}" if self.io == "db" else ""
         return f"{self.index:03d}-{self.scenario}-{self.config.id}-{load}-r{self.repeat}"
 
     @property
     def capacity_rps(self) -> float:
         """K / (D + c), at most min(P, M) / c: the most answers per second the model allows."""
-        return model.capacity_rps(self.config.capacity, self.delay_s, **self.cpu)
+        return model.capacity_rps(self.slots, self.delay_s, **self.cpu)
 
     @property
     def ideal_latency_s(self) -> float:

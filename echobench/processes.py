@@ -34,10 +34,12 @@ def spawn(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     base_env: dict[str, str] | None = None,
+    as_user: dict | None = None,
 ) -> subprocess.Popen:
     """Start argv in a new session, stdout and stderr to log_path.
 
-    The child's environment is base_env (default: ours) updated with env.
+    The child's environment is base_env (default: ours) updated with env; as_user holds
+    Popen's user, group and extra_groups for a child that must not run as root.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
@@ -49,6 +51,7 @@ def spawn(
             env={**(os.environ if base_env is None else base_env), **(env or {})},
             cwd=cwd,
             start_new_session=True,
+            **(as_user or {}),
         )
 
 

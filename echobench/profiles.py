@@ -15,10 +15,12 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from echobench.configs import ConfigError, ServerConfig, get_config
+from echobench.configs import MAX_POOL, ConfigError, ServerConfig, get_config
+from echobench.database import DEFAULT_MAX_CONNECTIONS
 from echobench.point import Point
 from echobench.scenarios import NAMES, SCENARIOS
 from servers.contract import MAX_DELAY_S, MAX_WORK_MS
+from servers.database import IO_MODES
 
 PROFILE_PACKAGE = "loadtests.profiles"
 MAX_USERS = 20_000
@@ -34,6 +36,8 @@ GROUP_KEYS = {
     "poisson",
     "work_ms",
     "repeat",
+    "io",
+    "pool",
     "note",
 }
 
@@ -185,8 +189,30 @@ def _works(group: dict) -> list[float]:
     return [_number({"work_ms": v}, "work_ms", 0, 0.0, MAX_WORK_MS) for v in values]
 
 
+def _ios(group: dict) -> list[dict]:
+    """How each point waits: `io` is "sleep" (default), "db", or a list of both; `pool`
+    (db only) is connections per process, a number or a list, default per config."""
+    raw = group.get("io", "sleep")
+    modes = raw if isinstance(raw, list) and raw else [raw]
+    if any(m not in IO_MODES for m in modes) or len(set(modes)) != len(modes):
+        raise ProfileError(f'io must be "sleep", "db" or a list of them, got {raw!r}')
+    pools = group.get("pool")
+    if pools is not None and "db" not in modes:
+        raise ProfileError('pool sets database connections: it needs io = "db"')
+    pools = pools if isinstance(pools, list) and pools else [pools]
+    for pool in pools:
+        if pool is not None and (
+            isinstance(pool, bool) or not isinstance(pool, int) or not 1 <= pool <= MAX_POOL
+        ):
+            raise ProfileError(f"pool must be whole numbers from 1 to {MAX_POOL}, got {pool!r}")
+    ways = [{"io": "sleep"}] if "sleep" in modes else []
+    if "db" in modes:
+        ways += [{"io": "db", "pool": pool} for pool in pools]
+    return ways
+
+
 def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Point]:
-    """One group's points: config x load level x CPU work x repeat."""
+    """One group's points: config x load level x CPU work x way of waiting x repeat."""
     scenario = group["scenario"]
     kind = SCENARIOS[scenario]
     if kind.calibrates:  # zero delay: the config's own capacity R0
@@ -226,13 +252,19 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
     works = _works(group)
     if kind.calibrates and works != [0.0]:
         raise ProfileError("a calibrate group measures the bare server: drop work_ms")
+    ways = _ios(group)
     points = []
     for config in configs:
         for level in levels:
             for work in works:
-                for rep in range(1, repeats + 1):
-                    fields = {**common, **level, "config": config, "repeat": rep, "work_ms": work}
-                    if not kind.by_rate:
-                        fields["users"] = _users(level["users"], config)
-                    points.append(Point(index=0, **fields))
+                for way in ways:
+                    if way["io"] == "db":
+                        way = {**way, "pool": way["pool"] or config.default_pool,
+                               "db_connections": DEFAULT_MAX_CONNECTIONS}  # fmt: skip
+                    for rep in range(1, repeats + 1):
+                        fields = {**common, **level, **way, "config": config, "repeat": rep,
+                                  "work_ms": work}  # fmt: skip
+                        if not kind.by_rate:
+                            fields["users"] = _users(level["users"], config)
+                        points.append(Point(index=0, **fields))
     return points

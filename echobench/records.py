@@ -17,6 +17,7 @@ REQUEST_FIELDS = [
     "error",
     "cpu_s",  # marks: the locust process's CPU seconds so far
     "worker",  # done: the server process that answered (its X-Echobench-Worker header)
+    "server_timing",  # done, io = db: its Server-Timing header (pool wait and query, ms)
 ]
-# Records written before `worker` was added: read with that column empty.
-LEGACY_REQUEST_FIELDS = REQUEST_FIELDS[:-1]
+# Records written before the last columns were added: read with those columns empty.
+LEGACY_REQUEST_FIELDS = [REQUEST_FIELDS[:-2], REQUEST_FIELDS[:-1]]

@@ -40,6 +40,9 @@ COLUMNS = [
     "delay_s",
     "work_ms",
     "cores",
+    "io",
+    "pool",
+    "db_max_connections",
     "offered_rps",
     "repeat",
     "requests",
@@ -74,6 +77,11 @@ COLUMNS = [
     "workers_seen",
     "busiest_share",
     "idlest_share",
+    "pool_wait_p50_ms",
+    "pool_wait_p99_ms",
+    "query_p50_ms",
+    "db_cpu_s",
+    "db_cores",
     "loadgen_cpu_peak_pct",
     "loadgen_bound",
     "valid",
@@ -170,6 +178,7 @@ def load_summary(run_dir: Path | str) -> pd.DataFrame:
     for col in ("valid", "loadgen_bound"):
         frame[col] = frame[col].astype(str).str.lower().map({"true": True, "false": False})
     frame["note"] = frame["note"].fillna("")
+    frame["io"] = frame["io"].astype(object).where(frame["io"].notna(), "sleep")  # older: slept
     return frame
 
 

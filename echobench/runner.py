@@ -18,7 +18,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from echobench import environment, metrics, results, stats, terminal, verdict
+from echobench import database, environment, metrics, results, stats, terminal, verdict
 from echobench.loadgen import CPU_WARNING, Loadgen, LoadGenerator, worker_problems
 from echobench.point import Point
 from echobench.profiles import Profile
@@ -26,6 +26,7 @@ from echobench.sampler import Sampler, write_samples
 from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
 from echobench.terminal import fmt_duration
 from echobench.verdict import Problem, remark
+from servers.database import DEFAULT_POOL_TIMEOUT_S, Settings
 
 IDLE_SAMPLE_S = 1.0
 
@@ -44,6 +45,9 @@ class Run:
     target: str | None = None
     bind: str = LOOPBACK_V4
     loadgen: Loadgen = field(default_factory=Loadgen)
+    # io = db points: the user's PostgreSQL (checked), else one embedded for the run
+    database: database.ExternalPostgres | database.EmbeddedPostgres | None = None
+    pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S
 
     def calibrate(self, row: dict) -> None:
         """Keep a valid zero-delay point's R0, and the load generator ceiling it implies."""
@@ -79,6 +83,8 @@ class Run:
             "target": self.target,
             "bind": self.bind,
             "loadgen": self.loadgen.describe(),
+            "database": self.database.describe() if self.database else None,
+            "pool_timeout_s": self.pool_timeout_s if self.database else None,
             **self.meta,
         }
 
@@ -111,8 +117,11 @@ def _base_row(run: Run, point: Point) -> dict:
         "server": cfg.server,
         "workers": cfg.workers,
         "threads": cfg.threads,
-        "capacity": cfg.capacity,
+        "capacity": point.slots,
         "parallel": cfg.parallel,
+        "io": point.io,
+        "pool": point.pool or None,
+        "db_max_connections": point.db_connections or None,
         "scenario": point.scenario,
         "users": point.users,
         "delay_s": point.delay_s,
@@ -129,26 +138,37 @@ def measure_point(
     target: str | None = None,
     bind: str = LOOPBACK_V4,
     loadgen: Loadgen | None = None,
+    db: database.ExternalPostgres | database.EmbeddedPostgres | None = None,
+    pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
 ) -> tuple[dict, list[Problem]]:
     """Run one point; its measured figures and the problems found (empty when clean).
 
     With a target URL the server is someone else's: verified, not started or sampled.
+    An io = db point's server waits on `db`, which is sampled with it.
     """
     loadgen = loadgen or Loadgen()
     raw.mkdir(parents=True, exist_ok=True)
     results.write_json({**point.describe(), "loadgen": loadgen.describe()}, raw / "point.json")
     problems: list[Problem] = []
+    uses_db = point.io == "db" and not target
+    if uses_db:
+        problems += _ready_database(db)
+        if any(p.invalidates for p in problems):
+            return {}, problems
+    settings = Settings(db.url, point.pool, pool_timeout_s) if uses_db else None
     server = (
         ExternalServer(point.config, target)
         if target
-        else Server(point.config, host=bind, delay_s=point.delay_s, log_path=raw / "server.log")
+        else Server(
+            point.config, host=bind, delay_s=point.delay_s, log_path=raw / "server.log", db=settings
+        )
     )
     sampler: Sampler | None = None
     load: LoadGenerator | None = None
     try:
         server.start()
         server.verify()
-        sampler = Sampler(server.pid).start()
+        sampler = Sampler(server.pid, db if uses_db else None).start()
         time.sleep(IDLE_SAMPLE_S)
         sampler.phase = "load"
         load = LoadGenerator(point, server.url, raw, loadgen)
@@ -179,6 +199,9 @@ def measure_point(
                     verdict.SERVER, f"server died mid-point (exit code {server.proc.returncode})"
                 )
             )
+        if uses_db and not db.alive():
+            problems.append(Problem(verdict.DATABASE, "PostgreSQL died mid-point "
+                                    f"(exit code {db.proc.returncode})"))  # fmt: skip
         if target:
             problems.append(
                 remark(
@@ -208,6 +231,22 @@ def measure_point(
             )
         )
     return row, problems
+
+
+def _ready_database(db) -> list[Problem]:
+    """Problems starting the database of an io = db point; a dead one is restarted."""
+    if db is None:
+        return [Problem(verdict.DATABASE, "an io = db point, and no database for it")]
+    restarted = db.proc is not None and not db.alive()
+    code = db.proc.returncode if restarted else None
+    try:
+        db.start()
+    except database.DatabaseError as exc:
+        return [Problem(verdict.DATABASE, f"PostgreSQL could not start: {exc}")]
+    if restarted:
+        said = f"PostgreSQL had died (exit code {code}); restarted for this point"
+        return [remark(verdict.DATABASE_RESTART, said)]
+    return []
 
 
 def _pids(*owners) -> set[int]:
@@ -263,7 +302,8 @@ def execute(run: Run, console: Console | None = None) -> Run:
                         f"(elapsed {elapsed}, ETA {fmt_duration(remaining)})"
                     )
                 raw = run.run_dir / "raw" / point.point_id
-                measured, problems = measure_point(point, raw, run.target, run.bind, run.loadgen)
+                measured, problems = measure_point(point, raw, run.target, run.bind, run.loadgen,
+                                                   run.database, run.pool_timeout_s)  # fmt: skip
                 row = {**_base_row(run, point), **measured}
                 if point.kind.calibrates:
                     row = verdict.judge_calibration(row, problems)
@@ -286,6 +326,8 @@ def execute(run: Run, console: Console | None = None) -> Run:
         run.status = "failed"
         raise
     finally:
+        if run.database is not None:
+            run.database.stop()
         run.ended = _now()
         run.meta["elapsed_s"] = round(time.monotonic() - started, 1)
         run.save()

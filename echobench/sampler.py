@@ -32,6 +32,7 @@ class Sample:
     server_rss_mb: float | None
     server_cpu_s: float | None
     loadgen_cpu_s: float | None
+    db_cpu_s: float | None = None  # io = db: PostgreSQL's postmaster and backends
 
 
 def _memory(proc: psutil.Process) -> tuple[float, float]:
@@ -70,8 +71,9 @@ def measure_tree(
 class Sampler:
     """A background thread writing one Sample every INTERVAL_S."""
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, database=None) -> None:
         self.server_pid = server_pid
+        self.database = database  # io = db: an EmbeddedPostgres, sampled like the server
         self.loadgen_pid: int | None = None
         self.phase = "idle"
         self.samples: list[Sample] = []
@@ -91,7 +93,9 @@ class Sampler:
     def sample(self) -> Sample:
         count, pss, rss, cpu = measure_tree(self._tree(self.server_pid))
         loadgen_cpu = measure_tree(self._tree(self.loadgen_pid))[3]
-        sample = Sample(time.time(), self.phase, count > 0, count, pss, rss, cpu, loadgen_cpu)
+        db_cpu = measure_tree(self.database.members())[3] if self.database else None
+        sample = Sample(time.time(), self.phase, count > 0, count, pss, rss, cpu, loadgen_cpu,
+                        db_cpu)  # fmt: skip
         self.samples.append(sample)
         return sample
 

@@ -50,11 +50,11 @@ class Scenario:
     # --- timings, in seconds, from the point's parameters ---------------------------------
 
     def ideal_latency_s(self, p: Point) -> float:
-        return model.ideal_latency_s(p.users, p.config.capacity, p.delay_s, **p.cpu)
+        return model.ideal_latency_s(p.users, p.slots, p.delay_s, **p.cpu)
 
     def ideal_makespan_s(self, p: Point) -> float:
         """The model's time for `users` simultaneous requests (a burst's bound)."""
-        return model.ideal_makespan_s(p.users, p.config.capacity, p.delay_s, **p.cpu)
+        return model.ideal_makespan_s(p.users, p.slots, p.delay_s, **p.cpu)
 
     def stagger_s(self, p: Point) -> float:
         """Users start spread over this long, so closed-loop requests do not move in waves."""
@@ -62,7 +62,7 @@ class Scenario:
 
     def demanded_rps(self, p: Point) -> float | None:
         """The request rate the model asks of the load generator."""
-        return model.ideal_rps(p.users, p.config.capacity, p.delay_s, **p.cpu)
+        return model.ideal_rps(p.users, p.slots, p.delay_s, **p.cpu)
 
     def effective_warmup_s(self, p: Point) -> float:
         """Long enough for the first queued round to clear, so the window is steady."""
@@ -97,7 +97,7 @@ class Scenario:
     # --- figures from the records ---------------------------------------------------------
 
     def ideal_rps(self, p: Point) -> float | None:
-        return model.ideal_rps(p.users, p.config.capacity, p.delay_s, **p.cpu)
+        return model.ideal_rps(p.users, p.slots, p.delay_s, **p.cpu)
 
     def summarize(self, p: Point, requests: pd.DataFrame, marks: dict) -> tuple:
         """(row, the requests whose latency counts, start, stop) of a windowed point.

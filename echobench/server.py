@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from echobench import processes
 from echobench.configs import ServerConfig
-from servers import contract
+from servers import contract, database
 
 LOOPBACK_V4 = "127.0.0.1"
 
@@ -112,8 +112,10 @@ class Server:
         delay_s: float = contract.DEFAULT_DELAY_S,
         log_path: Path | None = None,
         work_ms: float = 0.0,
+        db: database.Settings | None = None,
     ) -> None:
         self.config = config
+        self.db = db  # io = db: where its workers' pools connect, and their size
         self.host = host
         self.port = port or free_port(host)
         self.delay_s = delay_s
@@ -143,6 +145,7 @@ class Server:
                 contract.DELAY_ENV: repr(self.delay_s),
                 contract.WORK_ENV: repr(self.work_ms),
                 contract.READY_ENV: str(self.ready_dir),
+                **self._db_env(),
             },
         )
         try:
@@ -151,6 +154,16 @@ class Server:
             self.stop()
             raise
         return self
+
+    def _db_env(self) -> dict[str, str]:
+        if self.db is None:
+            return {database.IO_ENV: "sleep"}
+        return {
+            database.IO_ENV: "db",
+            database.DB_URL_ENV: self.db.url,
+            database.POOL_ENV: str(self.db.pool),
+            database.POOL_TIMEOUT_ENV: repr(self.db.timeout_s),
+        }
 
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

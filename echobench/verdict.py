@@ -37,6 +37,8 @@ WORKERS = "workers"  # a distributed point lost a worker, records, or a version 
 BURST_COUNT = "burst_count"  # a burst sent other than n requests
 EXTERNAL = "external"  # remark: a --target server is not sampled or restarted
 CLOCK = "clock"  # remark: worker clocks known only to within some milliseconds
+DATABASE = "database"  # io = db: PostgreSQL could not start, or died mid-point
+DATABASE_RESTART = "database_restart"  # remark: PostgreSQL had died and was restarted
 MODEL_GAP = "model_gap"  # remark: a valid rate point more than MODEL_TOLERANCE off the model
 
 # A point further than this from the model's ideal says why in its note.
@@ -100,7 +102,8 @@ def model_gap(row: dict) -> Problem | None:
         return None
     if 1.0 - MODEL_TOLERANCE <= eff <= 1.0 + MODEL_TOLERANCE:
         return None
-    reasons = [_uneven_workers(row), _cores_short(row), _slow_round_trip(row), _few(row)]
+    reasons = [_uneven_workers(row), _cores_short(row), _database_cost(row),
+               _slow_round_trip(row), _few(row)]  # fmt: skip
     found = [r for r in reasons if r]
     head = f"{abs(1 - eff):.0%} {'below' if eff < 1 else 'above'} the model"
     tail = "; ".join(found) or "no measured cause: see the server and load-generator CPU columns"
@@ -146,8 +149,31 @@ def _slow_round_trip(row: dict) -> str | None:
         return None
     queued = _work_s(row) or row.get("users", 0) > (row.get("capacity") or math.inf)
     uneven = _uneven_workers(row)
-    cause = "" if queued or uneven else " (the round trip's own cost on this machine)"
+    cause = (
+        ""
+        if queued or uneven or row.get("io") == "db"
+        else " (the server's own cost per request and the round trip, on this machine)"
+    )
     return f"a request took {p50:.1f} ms at the median against the model's {ideal_ms:.1f} ms{cause}"
+
+
+def _database_cost(row: dict) -> str | None:
+    """io = db: a query slower than its D, a wait for a pool connection the model did not
+    expect, or PostgreSQL's own CPU, each measured per answer or over the window."""
+    if row.get("io") != "db":
+        return None
+    said = []
+    query, delay_ms = row.get("query_p50_ms"), 1000.0 * (row.get("delay_s") or 0.0)
+    if query and query > (1 + LATENCY_SLACK) * delay_ms:
+        said.append(f"a query took {query:.1f} ms at the median against D = {delay_ms:g} ms")
+    wait = row.get("pool_wait_p50_ms")
+    queued = (row.get("users") or 0) > (row.get("capacity") or math.inf)
+    if wait and wait > LATENCY_SLACK * delay_ms and not queued:
+        said.append(f"answers waited {wait:.1f} ms for a pool connection at the median")
+    db_cores = row.get("db_cores")
+    if db_cores is not None and db_cores >= 0.1:
+        said.append(f"PostgreSQL used {db_cores:.2f} cores")
+    return "; ".join(said) or None
 
 
 def _few(row: dict) -> str | None:

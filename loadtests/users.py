@@ -16,6 +16,7 @@ from loadtests.conductor import CONDUCTOR, users_here
 from loadtests.recorder import RECORDER
 from loadtests.settings import Settings
 from servers import contract
+from servers.database import TIMING_HEADER
 
 FRESH_CONNECTION = {"Connection": "close"}
 
@@ -23,6 +24,15 @@ FRESH_CONNECTION = {"Connection": "close"}
 def classify(error: BaseException) -> str:
     timed_out = isinstance(error, TimeoutError | gevent.Timeout) or "timed out" in str(error)
     return "timeout" if timed_out else "failed"
+
+
+def _reason(resp) -> str:
+    """The contract's one-line plain-text reason for a refusal (a 503 says why the
+    database did not answer); nothing for other bodies."""
+    if not resp.headers.get("Content-Type", "").startswith("text/plain"):
+        return ""
+    line = resp.content[:200].decode("utf-8", "replace").partition("\n")[0]
+    return f": {line}" if line else ""
 
 
 def configure(point: Settings) -> None:
@@ -55,7 +65,7 @@ class EchoUserBase(FastHttpUser):
         }
         RECORDER.record("send", **ids)
         start = time.perf_counter()
-        outcome, error, status, worker = "ok", "", 0, ""
+        outcome, error, status, worker, timing = "ok", "", 0, "", ""
         fresh = CONDUCTOR.settings.fresh_connections  # as a burst's requests are
         try:
             with self.client.get(
@@ -63,13 +73,15 @@ class EchoUserBase(FastHttpUser):
             ) as resp:
                 latency_ms = (time.perf_counter() - start) * 1000.0
                 status = resp.status_code or 0
-                worker = resp.headers.get(contract.WORKER_HEADER, "") if status else ""
+                if status:
+                    worker = resp.headers.get(contract.WORKER_HEADER, "")
+                    timing = resp.headers.get(TIMING_HEADER, "")
                 exception = resp.request_meta.get("exception")
                 if not status:
                     outcome = classify(exception) if exception else "failed"
                     error = type(exception).__name__ if exception else "no response"
                 elif status != 200:
-                    outcome, error = "failed", f"status {status}"
+                    outcome, error = "failed", f"status {status}{_reason(resp)}"
                 elif resp.content != expected:
                     outcome, error = "failed", "wrong body"
                 if outcome != "ok":
@@ -85,6 +97,7 @@ class EchoUserBase(FastHttpUser):
             outcome=outcome,
             error=error,
             worker=worker,
+            server_timing=timing,
         )
 
     def echo(self, intended_at: float | str = "") -> None:

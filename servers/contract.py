@@ -1,7 +1,8 @@
 """The echo contract: one place decides every status, header and byte.
 
-Both apps call `echo()` and the error replies below, then sleep the delay in their
-own way (blocking, awaited, or in a thread pool), then burn the request's CPU work
+Both apps call `echo()` and the error replies below, then wait the delay in their
+own way (`waited` blocking or in a thread pool, `awaited` on an event loop: a sleep, or
+with `io = db` one query on PostgreSQL, servers/database.py), then burn the request's CPU work
 with `burn()` wherever they run it (on the event loop, in a worker or a pool thread).
 Parsing the raw query string here, rather than through each framework, keeps the apps
 from drifting apart (Flask's `args.get` takes the first repeated key, Starlette's the
@@ -18,6 +19,8 @@ import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
+
+from servers.database import TIMING_HEADER, Unavailable
 
 DEFAULT_DELAY_S = 2.0
 MAX_DELAY_S = 60.0
@@ -67,6 +70,7 @@ class Reply:
     body: bytes
     delay_s: float = 0.0
     work_s: float = 0.0  # CPU seconds to burn after the wait
+    said: str | None = None  # an echo's text: what a database round trip carries
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -182,7 +186,38 @@ def echo(raw_query: bytes, server_delay_s: float, server_work_ms: float = 0.0) -
         return bad_request(str(exc))
     if not said:
         return Reply(200, HTML_TYPE, render_page())
-    return Reply(200, HTML_TYPE, render_page(said), delay_s=delay_s, work_s=work_ms / 1000.0)
+    return Reply(200, HTML_TYPE, render_page(said), delay_s, work_ms / 1000.0, said)
+
+
+def waited(reply: Reply, db=None) -> Reply:
+    """Wait the reply's D, blocking: a sleep, or with a database one query through its
+    pool; the reply to send (rendered from what PostgreSQL sent back, or a 503)."""
+    if db is not None and reply.said is not None:
+        try:
+            return _from_database(reply, *db.query(reply.said, reply.delay_s))
+        except Unavailable as exc:
+            return unavailable(str(exc))
+    if reply.delay_s:
+        wait(reply.delay_s)
+    return reply
+
+
+async def awaited(reply: Reply, db=None) -> Reply:
+    """`waited` for an event loop: the sleep or the query is awaited."""
+    if db is not None and reply.said is not None:
+        try:
+            return _from_database(reply, *await db.query(reply.said, reply.delay_s))
+        except Unavailable as exc:
+            return unavailable(str(exc))
+    if reply.delay_s:
+        await await_wait(reply.delay_s)
+    return reply
+
+
+def _from_database(reply: Reply, said_back: str, timing: str) -> Reply:
+    body = render_page(said_back)
+    return Reply(200, HTML_TYPE, body, reply.delay_s, reply.work_s, said_back,
+                 {TIMING_HEADER: timing})  # fmt: skip
 
 
 def bad_request(reason: str) -> Reply:
@@ -191,6 +226,11 @@ def bad_request(reason: str) -> Reply:
 
 def not_found() -> Reply:
     return Reply(404, TEXT_TYPE, b"Not Found\n")
+
+
+def unavailable(reason: str) -> Reply:
+    """The database did not answer: a pool timeout or a database error, said in the body."""
+    return Reply(503, TEXT_TYPE, f"Service Unavailable: {reason}\n".encode())
 
 
 def method_not_allowed() -> Reply:

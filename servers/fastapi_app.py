@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException
 
-from servers import contract
+from servers import contract, database
 
 SERVER_DELAY_S = contract.default_delay()
 SERVER_WORK_MS = contract.default_work()
@@ -31,14 +31,32 @@ async def _http_error(_request: Request, exc: HTTPException) -> Response:
     return _respond(contract.bad_request(str(exc.detail)))
 
 
-@asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    contract.announce_ready()  # in each uvicorn worker, as it starts serving
-    yield
+def _lifespan(pool: type) -> Callable:
+    """Startup in each worker: with io = db, open its pool (an async one for `async def`)
+    before it says it is ready; close it at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = database.Settings.from_env()
+        db = None
+        if settings is not None:
+            db = pool(settings)
+            if isinstance(db, database.AsyncDatabase):
+                await db.open()
+        app.state.db = db
+        contract.announce_ready()  # in each worker, as it starts serving
+        yield
+        if isinstance(db, database.AsyncDatabase):
+            await db.close()
+        elif db is not None:
+            db.close()
+
+    return lifespan
 
 
-def _build(endpoint: Callable) -> FastAPI:
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
+def _build(endpoint: Callable, pool: type) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan(pool))
+    app.state.db = None  # sleep, until a lifespan with io = db opens a pool
     app.add_api_route("/", endpoint, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_exception_handler(HTTPException, _http_error)
     return app
@@ -46,8 +64,7 @@ def _build(endpoint: Callable) -> FastAPI:
 
 async def echo_async(request: Request) -> Response:
     reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
-    if reply.delay_s:
-        await contract.await_wait(reply.delay_s)
+    reply = await contract.awaited(reply, request.app.state.db)
     if reply.work_s:
         contract.burn(reply.work_s)  # on the event loop: that is the point
     return _respond(reply)
@@ -55,8 +72,7 @@ async def echo_async(request: Request) -> Response:
 
 def echo_threadpool(request: Request) -> Response:
     reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
-    if reply.delay_s:
-        contract.wait(reply.delay_s)
+    reply = contract.waited(reply, request.app.state.db)
     if reply.work_s:
         contract.burn(reply.work_s)  # in this pool thread
     return _respond(reply)
@@ -64,13 +80,13 @@ def echo_threadpool(request: Request) -> Response:
 
 async def echo_blocking(request: Request) -> Response:
     reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
-    if reply.delay_s:
-        contract.wait(reply.delay_s)  # time.sleep: deliberately blocks the event loop
+    # time.sleep or a blocking query: deliberately blocks the event loop
+    reply = contract.waited(reply, request.app.state.db)
     if reply.work_s:
         contract.burn(reply.work_s)
     return _respond(reply)
 
 
-async_app = _build(echo_async)
-threadpool_app = _build(echo_threadpool)
-blocking_app = _build(echo_blocking)
+async_app = _build(echo_async, database.AsyncDatabase)
+threadpool_app = _build(echo_threadpool, database.SyncDatabase)
+blocking_app = _build(echo_blocking, database.SyncDatabase)

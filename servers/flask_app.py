@@ -6,11 +6,14 @@ how the same code becomes concurrent without a rewrite.
 
 from flask import Flask, Response, request
 
-from servers import contract
+from servers import contract, database
 
 app = Flask(__name__)
 SERVER_DELAY_S = contract.default_delay()
 SERVER_WORK_MS = contract.default_work()
+# io = db: this worker's own pool, open (every connection made) before it is ready.
+_settings = database.Settings.from_env()
+DB = database.SyncDatabase(_settings) if _settings else None
 
 
 def _respond(reply: contract.Reply) -> Response:
@@ -20,8 +23,7 @@ def _respond(reply: contract.Reply) -> Response:
 @app.route("/", methods=["GET"], provide_automatic_options=False)
 def echo() -> Response:
     reply = contract.echo(request.query_string, SERVER_DELAY_S, SERVER_WORK_MS)
-    if reply.delay_s:
-        contract.wait(reply.delay_s)  # time.sleep, which gevent patches to yield
+    reply = contract.waited(reply, DB)  # time.sleep or psycopg: gevent makes both yield
     if reply.work_s:
         contract.burn(reply.work_s)
     return _respond(reply)

@@ -151,10 +151,13 @@ def run_profile(
 
 
 def pids_of(run_dir: Path) -> set[int]:
-    """Every process a run's points started, from their pids.json."""
+    """Every process a run started: its points' (pids.json) and its database's (run.json)."""
     found: set[int] = set()
     for path in run_dir.glob("raw/*/pids.json"):
         found |= set(json.loads(path.read_text())["pids"])
+    meta = run_dir / "run.json"
+    if meta.exists():
+        found |= set((json.loads(meta.read_text()).get("database") or {}).get("pids", []))
     return found
 
 

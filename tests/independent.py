@@ -103,6 +103,33 @@ def busiest_pct(times: list[float], cpu: list[float]) -> float | None:
     return best
 
 
+def slots(point: dict) -> float:
+    """K at a point: the config's, or with io = db at most N x pool and the database's
+    connections."""
+    k = capacity(point["config"])
+    if point.get("io") == "db":
+        k = min(k, workers(point["config"]) * point["pool"], point["db_connections"])
+    return k
+
+
+def _timing_ms(header: str | None, name: str) -> float | None:
+    found = re.search(rf"(?:^|,)\s*{name}\s*;[^,]*?dur=([0-9.]+)", header or "")
+    return float(found.group(1)) if found else None
+
+
+def _database(answered: list[dict]) -> dict:
+    """Pool waits and queries of the answers, from their Server-Timing headers."""
+    waits = [w for r in answered if (w := _timing_ms(r["timing"], "pool")) is not None]
+    queries = [q for r in answered if (q := _timing_ms(r["timing"], "db")) is not None]
+    if not waits and not queries:
+        return {}
+    return {
+        "pool_wait_p50_ms": quantile(waits, 50),
+        "pool_wait_p99_ms": quantile(waits, 99),
+        "query_p50_ms": quantile(queries, 50),
+    }
+
+
 def timings(point: dict) -> dict:
     """K, ideal rate, latency, warm-up and the load the model asks for, from the point alone.
 
@@ -111,7 +138,7 @@ def timings(point: dict) -> dict:
     """
     scenario, d, c = point["scenario"], point["delay_s"], point["users"]
     work = point.get("work_ms", 0.0) / 1000.0
-    k, p, m = capacity(point["config"]), parallel(point["config"]), point.get("cores", 1)
+    k, p, m = slots(point), parallel(point["config"]), point.get("cores", 1)
 
     def rate(users: float) -> float:
         x = min(users, k) / (d + work) if d + work else math.inf
@@ -156,6 +183,7 @@ def _requests_and_marks(raw: Path):
                     "latency_ms": _float(end["latency_ms"]) if end else None,
                     "outcome": end["outcome"] if end else "unfinished",
                     "worker": (end.get("worker") or None) if end else None,
+                    "timing": (end.get("server_timing") or None) if end else None,
                 }
             )
         per_file.append([r for r in rows if r["event"] == "mark"])
@@ -205,13 +233,17 @@ def _server(samples: list[dict], start: float, stop: float) -> dict:
     load = [s["server_pss_mb"] for s in samples if start <= s["t"] <= stop and s["server_pss_mb"]]
     used, span = _grown(samples, "server_cpu_s", start, stop)
     loadgen, loadgen_span = _grown(samples, "loadgen_cpu_s", start, stop)
-    return {
+    found = {
         "server_pss_idle_mb": statistics.median(idle) if idle else None,
         "server_pss_peak_mb": max(load) if load else None,
         "server_cpu_s": used,
         "server_cores": used / span if span else None,
         "loadgen_cores": loadgen / loadgen_span if loadgen_span else None,
     }
+    if any(s.get("db_cpu_s") is not None for s in samples):
+        db, db_span = _grown(samples, "db_cpu_s", start, stop)
+        found.update(db_cpu_s=db, db_cores=db / db_span if db_span else None)
+    return found
 
 
 def _workers(answered: list[dict], config: str) -> dict:
@@ -233,8 +265,9 @@ def _samples(raw: Path) -> list[dict]:
     path = raw / "samples.csv"
     if not path.exists():
         return []
-    numeric = ("t", "server_pss_mb", "server_cpu_s", "loadgen_cpu_s")
-    return [{**row, **{name: _float(row[name]) for name in numeric}} for row in _rows(path)]
+    numeric = ("t", "server_pss_mb", "server_cpu_s", "loadgen_cpu_s", "db_cpu_s")
+    return [{**row, **{name: _float(row.get(name) or "") for name in numeric}}
+            for row in _rows(path)]  # fmt: skip
 
 
 def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
@@ -325,6 +358,7 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
             )
 
     row.update(_workers([r for r in measured if r["outcome"] == "ok"], point["config"]))
+    row.update(_database([r for r in measured if r["outcome"] == "ok"]))
     row.update(
         requests=len(measured),
         ok=sum(r["outcome"] == "ok" for r in measured),
@@ -398,7 +432,7 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
                 calibration["loadgen_ceiling_rps"] = max(
                     ceiling, calibration.get("loadgen_ceiling_rps", 0.0)
                 )
-        row["capacity"] = capacity(point["config"])
+        row["capacity"] = slots(point)
         row["parallel"] = parallel(point["config"])
         rows[point["point_id"]] = row
     return rows, calibration
@@ -413,10 +447,14 @@ CHECKED = [
     "server_pss_peak_mb", "server_cpu_s",
     "server_cores", "loadgen_cores", "workers_seen", "busiest_share", "idlest_share",
     "loadgen_cpu_peak_pct", "loadgen_bound", "valid",
+    "pool_wait_p50_ms", "pool_wait_p99_ms", "query_p50_ms", "db_cpu_s", "db_cores",
 ]  # fmt: skip
 # Columns added after the first reference runs were made: absent there, checked elsewhere.
-ADDED = {"parallel", "answered_in_bound_share", "send_spread_ms", "server_cores",
-         "loadgen_cores", "workers_seen", "busiest_share", "idlest_share"}  # fmt: skip
+ADDED = {
+    *("parallel", "answered_in_bound_share", "send_spread_ms", "server_cores", "loadgen_cores"),
+    *("workers_seen", "busiest_share", "idlest_share"),
+    *("pool_wait_p50_ms", "pool_wait_p99_ms", "query_p50_ms", "db_cpu_s", "db_cores"),
+}
 
 
 def mismatches(stored: dict, row: dict) -> list[str]:

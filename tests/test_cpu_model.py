@@ -274,7 +274,9 @@ def test_only_measured_causes_are_named():
         gap_row(work_ms=0.0, efficiency=0.85, p50_ms=23.5, ideal_latency_ms=20.0, busiest_share=0.5)
     )
     assert "the busiest" not in waiting.text and "cores" not in waiting.text
-    assert waiting.text.endswith("(the round trip's own cost on this machine)")
+    assert waiting.text.endswith(
+        "(the server's own cost per request and the round trip, on this machine)"
+    )
     assert verdict.model_gap(gap_row(scenario="burst")) is None
     assert verdict.model_gap(gap_row(efficiency=None)) is None
 

@@ -76,7 +76,7 @@ def test_no_records_at_all(tmp_path):
     assert len(requests) == 0 and marks == {}
     assert list(requests.columns) == [
         "req_id", "kind", "sent_at", "intended_at", "done_at",
-        "latency_ms", "status", "outcome", "error", "worker",
+        "latency_ms", "status", "outcome", "error", "worker", "server_timing",
     ]  # fmt: skip
 
 
@@ -86,7 +86,7 @@ def test_records_of_another_shape_are_refused(tmp_path):
         metrics.read_point(tmp_path)
     write_raw(tmp_path, [mark("release", T0)])
     with open(tmp_path / "requests.csv", "a") as out:
-        out.write("send,1,echo,0,1000.0,,,,,,,,,surplus\n")  # a row with one field too many
+        out.write("send,1,echo,0,1000.0,,,,,,,,,,surplus\n")  # a row with one field too many
     with pytest.raises((pd.errors.ParserError, pd.errors.ParserWarning)):
         metrics.read_point(tmp_path)
 
