@@ -65,9 +65,12 @@ def _fmt(value, text: str) -> str:
     return "" if value is None or pd.isna(value) else text.format(value)
 
 
-def sentences(summary: pd.DataFrame, sweep: pd.DataFrame | None = None) -> list[str]:
-    """A few plain sentences: mostly waiting, memory, a fast page, and requests that also
-    compute (from `sweep`, a run with a CPU sweep, when there is one)."""
+def sentences(
+    summary: pd.DataFrame, sweep: pd.DataFrame | None = None, db: pd.DataFrame | None = None
+) -> list[str]:
+    """A few plain sentences: mostly waiting, memory, a fast page, requests that also
+    compute (from `sweep`, a run with a CPU sweep) and a database behind the wait (from
+    `db`, a run with io = db points), each where there is one."""
     lines = []
     burst = _burst(summary).dropna()
     if len(burst) > 1:
@@ -105,13 +108,44 @@ def sentences(summary: pd.DataFrame, sweep: pd.DataFrame | None = None) -> list[
             f"{counts.index[0]} answered the most in {counts.iloc[0]} of {len(computing)} "
             "measured (D, c) cells with CPU work (the decision map)."
         )
+    pooled = _pool_sentence(db) if db is not None else None
+    if pooled:
+        lines.append(pooled)
     return lines
 
 
-def markdown(summary: pd.DataFrame, sweep: pd.DataFrame | None = None) -> str:
+def _pool_sentence(db: pd.DataFrame) -> str | None:
+    """The steady config whose smallest pool cost it the most against sleeping."""
+    steady = db[(db["scenario"] == "steady") & db["valid"]]
+    found = None
+    for config, rows in steady.groupby("config"):
+        slept, pooled = rows[rows["io"] != "db"], rows[rows["io"] == "db"]
+        if slept.empty or pooled.empty:
+            continue
+        small, large = pooled.loc[pooled["pool"].idxmin()], pooled.loc[pooled["pool"].idxmax()]
+        drop = slept["rps"].max() / small["rps"]
+        if found is None or drop > found[0]:
+            found = (drop, config, slept.loc[slept["rps"].idxmax()], small, large)
+    if found is None or found[0] < 1.5:
+        return None
+    _, config, slept, small, large = found
+    text = (
+        f"A database behind the wait: the pool is K. Through {int(small['pool'])} connections "
+        f"{config} answered {small['rps']:.0f} req/s at C = {int(small['users'])} and D = "
+        f"{1000 * small['delay_s']:g} ms, where sleeping it answered {slept['rps']:.0f}"
+    )
+    if large["pool"] > small["pool"]:
+        text += f"; through {int(large['pool'])}, {large['rps']:.0f}"
+    return text + (". Size each process's pool to the requests it should hold at once, and "
+                   "the database's max_connections to all the pools together.")  # fmt: skip
+
+
+def markdown(
+    summary: pd.DataFrame, sweep: pd.DataFrame | None = None, db: pd.DataFrame | None = None
+) -> str:
     """The summary as markdown: the sentences, then the table."""
     rows = table(summary)
-    lines = [f"- {s}" for s in sentences(summary, sweep)]
+    lines = [f"- {s}" for s in sentences(summary, sweep, db)]
     if not rows.empty:
         lines += ["", "| " + " | ".join(rows.columns) + " |"]
         lines += ["| " + " | ".join("---" for _ in rows.columns) + " |"]

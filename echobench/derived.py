@@ -70,3 +70,27 @@ def fullest_points(summary: pd.DataFrame) -> pd.DataFrame:
     data = with_in_flight(data)
     fullest = data.loc[data.groupby("config", sort=False)["in_flight"].idxmax()]
     return fullest.assign(per_request=fullest["server_pss_peak_mb"] / fullest["in_flight"])
+
+
+def sleeping(summary: pd.DataFrame) -> pd.DataFrame:
+    """The points whose wait is a sleep: what every chart but the database's compares (a
+    config measured both ways would otherwise be drawn twice as one). A run with no sleep
+    point at all is given whole."""
+    slept = summary[summary["io"] != "db"]
+    return slept if len(slept) else summary
+
+
+def way_label(row) -> str:
+    """How a point waited, for a chart or a table: "sleep", or "db, pool 10"."""
+    return "sleep" if row["io"] != "db" else f"db, pool {int(row['pool'])}"
+
+
+def with_cpu_per_request(data: pd.DataFrame) -> pd.DataFrame:
+    """Windowed points with the CPU ms each answer cost the server and PostgreSQL: CPU
+    seconds over the window / the answers counted in it (rps x window)."""
+    answers = data["rps"] * data["duration_s"]
+    db_cpu = data["db_cpu_s"] if "db_cpu_s" in data else pd.Series(np.nan, data.index)
+    return data.assign(
+        server_cpu_ms_per_request=1000.0 * data["server_cpu_s"] / answers,
+        db_cpu_ms_per_request=1000.0 * db_cpu / answers,
+    )

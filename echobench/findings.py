@@ -260,3 +260,86 @@ def crossover(summary: pd.DataFrame) -> list[str]:
         "notes (the busiest worker's share, the cores the server had, the median latency)."
     )
     return lines
+
+
+def database(summary: pd.DataFrame) -> list[str]:
+    """io = db against sleep: per config and load, the rate or makespan each way of waiting
+    reached against its model, what bound K, and the CPU each answer cost."""
+    data = summary[summary["scenario"].isin(["calibrate", "burst", "steady"])]
+    if not (data["io"] == "db").any():
+        return []
+    lines = []
+    order = {"calibrate": 0, "burst": 1, "steady": 2}
+    groups = data.groupby(["scenario", "users", "delay_s"])
+    for (scenario, users, delay), group in sorted(groups, key=lambda g: order[g[0][0]]):
+        for config in ordered_configs(group["config"]):
+            rows = group[group["config"] == config]
+            if not (rows["io"] == "db").any():
+                continue
+            parts = [_way(row, scenario) for _, row in _by_way(rows).iterrows()]
+            load = f"n = {users}" if scenario == "burst" else f"C = {users}"
+            lines.append(f"{config}, {scenario}, {load}, D = {1000 * delay:g} ms: "
+                         + "; ".join(parts) + ".")  # fmt: skip
+    lines += _cpu_cost(data[data["scenario"] == "steady"])
+    db = data[(data["io"] == "db") & data["valid"]]
+    if len(db):
+        within = (db["efficiency"] - 1).abs() <= 0.10
+        bound = db[db["capacity"] < db["users"]]
+        spread = ""
+        if len(bound):
+            low, high = bound["efficiency"].min(), bound["efficiency"].max()
+            spread = "; where the pool or the server's slots bound K (C > K), efficiency ran "
+            spread += f"{low:.3f} to {high:.3f}"
+        lines.append(
+            f"{int(within.sum())} of {len(db)} valid db points are within 10% of the model"
+            + spread
+            + "."
+        )
+    return lines
+
+
+def _by_way(rows: pd.DataFrame) -> pd.DataFrame:
+    ranked = rows.assign(_db=(rows["io"] == "db").astype(int), _pool=rows["pool"].fillna(0))
+    return ranked.sort_values(["_db", "_pool", "repeat"])
+
+
+def _way(row: pd.Series, scenario: str) -> str:
+    way = derived.way_label(row)
+    k = f"K = {k_label(row['capacity'])}"
+    if scenario == "calibrate":
+        said = f"{way}: R0 = {row['rps']:.0f} req/s"
+    elif scenario == "burst":
+        if pd.isna(row["makespan_s"]):
+            return f"{way}: did not all finish ({int(row['failed'])} failed)"
+        said = f"{way}: {row['makespan_s']:.2f} s (model {row['ideal_makespan_s']:g} s, {k})"
+    else:
+        said = (f"{way}: {row['rps']:.0f} req/s (model {row['ideal_rps']:.0f}, {k}), p99 "
+                f"{row['p99_ms']:.0f} ms")  # fmt: skip
+    if row["io"] == "db" and pd.notna(row.get("pool_wait_p50_ms")):
+        said += f", median wait for a connection {row['pool_wait_p50_ms']:.1f} ms"
+    if row.get("failed"):
+        said += f", {int(row['failed'])} failed"
+    return said + ("" if row["valid"] else " [invalid]")
+
+
+def _cpu_cost(steady: pd.DataFrame) -> list[str]:
+    """Per config: CPU per answer sleeping, and through the database at its largest pool
+    (the one that binds least, so the rate and the CPU clock's resolution are best)."""
+    data = derived.with_cpu_per_request(steady.dropna(subset=["server_cpu_s", "rps"]))
+    lines = []
+    for config in ordered_configs(data["config"]):
+        rows = data[data["config"] == config]
+        slept, db = rows[rows["io"] != "db"], rows[rows["io"] == "db"]
+        if slept.empty or db.empty:
+            continue
+        calm = slept.loc[slept["rps"].idxmax()]
+        busy = db.loc[db["rps"].idxmax()]
+        postgres = busy["db_cpu_ms_per_request"]
+        lines.append(
+            f"{config}: {calm['server_cpu_ms_per_request']:.2f} ms of server CPU per answer "
+            f"sleeping, {busy['server_cpu_ms_per_request']:.2f} ms with the query "
+            f"({derived.way_label(busy)})"
+            + (f", and {postgres:.3f} ms in PostgreSQL" if pd.notna(postgres) else "")
+            + "."
+        )
+    return lines

@@ -12,7 +12,7 @@ import matplotlib
 import pandas as pd
 from markdown_it import MarkdownIt
 
-from echobench import advice, findings, plots, results, stats, style
+from echobench import advice, derived, findings, plots, results, stats, style
 from echobench.scenarios import SCENARIOS
 
 CHART_NOTES = {
@@ -41,6 +41,14 @@ CHART_NOTES = {
     "decision_map": "Per measured (D, c): the config with the most answers per second among "
     "the valid points whose p99 stays within 10 x (D + c), its margin over the next config, "
     "its memory per request in flight, and the model's pick. Blank cells were not measured.",
+    "sleep_vs_db": "Each config waits D either by sleeping (solid) or by one `SELECT "
+    "pg_sleep(D)` on PostgreSQL through a connection pool per process (hatched; the pool size "
+    "is under the bar). Dashed tick: the model with K = min(the server's slots, N x pool, "
+    "max_connections). A pool smaller than the load is a slot limit of its own.",
+    "db_cpu": "CPU milliseconds per answer over each steady window: the server's processes "
+    "(colour; hatched with the database) and PostgreSQL's postmaster and backends (crossed, "
+    "on top). The difference between a config's sleep bar and its db bar is what the driver, the "
+    "pool and the query cost it.",
     "worker_spread": "Multi-process points: the share of answers from the busiest and the "
     "idlest worker (each answer names its process in X-Echobench-Worker); dashed: an even "
     "split. A busy worker caps a CPU-bound point at 1 / (share x c).",
@@ -81,8 +89,10 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
     data = summary[summary["scenario"] == scenario]
     data = data.assign(_o=data["config"].map(style.ordered_configs(data["config"]).index))
     work = data["work_ms"].fillna(0.0) if "work_ms" in data else pd.Series(0.0, data.index)
-    data = data.assign(_work=work).sort_values(["_o", "users", "offered_rps", "delay_s", "_work",
-                                                "repeat"])  # fmt: skip
+    data = data.assign(_work=work, _db=(data["io"] == "db").astype(int),
+                       _pool=data["pool"].fillna(0))  # fmt: skip
+    data = data.sort_values(["_o", "users", "offered_rps", "delay_s", "_work", "_db", "_pool",
+                             "repeat"])  # fmt: skip
     table = pd.DataFrame(
         {
             "config": data["config"],
@@ -101,6 +111,8 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
         table.insert(
             table.columns.get_loc("D s") + 1, "c ms", data["_work"].map(lambda v: f"{v:g}")
         )
+    if (data["io"] == "db").any():
+        table.insert(1, "wait", [derived.way_label(r) for _, r in data.iterrows()])
     if (data["repeat"] > 1).any():
         table.insert(2, "repeat", data["repeat"])
     for column, heading, digits in kind.report_rates:
@@ -180,11 +192,19 @@ def render(run_dir: Path, charts: list[str]) -> str:
             + ("." if not remarks(summary) else "; what valid points noted is listed below."),
             "",
         ]
-    choose = advice.markdown(summary, summary)
+    slept = derived.sleeping(summary)  # a config measured both ways: its sleep points here
+    choose = advice.markdown(slept, slept, summary)
     if choose:
         lines += ["## Which to choose", "", choose, ""]
     lines += ["## Environment", "", *environment_lines(run), ""]
-    crossing = findings.crossover(summary)
+    behind_db = findings.database(summary)
+    if behind_db:
+        lines += ["## A real database behind the wait", ""]
+        lines += [f"- {line}" for line in behind_db]
+        if "sleep_vs_db" in charts:
+            lines += ["", "![sleep_vs_db](charts/sleep_vs_db.png)"]
+        lines += [""]
+    crossing = findings.crossover(slept)
     if crossing:
         lines += ["## CPU per request: when async stops winning", ""]
         lines += [f"- {line}" for line in crossing]

@@ -193,11 +193,14 @@ COMPANIONS = {
     "open": RESULTS_ROOT / "reference-open",
     "scale": RESULTS_ROOT / "reference-scale",
     "crossover": RESULTS_ROOT / "reference-crossover",
+    "db": RESULTS_ROOT / "reference-db",
 }
 
 
 def _has_points_for(summary: pd.DataFrame, kind: str) -> bool:
-    """Whether a run has what the `open`, `scale` or `crossover` sections show."""
+    """Whether a run has what the `open`, `scale`, `crossover` or `db` sections show."""
+    if kind == "db":
+        return bool((summary["io"] == "db").any())
     if kind == "open":
         return bool((summary["scenario"] == "open").any())
     if kind == "scale":
@@ -207,7 +210,7 @@ def _has_points_for(summary: pd.DataFrame, kind: str) -> bool:
 
 
 def companion_run(run_dir: Path, kind: str) -> Path | None:
-    """The run to show for `open`, `scale` or `crossover`: this one if it has such points,
+    """The run to show for `open`, `scale`, `crossover` or `db`: this one if it has such points,
     else your newest run that has them (results/runs/, newest first), else the committed
     reference run of that profile, else None."""
     if _has_points_for(load_summary(run_dir), kind):

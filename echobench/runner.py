@@ -53,7 +53,9 @@ class Run:
         """Keep a valid zero-delay point's R0, and the load generator ceiling it implies."""
         if not row["valid"] or not row.get("rps"):
             return
-        self.calibration.setdefault("r0_rps", {})[row["config"]] = row["rps"]
+        # with io = db, R0 includes a database round trip: kept apart from the bare server's
+        key = "r0_db_rps" if row.get("io") == "db" else "r0_rps"
+        self.calibration.setdefault(key, {})[row["config"]] = row["rps"]
         ceiling = verdict.loadgen_ceiling_rps(row)
         if ceiling is not None:
             best = self.calibration.get("loadgen_ceiling_rps") or 0.0

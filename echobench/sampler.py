@@ -32,7 +32,7 @@ class Sample:
     server_rss_mb: float | None
     server_cpu_s: float | None
     loadgen_cpu_s: float | None
-    db_cpu_s: float | None = None  # io = db: PostgreSQL's postmaster and backends
+    db_cpu_s: float | None = None  # io = db: PostgreSQL's postmaster and backends (ns clock)
 
 
 def _memory(proc: psutil.Process) -> tuple[float, float]:
@@ -68,6 +68,25 @@ def measure_tree(
     return count, pss / MB, rss / MB, cpu
 
 
+def tree_cpu_ns(tree: list[psutil.Process]) -> float | None:
+    """CPU seconds summed over a tree from each process's /proc/<pid>/schedstat (the
+    scheduler's nanosecond count; the clock-tick figure psutil reads moves in 10 ms steps,
+    coarser than a PostgreSQL backend's whole window). Falls back to those ticks."""
+    if not tree:
+        return None
+    total = 0.0
+    for proc in tree:
+        try:
+            with open(f"/proc/{proc.pid}/schedstat") as stat:
+                total += int(stat.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            try:
+                total += _cpu(proc)
+            except psutil.Error:
+                continue
+    return total
+
+
 class Sampler:
     """A background thread writing one Sample every INTERVAL_S."""
 
@@ -93,7 +112,7 @@ class Sampler:
     def sample(self) -> Sample:
         count, pss, rss, cpu = measure_tree(self._tree(self.server_pid))
         loadgen_cpu = measure_tree(self._tree(self.loadgen_pid))[3]
-        db_cpu = measure_tree(self.database.members())[3] if self.database else None
+        db_cpu = tree_cpu_ns(self.database.members()) if self.database else None
         sample = Sample(time.time(), self.phase, count > 0, count, pss, rss, cpu, loadgen_cpu,
                         db_cpu)  # fmt: skip
         self.samples.append(sample)

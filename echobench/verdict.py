@@ -92,18 +92,22 @@ def judge(
 
 
 def model_gap(row: dict) -> Problem | None:
-    """Why a closed-loop point's rate is more than MODEL_TOLERANCE off the model, from
-    what was measured beside it: how the answers spread over the server's processes and
-    the rate the busiest one alone allows, the cores the server had, the median latency,
-    and how few answers the window held. None within tolerance.
+    """Why a closed-loop point's rate (or a burst's makespan) is more than MODEL_TOLERANCE
+    off the model, from what was measured beside it: how the answers spread over the
+    server's processes and the rate (or rounds) the busiest one alone allows, the cores
+    the server had, the database's costs, the median latency, how few answers the window
+    held, and a burst's own send spread. None within tolerance.
     """
     eff = row.get("efficiency")
-    if row.get("scenario") not in ("steady", "mixed") or eff is None:
+    if row.get("scenario") not in ("steady", "mixed", "burst") or eff is None:
         return None
     if 1.0 - MODEL_TOLERANCE <= eff <= 1.0 + MODEL_TOLERANCE:
         return None
-    reasons = [_uneven_workers(row), _cores_short(row), _database_cost(row),
-               _slow_round_trip(row), _few(row)]  # fmt: skip
+    if row["scenario"] == "burst":
+        reasons = [_uneven_burst(row), _send_spread(row)]
+    else:
+        reasons = [_uneven_workers(row), _cores_short(row), _database_cost(row),
+                   _slow_round_trip(row), _few(row)]  # fmt: skip
     found = [r for r in reasons if r]
     head = f"{abs(1 - eff):.0%} {'below' if eff < 1 else 'above'} the model"
     tail = "; ".join(found) or "no measured cause: see the server and load-generator CPU columns"
@@ -131,6 +135,30 @@ def _uneven_workers(row: dict) -> str | None:
     if caps:
         text += f", which alone caps the rate at {min(caps):.0f} req/s"
     return text
+
+
+def _uneven_burst(row: dict) -> str | None:
+    """A burst's busiest of N workers took share s of its n requests: through its K / N
+    slots that is ceil(s x n / (K / N)) rounds of D + c, however idle the others were."""
+    share, workers, n = row.get("busiest_share"), row.get("workers") or 1, row.get("users") or 0
+    capacity = float(row.get("capacity") or math.inf)
+    slots = capacity / workers
+    if not share or workers <= 1 or not math.isfinite(slots):
+        return None
+    held = share * n
+    rounds = math.ceil(round(held, 6) / slots)
+    if rounds <= math.ceil(n / capacity):  # no more rounds than the model's: no cause
+        return None
+    took = rounds * ((row.get("delay_s") or 0.0) + _work_s(row))
+    return (f"the busiest of {workers} workers answered {share:.0%} of the requests: "
+            f"{held:.0f} through its {slots:g} slots is {rounds} rounds, {took:g} s")  # fmt: skip
+
+
+def _send_spread(row: dict) -> str | None:
+    spread, ideal = row.get("send_spread_ms"), row.get("ideal_makespan_s")
+    if not spread or not ideal or spread < 0.05 * 1000.0 * ideal:
+        return None
+    return f"the client's sends spread over {spread:.0f} ms"
 
 
 def _cores_short(row: dict) -> str | None:

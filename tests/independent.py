@@ -425,7 +425,8 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
         row = figures(point, raw, meta.get("loadgen") or {}) or {}
         row.update(verdict(point, raw, row, calibration.get("loadgen_ceiling_rps")))
         if point["scenario"] == "calibrate" and row["valid"] and row.get("rps"):
-            calibration.setdefault("r0_rps", {})[point["config"]] = row["rps"]
+            key = "r0_db_rps" if point.get("io") == "db" else "r0_rps"
+            calibration.setdefault(key, {})[point["config"]] = row["rps"]
             cpu = row.get("loadgen_cpu_peak_pct")
             if cpu:
                 ceiling = row["rps"] * 100.0 / cpu

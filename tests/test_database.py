@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from echobench import metrics, model, profiles, verdict
+from echobench import advice, metrics, model, profiles, verdict
 from echobench.configs import DEFAULT_POOL_MAX, FAMILIES, get_config
 from echobench.database import DEFAULT_MAX_CONNECTIONS, redact
 from echobench.point import Point
@@ -234,3 +234,27 @@ def test_a_password_never_reaches_logs_or_run_json():
     shown = redact("postgresql://me:s3cret@db.example:5432/app")
     assert "s3cret" not in shown and "***" in shown and "db.example" in shown
     assert set(redact("host=/tmp/x user=postgres").split()) == {"host=/tmp/x", "user=postgres"}
+
+
+def test_the_advice_says_the_pool_is_k_from_the_run_that_measured_it():
+    rows = pd.DataFrame([
+        {"scenario": "steady", "valid": True, "config": "fastapi-async", "io": "sleep",
+         "pool": float("nan"), "rps": 631.0, "users": 64, "delay_s": 0.1},
+        {"scenario": "steady", "valid": True, "config": "fastapi-async", "io": "db",
+         "pool": 10.0, "rps": 98.0, "users": 64, "delay_s": 0.1},
+        {"scenario": "steady", "valid": True, "config": "fastapi-async", "io": "db",
+         "pool": 64.0, "rps": 624.0, "users": 64, "delay_s": 0.1},
+        {"scenario": "steady", "valid": True, "config": "flask-sync-4", "io": "sleep",
+         "pool": float("nan"), "rps": 39.0, "users": 64, "delay_s": 0.1},
+        {"scenario": "steady", "valid": True, "config": "flask-sync-4", "io": "db",
+         "pool": 1.0, "rps": 38.0, "users": 64, "delay_s": 0.1},
+    ])  # fmt: skip
+    said = advice._pool_sentence(rows)
+    assert said.startswith(
+        "A database behind the wait: the pool is K. Through 10 connections fastapi-async "
+        "answered 98 req/s at C = 64 and D = 100 ms, where sleeping it answered 631; "
+        "through 64, 624."
+    )
+    assert advice._pool_sentence(rows[rows["config"] == "flask-sync-4"]) is None, (
+        "a pool that does not bind says nothing"
+    )

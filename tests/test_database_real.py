@@ -16,12 +16,13 @@ import pandas as pd
 import psutil
 import pytest
 
-from echobench import database, profiles, results, runner
+from echobench import database, findings, profiles, report, results, runner
 from echobench.configs import get_config
 from echobench.processes import tree
 from echobench.server import Server, free_port
 from servers import contract
 from servers.database import Settings
+from tests import independent
 from tests.helpers import ROOT, Served, alive, assert_accounted, pids_of, simultaneous_gets
 
 pytestmark = pytest.mark.slow
@@ -166,6 +167,14 @@ def test_a_db_run_measures_pools_against_the_model_and_leaves_nothing(tmp_path):
     meta = results.load_run(run.run_dir)
     assert meta["database"]["kind"] == "embedded" and meta["database"]["starts"] == 1
     assert alive(pids_of(run.run_dir)) == set()
+    assert independent.disagreements(run.run_dir)[0] == {}
+    text = report.write_report(run.run_dir).read_text()
+    charts = {p.stem for p in (run.run_dir / "charts").glob("*.png")}
+    assert {"sleep_vs_db", "db_cpu", "burst_makespan"} <= charts
+    said = findings.database(summary)
+    assert any(line.startswith("fastapi-threadpool, steady, C = 16, D = 100 ms: db, pool 4: 40")
+               for line in said), said  # fmt: skip
+    assert "## A real database behind the wait" in text and "| wait |" in text
 
 
 def test_a_pool_exhausted_past_its_timeout_fails_each_request_with_its_reason(tmp_path):

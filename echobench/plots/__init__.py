@@ -13,9 +13,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from echobench.decision import cpu_points
+from echobench.derived import sleeping
 from echobench.plots.bursts import burst_makespan, scale_makespan
 from echobench.plots.common import scale_points, steady_points
 from echobench.plots.crossover import crossover, decision_map, worker_spread
+from echobench.plots.database import db_cpu, sleep_vs_db
 from echobench.plots.memory import memory
 from echobench.plots.mixed import head_of_line
 from echobench.plots.open_loop import open_loop_latency
@@ -28,6 +30,7 @@ __all__ = [
     "all_charts",
     "burst_makespan",
     "crossover",
+    "db_cpu",
     "decision_map",
     "efficiency_overview",
     "head_of_line",
@@ -35,6 +38,7 @@ __all__ = [
     "memory",
     "open_loop_latency",
     "scale_makespan",
+    "sleep_vs_db",
     "throughput_vs_users",
     "worker_spread",
 ]
@@ -66,13 +70,26 @@ CHARTS = {
         lambda s: s[s["scenario"] != "open"]["efficiency"].notna().any(),
     ),
 }
+# Charts that compare ways of waiting: drawn from every point. The others are drawn from
+# the sleep points of a run that has both (`derived.sleeping`).
+DATABASE_CHARTS = {
+    "sleep_vs_db": (sleep_vs_db, lambda s: (s["io"] == "db").any()),
+    "db_cpu": (db_cpu, lambda s: ((s["io"] == "db") & (s["scenario"] == "steady")).any()),
+}
 
 
 def all_charts(summary: pd.DataFrame, run: dict | None = None) -> dict[str, Figure]:
     """Every chart this run has data for, sharing one colour map."""
     colors = config_colors(summary["config"])
-    return {
-        name: draw(summary, colors=colors, run=run)
+    slept = sleeping(summary)
+    charts = {
+        name: draw(slept, colors=colors, run=run)
         for name, (draw, has_data) in CHARTS.items()
-        if has_data(summary)
+        if has_data(slept)
     }
+    charts.update(
+        (name, draw(summary, colors=colors, run=run))
+        for name, (draw, has_data) in DATABASE_CHARTS.items()
+        if has_data(summary)
+    )
+    return charts
