@@ -125,8 +125,26 @@ def open_loop(summary: pd.DataFrame) -> list[str]:
             share = top.get("answered_in_bound_share")
             if share is not None and pd.notna(share):
                 text += f"; {share:.0%} of its arrivals answered within 2 x D"
+        text += _send_lag(rows, 1000.0 * rows["delay_s"].iloc[0])
         lines.append(text + ".")
     return lines
+
+
+def _send_lag(rows: pd.DataFrame, delay_ms: float) -> str:
+    """How late the client sent against the schedule: its own cost, unless every sender
+    was left waiting on an overloaded server (a lag longer than D)."""
+    if "send_lag_p99_ms" not in rows or rows["send_lag_p99_ms"].isna().all():
+        return ""
+    lag = rows["send_lag_p99_ms"]
+    own = lag[lag <= delay_ms]
+    said = f"; the client sent within {own.max():.1f} ms of schedule (p99)" if len(own) else ""
+    held = rows[lag > delay_ms]
+    if len(held):
+        first = held.iloc[0]
+        said += (f"; from {first['offered_rps']:g} req/s every sender was waiting on the "
+                 f"server and arrivals left up to {lag.max() / 1000:.1f} s late (p99), their "
+                 "latency still counted from the schedule")  # fmt: skip
+    return said
 
 
 def scale(summary: pd.DataFrame, calibration: dict | None) -> list[str]:
@@ -281,7 +299,7 @@ def database(summary: pd.DataFrame) -> list[str]:
             lines.append(f"{config}, {scenario}, {load}, D = {1000 * delay:g} ms: "
                          + "; ".join(parts) + ".")  # fmt: skip
     lines += _cpu_cost(data[data["scenario"] == "steady"])
-    db = data[(data["io"] == "db") & data["valid"]]
+    db = data[(data["io"] == "db") & data["valid"] & data["efficiency"].notna()]
     if len(db):
         within = (db["efficiency"] - 1).abs() <= 0.10
         bound = db[db["capacity"] < db["users"]]
@@ -290,8 +308,14 @@ def database(summary: pd.DataFrame) -> list[str]:
             low, high = bound["efficiency"].min(), bound["efficiency"].max()
             spread = "; where the pool or the server's slots bound K (C > K), efficiency ran "
             spread += f"{low:.3f} to {high:.3f}"
+        off = db[~within]
+        named = off["note"].str.contains("the model: ") & ~off["note"].str.contains("no measured")
+        said = f"; the other {len(off)}: their notes name the cause" if len(off) else ""
+        if len(off) and not named.all():
+            said = f"; {int((~named).sum())} of the other {len(off)} with no measured cause"
         lines.append(
             f"{int(within.sum())} of {len(db)} valid db points are within 10% of the model"
+            + said
             + spread
             + "."
         )

@@ -56,6 +56,7 @@ COLUMNS = [
     "makespan_s",
     "ideal_makespan_s",
     "send_spread_ms",
+    "send_lag_p99_ms",
     "efficiency",
     "p50_ms",
     "p90_ms",

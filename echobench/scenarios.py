@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from echobench import model
@@ -146,6 +147,7 @@ class Burst(Scenario):
     headline, higher_is_better = "makespan_s", False
     fixed_requests = True
     report_rates = (("makespan_s", "makespan s", 3), ("ideal_makespan_s", "ideal s", 3))
+    report_latencies = (("send_spread_ms", "send spread ms", 0),)
 
     def demanded_rps(self, p: Point) -> float:
         return p.users / self.ideal_makespan_s(p)
@@ -222,6 +224,8 @@ class Open(Scenario):
     headline, higher_is_better = "p99_ms", False
     by_rate = True
     born = "intended_at"  # a request belongs to the window it was scheduled in, sent or not
+    report_latencies = (("answered_in_bound_share", "in 2(D+c)", 2),
+                        ("send_lag_p99_ms", "send lag p99 ms", 1))  # fmt: skip
 
     def ideal_latency_s(self, p: Point) -> float:
         """Below capacity every arrival finds a slot; past it the queue grows without bound."""
@@ -260,6 +264,9 @@ class Open(Scenario):
         bound_ms = 1000.0 * OPEN_BOUND_FACTOR * (p.delay_s + p.work_s)
         in_time = (timed["outcome"] == "ok") & (timed["latency_ms"] <= bound_ms)
         row["answered_in_bound_share"] = float(in_time.sum() / len(timed)) if len(timed) else None
+        # how late the client sent against its schedule: an open loop's send spread
+        lag = (timed["sent_at"] - timed["intended_at"]).dropna() * 1000.0
+        row["send_lag_p99_ms"] = float(np.percentile(lag, 99)) if len(lag) else None
         return row, timed, start, stop
 
     def timed(self, measured: pd.DataFrame, end: float | None, stop: float) -> pd.DataFrame:

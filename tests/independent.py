@@ -344,6 +344,9 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
             in_time = [r for r in measured if r["outcome"] == "ok"
                        and 1000.0 * (r["done_at"] - r["intended_at"]) <= bound_ms]  # fmt: skip
             row["answered_in_bound_share"] = len(in_time) / len(measured) if measured else None
+            lags = [1000.0 * (r["sent_at"] - r["intended_at"]) for r in measured
+                    if r["sent_at"] is not None]  # fmt: skip
+            row["send_lag_p99_ms"] = quantile(lags, 99)
         else:
             latencies = [r["latency_ms"] for r in measured if r["outcome"] == "ok"]
         if scenario == "mixed":
@@ -442,7 +445,7 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
 CHECKED = [
     "capacity", "parallel", "requests", "ok", "failed", "timeouts", "unfinished", "duration_s",
     "rps", "ideal_rps", "makespan_s", "ideal_makespan_s", "send_spread_ms", "efficiency",
-    "p50_ms", "p90_ms", "p99_ms",
+    "p50_ms", "p90_ms", "p99_ms", "send_lag_p99_ms",
     "p999_ms", "max_ms", "ideal_latency_ms", "answered_in_bound_share", "fast_requests",
     "fast_ok", "fast_p50_ms", "fast_p99_ms", "fast_max_ms", "server_pss_idle_mb",
     "server_pss_peak_mb", "server_cpu_s",
@@ -453,7 +456,7 @@ CHECKED = [
 # Columns added after the first reference runs were made: absent there, checked elsewhere.
 ADDED = {
     *("parallel", "answered_in_bound_share", "send_spread_ms", "server_cores", "loadgen_cores"),
-    *("workers_seen", "busiest_share", "idlest_share"),
+    *("workers_seen", "busiest_share", "idlest_share", "send_lag_p99_ms"),
     *("pool_wait_p50_ms", "pool_wait_p99_ms", "query_p50_ms", "db_cpu_s", "db_cores"),
 }
 

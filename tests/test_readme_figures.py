@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from echobench import advice, decision, findings, results
+from echobench import advice, decision, derived, findings, results
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -22,6 +22,7 @@ OPEN = results.load_summary(ROOT / "results" / "reference-open")
 SCALE = results.load_summary(ROOT / "results" / "reference-scale")
 CROSS = results.load_summary(ROOT / "results" / "reference-crossover")
 SERVERS = results.load_summary(ROOT / "results" / "reference-servers")
+DB = results.load_summary(ROOT / "results" / "reference-db")
 
 
 def row(summary, scenario, config, **where):
@@ -43,7 +44,7 @@ def quoted() -> list[str]:
     sync_open = lambda r: row(OPEN, "open", "flask-sync-4", offered_rps=r)["p99_ms"] / 1000  # noqa: E731
     scale_burst = row(SCALE, "burst", "fastapi-async", users=10_000)
     r0 = results.load_run(ROOT / "results" / "reference-scale")["calibration"]["r0_rps"]
-    everything = [STANDARD, OPEN, SCALE, CROSS, SERVERS]
+    everything = [STANDARD, OPEN, SCALE, CROSS, SERVERS, DB]
     return [
         f"All {sum(len(s) for s in everything)} points valid",
         f"answered all in {burst['fastapi-async']['makespan_s']:.3f} s",
@@ -76,6 +77,47 @@ def quoted() -> list[str]:
         f"`flask-gthread-4x8` took {burst['flask-gthread-4x8']['makespan_s']:.1f} s",
         *crossover_quotes(),
         *servers_quotes(),
+        *db_quotes(),
+    ]
+
+
+def db_quotes() -> list[str]:
+    """The database bullet: rates through each pool, the bursts, the CPU a query costs."""
+
+    def at(scenario, config, io, pool=None):
+        rows = DB[(DB["scenario"] == scenario) & (DB["config"] == config) & (DB["io"] == io)]
+        if pool is not None:
+            rows = rows[rows["pool"] == pool]
+        (found,) = rows.to_dict("records")
+        return found
+
+    cpu = derived.with_cpu_per_request(DB[DB["scenario"] == "steady"])
+    cpu = cpu.set_index(["config", cpu["pool"].fillna(0)])
+    modelled = DB[(DB["io"] == "db") & DB["efficiency"].notna() & DB["valid"]]
+    within = ((modelled["efficiency"] - 1).abs() <= 0.10).sum()
+    gevent = [at("burst", "flask-gevent-2", "db", p) for p in (10, 25)]
+    return [
+        f"`fastapi-async` answered {at('steady', 'fastapi-async', 'sleep')['rps']:.1f} req/s "
+        f"sleeping, {at('steady', 'fastapi-async', 'db', 10)['rps']:.1f} through its default pool",
+        f"and {at('steady', 'fastapi-async', 'db', 64)['rps']:.1f} through 64",
+        f"threads answered {at('steady', 'fastapi-threadpool', 'db', 10)['rps']:.1f} through 10 "
+        f"connections and {at('steady', 'fastapi-threadpool', 'db', 40)['rps']:.1f} through 40",
+        f"{at('steady', 'flask-gevent-2', 'db', 10)['rps']:.1f} through 2 x 10",
+        f"({at('steady', 'flask-sync-4', 'sleep')['rps']:.1f} and "
+        f"{at('steady', 'flask-sync-4', 'db', 1)['rps']:.1f} req/s)",
+        f"took {at('burst', 'fastapi-async', 'sleep')['makespan_s']:.2f} s",
+        f"sleeping, {at('burst', 'fastapi-async', 'db', 10)['makespan_s']:.2f} s through 10 "
+        f"connections (model 5 s) and {at('burst', 'fastapi-async', 'db', 50)['makespan_s']:.2f} "
+        "s through 50",
+        f"fell {1 - gevent[0]['efficiency']:.0%} and {1 - gevent[1]['efficiency']:.0%} short",
+        f"took {gevent[0]['busiest_share']:.0%} and {gevent[1]['busiest_share']:.0%} of the "
+        "requests",
+        f"{within} of the {len(modelled)} db points with a model",
+        f"rose from {cpu.loc[('fastapi-async', 0), 'server_cpu_ms_per_request']:.2f} ms to "
+        f"{cpu.loc[('fastapi-async', 64), 'server_cpu_ms_per_request']:.2f} ms",
+        f"PostgreSQL spent {cpu.loc[('fastapi-async', 64), 'db_cpu_ms_per_request']:.3f} ms more",
+        f"fell from {at('calibrate', 'fastapi-async', 'sleep')['rps']:,.0f} to "
+        f"{at('calibrate', 'fastapi-async', 'db')['rps']:,.0f}\n  req/s",
     ]
 
 
@@ -132,7 +174,7 @@ def crossover_quotes() -> list[str]:
 
 
 def test_the_decision_summary_is_generated_from_the_reference_runs():
-    assert advice.markdown(STANDARD, CROSS) in README
+    assert advice.markdown(STANDARD, CROSS, DB) in README
 
 
 @pytest.mark.parametrize("text", quoted())

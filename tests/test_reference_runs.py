@@ -30,6 +30,7 @@ def test_reference_runs_are_committed():
         "reference-scale",
         "reference-crossover",
         "reference-servers",
+        "reference-db",
     } <= names
 
 

@@ -41,7 +41,7 @@ def _slots(data: pd.DataFrame) -> list[tuple[str, pd.Series]]:
     return [(row["config"], row) for _, row in ranked.iterrows()]
 
 
-def _bars(ax, rows, measured: str, ideal: str, colors: dict) -> None:
+def _bars(ax, rows, measured: str, ideal: str, colors: dict, load: str) -> None:
     for x, (config, row) in enumerate(rows):
         db = row["io"] == "db"
         ax.bar(x, row[measured], width=0.8, color=colors[config], alpha=0.55 if db else 0.9,
@@ -51,7 +51,7 @@ def _bars(ax, rows, measured: str, ideal: str, colors: dict) -> None:
                     linewidth=1.3)  # fmt: skip
         if not row["valid"]:
             ax.scatter([x], [row[measured]], **INVALID)
-    labels = [f"{config}\n{row['way']}" + (f", C={int(row['users'])}") for config, row in rows]
+    labels = [f"{config}\n{row['way']}, {load}={int(row['users'])}" for config, row in rows]
     ax.set_xticks(range(len(rows)), labels, fontsize=7, rotation=55, ha="right")
     ax.set_xlim(-0.6, len(rows) - 0.4)
     ax.grid(True, axis="y", alpha=0.3)
@@ -72,7 +72,7 @@ def sleep_vs_db(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             empty_panel(ax, f"no {scenario} point with io = db in this run")
             continue
         rows = _slots(_variants(data))
-        _bars(ax, rows, measured, ideal, colors)
+        _bars(ax, rows, measured, ideal, colors, "n" if scenario == "burst" else "C")
         delays = sorted(data["delay_s"].unique())
         ax.set_title(f"{scenario}, D = {', '.join(f'{1000 * d:g}' for d in delays)} ms",
                      fontsize=10)  # fmt: skip
@@ -99,8 +99,10 @@ def db_cpu(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     sleep against db: what the driver, the pool and the query add on top of the wait."""
     fig = Figure(figsize=(12, 5.2), layout="constrained")
     ax = fig.subplots()
-    ax.set_title("What the real I/O costs: CPU ms per answered request, in the server (colour) "
-                 "and in PostgreSQL (crossed), steady points")  # fmt: skip
+    ax.set_title(
+        "What the real I/O costs: CPU ms per answered request, steady points\n"
+        "in the server's processes (colour) and in PostgreSQL's (crossed, on top)"
+    )
     data = summary[summary["scenario"] == "steady"].dropna(subset=["server_cpu_s", "rps"])
     if not (data["io"] == "db").any():
         empty_panel(ax, "no steady point with io = db in this run")
