@@ -31,7 +31,9 @@ class Conductor:
     def __init__(self) -> None:
         self.settings: Settings | None = None
         self.arrived = 0
+        self.indexed = 0
         self.all_arrived = Event()
+        self.primed: list = []  # burst users with all but the last byte of their request sent
         self.go = Event()
         self.finished_users = 0
         self.all_finished = Event()
@@ -44,11 +46,20 @@ class Conductor:
 
     def user_arrived(self, environment) -> int:
         """A user reached the barrier; its index in this process."""
-        index = self.arrived
+        index = self.take_index()
+        self.arrive(environment)
+        return index
+
+    def take_index(self) -> int:
+        """This process's next user index (a burst user takes it before it primes)."""
+        self.indexed += 1
+        return self.indexed - 1
+
+    def arrive(self, environment) -> None:
+        """A user is at the barrier; the last one lets the release happen."""
         self.arrived += 1
         if self.arrived >= users_here(environment):
             self.all_arrived.set()
-        return index
 
     def user_finished(self, environment) -> None:
         """A burst user's one request is done."""
@@ -97,6 +108,8 @@ def conduct(environment) -> None:
             finish(runner, "" if c.stop_now.is_set() else "the master never released")
             return
     RECORDER.mark("release")
+    if point.one_shot:
+        send_last_bytes(c.primed)
     ticker = gevent.spawn(_tick)
     if not point.one_shot:
         c.send_until = RECORDER.now() + point.warmup_s + point.window_s
@@ -119,6 +132,16 @@ def conduct(environment) -> None:
     c.send_until = min(c.send_until, RECORDER.now())  # ended early: nothing more leaves
     never_sent()
     finish(runner)
+
+
+def send_last_bytes(primed: list) -> None:
+    """The burst itself: every primed request's last byte in one loop, with nothing else
+    in it but each one's clock reading; their `send` rows are recorded right after (rows
+    are held in memory until the next mark either way). Users read their answers after."""
+    for user in primed:
+        user.complete_request()
+    for user in primed:
+        user.record_send()
 
 
 def _tick() -> None:

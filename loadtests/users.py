@@ -6,12 +6,16 @@ latencies are `time.perf_counter` around the call, to the microsecond.
 
 from __future__ import annotations
 
+import http.client
 import time
+from urllib.parse import urlsplit
 
 import gevent
+from gevent import socket
 from gevent.queue import Empty
 from locust import FastHttpUser, constant, constant_pacing, task
 
+from loadtests.answers import read_answer
 from loadtests.conductor import CONDUCTOR, users_here
 from loadtests.recorder import RECORDER
 from loadtests.settings import Settings
@@ -26,12 +30,12 @@ def classify(error: BaseException) -> str:
     return "timeout" if timed_out else "failed"
 
 
-def _reason(resp) -> str:
+def _reason(content_type: str | None, body: bytes) -> str:
     """The contract's one-line plain-text reason for a refusal (a 503 says why the
     database did not answer); nothing for other bodies."""
-    if not resp.headers.get("Content-Type", "").startswith("text/plain"):
+    if not (content_type or "").startswith("text/plain"):
         return ""
-    line = resp.content[:200].decode("utf-8", "replace").partition("\n")[0]
+    line = body[:200].decode("utf-8", "replace").partition("\n")[0]
     return f": {line}" if line else ""
 
 
@@ -81,7 +85,8 @@ class EchoUserBase(FastHttpUser):
                     outcome = classify(exception) if exception else "failed"
                     error = type(exception).__name__ if exception else "no response"
                 elif status != 200:
-                    outcome, error = "failed", f"status {status}{_reason(resp)}"
+                    reason = _reason(resp.headers.get("Content-Type"), resp.content)
+                    outcome, error = "failed", f"status {status}{reason}"
                 elif resp.content != expected:
                     outcome, error = "failed", "wrong body"
                 if outcome != "ok":
@@ -111,17 +116,108 @@ class EchoUserBase(FastHttpUser):
 
 
 class BurstUser(EchoUserBase):
-    """Sends exactly one echo request, released together with all the others."""
+    """Sends exactly one echo request, released together with all the others.
+
+    Before the barrier each user opens its connection, writes all of its request but the
+    last byte, and waits for its answer right there; at the release the conductor sends
+    every last byte in one loop (`conductor.send_last_bytes`). So the server receives the
+    burst at once, and connecting, request building and waking thousands of users are
+    out of that moment: a user wakes only when its own answer arrives. Each answer is
+    checked byte for byte and recorded like every request.
+    """
+
+    def on_start(self) -> None:
+        self.index = CONDUCTOR.take_index()
+        self.sequence = 0
+        self.sock = None
+        self.failure: BaseException | None = None
+        self.ids: dict | None = None
+        self._prime()
+        CONDUCTOR.arrive(self.environment)
+        try:
+            self._answer()
+        finally:
+            if self.ids is not None:
+                CONDUCTOR.user_finished(self.environment)
+        while True:  # done, or never released: idle until the conductor quits
+            gevent.sleep(3600)
 
     @task
     def once(self) -> None:
-        if self.sequence:  # done: idle rather than stop, or a distributed master respawns us
-            gevent.sleep(3600)
-            return
+        gevent.sleep(3600)  # everything happens in on_start
+
+    def _prime(self) -> None:
+        settings = CONDUCTOR.settings
+        text = f"u{self.index}r1"
+        path = f"/?field={text}&delay={settings.delay_s!r}"
+        if settings.work_ms:
+            path += f"&work={settings.work_ms!r}"
+        self.expected = contract.render_page(text)
+        target = urlsplit(self.host)
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {target.netloc}\r\nUser-Agent: echobench\r\n"
+            "Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
+        ).encode("ascii")
+        self.last_byte = request[-1:]
         try:
-            self.echo()
+            self.sock = socket.create_connection(
+                (target.hostname, target.port or 80), timeout=settings.timeout_s
+            )
+            self.sock.sendall(request[:-1])
+            # waiting starts before the release: bounded by the point's whole life
+            self.sock.settimeout(settings.spawn_timeout_s + settings.deadline_s)
+        except OSError as exc:
+            self.failure = exc
+        CONDUCTOR.primed.append(self)
+
+    def complete_request(self) -> None:
+        """The conductor's loop: the clock, then the last byte; nothing slower."""
+        self.sent_at = RECORDER.now()
+        self.started = time.perf_counter()
+        if self.failure is None:
+            try:
+                self.sock.send(self.last_byte)
+            except OSError as exc:
+                self.failure = exc
+
+    def record_send(self) -> None:
+        self.ids = {"req_id": RECORDER.new_id(), "kind": "echo", "user": self.index,
+                    "sent_at": self.sent_at, "intended_at": ""}  # fmt: skip
+        RECORDER.record("send", **self.ids)
+
+    def _answer(self) -> None:
+        """Wait for the answer (from before the release), check it, record it."""
+        outcome, error, status, worker, timing, body = "ok", "", 0, "", "", b""
+        try:
+            if self.failure is not None:
+                raise self.failure
+            status, headers, body = read_answer(self.sock)
+            worker = headers.get(contract.WORKER_HEADER.lower(), "")
+            timing = headers.get(TIMING_HEADER.lower(), "")
+            if status != 200:
+                reason = _reason(headers.get("content-type"), body)
+                outcome, error = "failed", f"status {status}{reason}"
+            elif body != self.expected:
+                outcome, error = "failed", "wrong body"
+        except (OSError, http.client.HTTPException, gevent.Timeout) as exc:
+            outcome, error = classify(exc), type(exc).__name__
         finally:
-            CONDUCTOR.user_finished(self.environment)
+            if self.sock is not None:
+                self.sock.close()
+        CONDUCTOR.go.wait()  # an answer (or failure) before the release waits for its send row
+        if self.ids is None:
+            return  # never released: never sent, never counted
+        latency_ms = (time.perf_counter() - self.started) * 1000.0
+        if outcome == "ok" and latency_ms > 1000.0 * CONDUCTOR.settings.timeout_s:
+            outcome, error = "timeout", "TimeoutError"  # later than any other user would wait
+        RECORDER.record("done", **self.ids, done_at=RECORDER.now(),
+                        latency_ms=f"{latency_ms:.3f}", status=status, outcome=outcome,
+                        error=error, worker=worker, server_timing=timing)  # fmt: skip
+        self.environment.events.request.fire(
+            request_type="GET", name="echo", response_time=latency_ms,
+            response_length=len(body), context={},
+            exception=None if outcome == "ok" else RuntimeError(f"{outcome}: {error}"),
+        )  # fmt: skip
 
 
 class EchoUser(EchoUserBase):

@@ -1,8 +1,9 @@
 """A minimal independent burst client, and echobench's burst beside it.
 
 `burst()` is the least a client can do for a burst: asyncio streams on raw sockets, one
-connection per request as echobench's bursts have, every request opened and written as
-fast as one event loop can, each answer read to the end and checked byte for byte.
+connection per request as echobench's bursts have, every request connected and written
+but its last byte, then every last byte in one loop (the protocol echobench's bursts
+follow), each answer read to the end and checked byte for byte.
 Nothing of echobench's load path (locust, its users, its records) is in it, so the gap
 between its makespan and echobench's on the same server is echobench's own client cost.
 
@@ -42,30 +43,40 @@ class Burst:
 
 
 async def burst(host: str, port: int, n: int, delay_s: float) -> Burst:
-    """n echo requests, one connection each, sent at once; timed from the first connect."""
+    """n echo requests, one connection each: all connected and written but their last
+    byte, then every last byte in one loop; timed from the first last byte to the last
+    answer, as echobench times its bursts."""
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
-    written: list[float] = []
 
-    async def one(i: int) -> tuple[float, bool]:
+    async def connect(i: int):
         async with gate:
             reader, writer = await asyncio.open_connection(host, port)
-        path = f"/?field=m{i}&delay={delay_s!r}"
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
-                     .encode())  # fmt: skip
-        written.append(time.perf_counter())
+        request = (f"GET /?field=m{i}&delay={delay_s!r} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                   "Connection: close\r\n\r\n").encode()  # fmt: skip
+        writer.write(request[:-1])
+        await writer.drain()
+        return reader, writer, request[-1:]
+
+    conns = await asyncio.gather(*(connect(i) for i in range(n)))
+    sent = []
+    for _, writer, last in conns:
+        writer.write(last)
+        sent.append(time.perf_counter())
+
+    async def answer(i: int, reader, writer) -> tuple[float, bool]:
         data = await reader.read()
         done = time.perf_counter()
         writer.close()
         head, _, body = data.partition(b"\r\n\r\n")
         return done, head.startswith(b"HTTP/1.1 200") and body == contract.render_page(f"m{i}")
 
-    start = time.perf_counter()
-    answers = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+    answers = await asyncio.gather(
+        *(answer(i, r, w) for i, (r, w, _) in enumerate(conns)), return_exceptions=True
+    )
     finished = [a for a in answers if not isinstance(a, BaseException)]
     ok = sum(good for _, good in finished)
-    last = max((t for t, _ in finished), default=start)
-    spread = 1000.0 * (max(written) - min(written)) if written else 0.0
-    return Burst(last - start, spread, ok, n - ok)
+    last = max((t for t, _ in finished), default=sent[0])
+    return Burst(last - sent[0], 1000.0 * (sent[-1] - sent[0]), ok, n - ok)
 
 
 def echobench_burst(config: str, n: int, delay_s: float, loadgen: Loadgen) -> dict:
