@@ -160,15 +160,33 @@ def load_profile(
             raise ProfileError(f"{source}: group {number}: {exc}") from None
     if not profile.points:
         raise ProfileError(f"{source}: no point left after filtering by scenario")
-    # Calibration first: later points are judged against the ceiling it measures.
-    first = [p for p in profile.points if p.kind.calibrates]
+    # Calibration first: later points are judged against the ceiling it measures. Its
+    # repeats are spread evenly through the rest, so the calibration follows the machine
+    # through the run instead of being one moment at its start.
+    first = [p for p in profile.points if p.kind.calibrates and p.repeat == 1]
+    again = [p for p in profile.points if p.kind.calibrates and p.repeat > 1]
     rest = [p for p in profile.points if not p.kind.calibrates]
     if any(p.repeat > 1 for p in rest):  # interleave repeats: drift cannot pose as a difference
         random.Random(seed).shuffle(rest)
         profile.seed = seed
-    profile.points = first + rest
+    profile.points = first + _spread(again, rest)
     profile.points = [replace(p, index=i) for i, p in enumerate(profile.points, 1)]
     return profile
+
+
+def _spread(extra: list[Point], points: list[Point]) -> list[Point]:
+    """`points` with `extra` inserted at even intervals, in their order."""
+    if not extra:
+        return points
+    out, step = [], len(points) / (len(extra) + 1)
+    marks = [round(step * (i + 1)) for i in range(len(extra))]
+    queue = list(extra)
+    for i, point in enumerate(points):
+        while queue and marks and marks[0] <= i:
+            marks.pop(0)
+            out.append(queue.pop(0))
+        out.append(point)
+    return out + queue
 
 
 def _repeats(value) -> int:

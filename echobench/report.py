@@ -32,7 +32,9 @@ CHART_NOTES = {
     "K / D, past which a queue grows for as long as the load lasts.",
     "scale_makespan": "Bursts of growing size: measured makespan, the model's ceil(n/K) x D "
     "(dashed) and the physical floor D + n / R0 (dotted), where R0 is the config's calibrated "
-    "zero-delay capacity on this machine. Right: peak PSS per request in flight.",
+    "zero-delay capacity on this machine (the median of its calibration samples; the shaded "
+    "band spans them all), and the send spread (dash-dot): how long the release took. "
+    "Right: peak PSS per request in flight.",
     "efficiency": "Every point's measured / ideal rate; 1.00 is the model's ideal.",
     "crossover": "Each request waits D, then computes c ms of CPU holding the GIL. Top: answers "
     "per second; bottom: p99; dashed: the model min(min(C, K)/(D + c), min(P, M)/c) and its "

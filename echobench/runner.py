@@ -50,19 +50,15 @@ class Run:
     pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S
 
     def calibrate(self, row: dict) -> None:
-        """Keep a valid zero-delay point's R0, and the load generator ceiling it implies."""
+        """Keep every valid zero-delay point as a sample: R0 per config is the median of its
+        samples, and the load generator's ceiling the median of what each implies."""
         if not row["valid"] or not row.get("rps"):
             return
-        # with io = db, R0 includes a database round trip: kept apart from the bare server's
-        key = "r0_db_rps" if row.get("io") == "db" else "r0_rps"
-        self.calibration.setdefault(key, {})[row["config"]] = row["rps"]
-        ceiling = verdict.loadgen_ceiling_rps(row)
-        if ceiling is not None:
-            best = self.calibration.get("loadgen_ceiling_rps") or 0.0
-            self.calibration["loadgen_ceiling_rps"] = max(best, ceiling)
-            self.calibration["loadgen_ceiling_method"] = (
-                "zero-delay rps / CPU share per locust process, best calibrate point"
-            )
+        self.calibration.setdefault("samples", []).append({
+            "point_id": row["point_id"], "config": row["config"], "io": row.get("io", "sleep"),
+            "r0_rps": row["rps"], "loadgen_ceiling_rps": verdict.loadgen_ceiling_rps(row),
+        })  # fmt: skip
+        self.calibration.update(verdict.calibration_figures(self.calibration["samples"]))
 
     def metadata(self) -> dict:
         return {
@@ -312,9 +308,10 @@ def execute(run: Run, console: Console | None = None) -> Run:
                     run.calibrate(row)
                 else:
                     ceiling = run.calibration.get("loadgen_ceiling_rps")
+                    samples = run.calibration.get("loadgen_ceiling_samples", 0)
                     gap = verdict.model_gap(row)
                     row = verdict.judge(row, [*problems, *([gap] if gap else [])],
-                                        point.demanded_rps, ceiling)  # fmt: skip
+                                        point.demanded_rps, ceiling, samples)  # fmt: skip
                 run.rows.append(row)
                 run.save()
                 line = terminal.point_line(row, point.kind.headline)

@@ -7,12 +7,15 @@ and flags, never message text, so rewording a message cannot flip a point's vali
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 
 # The load generator is bound at this share of one core (per locust process).
 LOADGEN_BOUND_PCT = 90.0
 # ... or when a point demands this share of the load generator's calibrated ceiling.
 LOADGEN_CEILING_SHARE = 0.8
+# ... but only a ceiling measured this many times decides a point's validity.
+MIN_CEILING_SAMPLES = 2
 # Worker clocks are set to the master's by ping; beyond this uncertainty it is said.
 CLOCK_TOLERANCE_S = 0.005
 
@@ -58,12 +61,15 @@ def judge(
     problems: list[Problem],
     demanded_rps: float | None = None,
     ceiling_rps: float | None = None,
+    ceiling_samples: int = 2,
 ) -> dict:
     """Add loadgen_bound, valid and note: a point is valid only if nothing undermined it.
 
     The load generator is bound when its CPU peak reached LOADGEN_BOUND_PCT of a core,
     when locust warned about its CPU, or when the point demands LOADGEN_CEILING_SHARE
-    or more of the load generator's calibrated ceiling.
+    or more of the load generator's calibrated ceiling, if that ceiling rests on at least
+    two calibration samples (on one, the demand is said but decides nothing: one sample
+    of a shared machine is one moment of a moving target).
     """
     notes = [p.text for p in problems]
     peak = row.get("loadgen_cpu_peak_pct")
@@ -71,11 +77,13 @@ def judge(
     if bound:
         notes.append(f"load generator at {peak:.0f}% of a core")
     if demanded_rps and ceiling_rps and demanded_rps >= LOADGEN_CEILING_SHARE * ceiling_rps:
-        bound = True
-        notes.append(
-            f"demands {demanded_rps:.0f} req/s, over {LOADGEN_CEILING_SHARE:.0%} of the "
-            f"load generator's calibrated ceiling of {ceiling_rps:.0f} req/s"
-        )
+        said = (f"demands {demanded_rps:.0f} req/s, over {LOADGEN_CEILING_SHARE:.0%} of the "
+                f"load generator's calibrated ceiling of {ceiling_rps:.0f} req/s")  # fmt: skip
+        if ceiling_samples >= MIN_CEILING_SAMPLES:
+            bound = True
+        else:
+            said += " (one calibration sample: said, not decisive)"
+        notes.append(said)
     if any(p.kind == LOADGEN_CPU for p in problems):
         bound = True
     if not row.get("requests"):
@@ -223,6 +231,31 @@ def judge_calibration(row: dict, problems: list[Problem]) -> dict:
             "; R0 is a lower bound of the server's capacity: the load generator was the busier side"
         )
     return {**judged, "valid": not _broken(row, problems)}
+
+
+def calibration_figures(samples: list[dict]) -> dict:
+    """run.json's calibration from every sample: R0 per config (the median of its samples,
+    kept apart with the database's round trip), the load generator's ceiling (the median
+    of what each sample implies) and the spread of both, so a drift shows."""
+    figures: dict = {}
+    for io, key in (("sleep", "r0_rps"), ("db", "r0_db_rps")):
+        per_config: dict[str, list[float]] = {}
+        for s in samples:
+            if s.get("io", "sleep") == io:
+                per_config.setdefault(s["config"], []).append(s["r0_rps"])
+        if per_config:
+            figures[key] = {c: statistics.median(v) for c, v in per_config.items()}
+            figures[f"{key}_range"] = {c: [min(v), max(v)] for c, v in per_config.items()}
+    ceilings = [s["loadgen_ceiling_rps"] for s in samples if s.get("loadgen_ceiling_rps")]
+    if ceilings:
+        figures["loadgen_ceiling_rps"] = statistics.median(ceilings)
+        figures["loadgen_ceiling_range"] = [min(ceilings), max(ceilings)]
+        figures["loadgen_ceiling_samples"] = len(ceilings)
+        figures["loadgen_ceiling_method"] = (
+            "zero-delay rps / CPU share per locust process: the median over every "
+            f"calibrate point so far; decides validity from {MIN_CEILING_SAMPLES} samples"
+        )
+    return figures
 
 
 def loadgen_ceiling_rps(row: dict) -> float | None:

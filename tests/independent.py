@@ -397,8 +397,10 @@ def _roll_call_broken(raw: Path) -> bool:
     )
 
 
-def verdict(point: dict, raw: Path, row: dict, ceiling_rps: float | None) -> dict:
-    """loadgen_bound and valid by the rules in results/README.md."""
+def verdict(point: dict, raw: Path, row: dict, ceiling_rps: float | None,
+            decisive: bool = True) -> dict:  # fmt: skip
+    """loadgen_bound and valid by the rules in results/README.md; `decisive`: whether the
+    ceiling rests on enough calibration samples to decide."""
     log = raw / "locust.log"
     warned = log.exists() and any(w in log.read_text(errors="replace") for w in CPU_WARNINGS)
     peak = row.get("loadgen_cpu_peak_pct")
@@ -406,7 +408,7 @@ def verdict(point: dict, raw: Path, row: dict, ceiling_rps: float | None) -> dic
     bound = (
         (peak is not None and peak >= BOUND_PCT)
         or warned
-        or bool(demanded and ceiling_rps and demanded >= CEILING_SHARE * ceiling_rps)
+        or bool(decisive and demanded and ceiling_rps and demanded >= CEILING_SHARE * ceiling_rps)
     )
     broken = (
         not row.get("requests")
@@ -423,18 +425,27 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
     meta = json.loads((run_dir / "run.json").read_text())
     rows: dict[str, dict] = {}
     calibration: dict = {}
+    # Runs that keep their calibration samples judge by their median, and only from two
+    # samples; older runs judged by the best calibrate point.
+    by_samples = "samples" in (meta.get("calibration") or {})
+    r0: dict[str, list[float]] = {}
+    ceilings: list[float] = []
     for point in meta["matrix"]:
         raw = run_dir / "raw" / point["point_id"]
         row = figures(point, raw, meta.get("loadgen") or {}) or {}
-        row.update(verdict(point, raw, row, calibration.get("loadgen_ceiling_rps")))
+        decisive = len(ceilings) >= 2 or not by_samples
+        row.update(verdict(point, raw, row, calibration.get("loadgen_ceiling_rps"), decisive))
         if point["scenario"] == "calibrate" and row["valid"] and row.get("rps"):
             key = "r0_db_rps" if point.get("io") == "db" else "r0_rps"
-            calibration.setdefault(key, {})[point["config"]] = row["rps"]
+            r0.setdefault(f"{key} {point['config']}", []).append(row["rps"])
+            calibration.setdefault(key, {})[point["config"]] = (
+                statistics.median(r0[f"{key} {point['config']}"]) if by_samples else row["rps"]
+            )
             cpu = row.get("loadgen_cpu_peak_pct")
             if cpu:
-                ceiling = row["rps"] * 100.0 / cpu
-                calibration["loadgen_ceiling_rps"] = max(
-                    ceiling, calibration.get("loadgen_ceiling_rps", 0.0)
+                ceilings.append(row["rps"] * 100.0 / cpu)
+                calibration["loadgen_ceiling_rps"] = (
+                    statistics.median(ceilings) if by_samples else max(ceilings)
                 )
         row["capacity"] = slots(point)
         row["parallel"] = parallel(point["config"])

@@ -384,13 +384,40 @@ def test_the_load_generator_ceiling_from_a_calibration_row():
     assert verdict.loadgen_ceiling_rps({**row, "rps": None}) is None
 
 
-def test_a_run_keeps_the_best_calibration(tmp_path):
+def test_a_run_keeps_every_calibration_sample_and_their_medians(tmp_path):
     run = runner.Run("t", profiles.load_profile("smoke"), tmp_path)
-    for config, rps, cpu in [("a", 1000.0, 50.0), ("b", 900.0, 30.0), ("c", 5000.0, None)]:
-        run.calibrate({"config": config, "valid": True, "rps": rps, "loadgen_cpu_peak_pct": cpu})
-    run.calibrate({"config": "d", "valid": False, "rps": 1e6, "loadgen_cpu_peak_pct": 1.0})
-    assert run.calibration["r0_rps"] == {"a": 1000.0, "b": 900.0, "c": 5000.0}
-    assert run.calibration["loadgen_ceiling_rps"] == pytest.approx(3000.0)
+    samples = [("a", 1000.0, 50.0), ("b", 900.0, 30.0), ("c", 5000.0, None), ("a", 1400.0, 20.0)]
+    for i, (config, rps, cpu) in enumerate(samples):
+        run.calibrate({"point_id": f"p{i}", "config": config, "valid": True, "rps": rps,
+                       "loadgen_cpu_peak_pct": cpu})  # fmt: skip
+    run.calibrate({"point_id": "x", "config": "d", "valid": False, "rps": 1e6,
+                   "loadgen_cpu_peak_pct": 1.0})  # fmt: skip
+    cal = run.calibration
+    assert cal["r0_rps"] == {"a": 1200.0, "b": 900.0, "c": 5000.0}, "a's two samples: median"
+    assert cal["r0_rps_range"]["a"] == [1000.0, 1400.0]
+    assert cal["loadgen_ceiling_rps"] == pytest.approx(3000.0), "median of 2000, 3000, 7000"
+    assert cal["loadgen_ceiling_range"] == pytest.approx([2000.0, 7000.0])
+    assert cal["loadgen_ceiling_samples"] == 3 and len(cal["samples"]) == 4
+
+
+def test_one_calibration_sample_says_the_demand_but_decides_nothing():
+    judged = verdict.judge({**MEASURED, "loadgen_cpu_peak_pct": 10.0}, [], 900.0, 1000.0, 1)
+    assert judged["valid"] and not judged["loadgen_bound"]
+    assert "(one calibration sample: said, not decisive)" in judged["note"]
+    assert not verdict.judge({**MEASURED, "loadgen_cpu_peak_pct": 10.0}, [], 900.0, 1000.0,
+                             2)["valid"]  # fmt: skip
+
+
+def test_calibration_repeats_are_spread_through_the_run(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(
+        'description = "t"\n[[groups]]\nscenario = "calibrate"\nconfigs = ["fastapi-async"]\n'
+        'users = [8]\nrepeat = 3\n[[groups]]\nscenario = "burst"\nconfigs = ["fastapi-async"]\n'
+        "users = [1, 2, 3, 4, 5, 6]\ndelay_s = 0.1\n"
+    )
+    order = [(p.scenario, p.repeat) for p in profiles.load_profile(str(path)).points]
+    assert [i for i, (s, _) in enumerate(order) if s == "calibrate"] == [0, 3, 6]
+    assert order[0] == ("calibrate", 1) and len(order) == 9
 
 
 def _roll(expected=1, **worker) -> dict:

@@ -88,7 +88,9 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             empty_panel(ax, "no burst-size sweep in this run")
         return fig
     colors = colors or config_colors(summary["config"])
-    r0 = ((run or {}).get("calibration") or {}).get("r0_rps", {})
+    calibration = (run or {}).get("calibration") or {}
+    r0 = calibration.get("r0_rps", {})
+    r0_range = calibration.get("r0_rps_range", {})  # runs that keep every sample
     styles = style.line_styles(data["config"])
     for config in ordered_configs(data["config"]):
         d = (
@@ -120,6 +122,11 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
                 linestyle=":",
                 linewidth=1.5,
             )
+        low, high = r0_range.get(config, (None, None))
+        if low and high and high > low:  # the floor as a band over every calibration sample
+            left.fill_between(d["users"], model.burst_floor_s(d["users"], d["delay_s"], high),
+                              model.burst_floor_s(d["users"], d["delay_s"], low),
+                              color=colors[config], alpha=0.15, linewidth=0)  # fmt: skip
         for row in d.itertuples():
             lost = row.failed + row.timeouts + row.unfinished
             if lost:
@@ -156,9 +163,14 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         empty_panel(right, "no memory sample fell inside these bursts")
     extra = [
         (Line2D([], [], color="grey", **IDEAL), "ideal ceil(n/K) x D"),
-        (Line2D([], [], color="grey", linestyle=":"), "floor D + n / R0\n(R0 calibrated)"),
+        (
+            Line2D([], [], color="grey", linestyle=":"),
+            "floor D + n / R0\n(median R0; band: every\ncalibration sample)"
+            if r0_range
+            else "floor D + n / R0\n(R0 calibrated)",
+        ),
         *(
-            [(Line2D([], [], color="grey", linestyle="-."), "send spread: first to\nlast send")]
+            [(Line2D([], [], color="grey", linestyle="-."), "send spread: first to\nlast send (s)")]
             if data["send_spread_ms"].notna().any()
             else []
         ),
