@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from echobench import processes, verdict
+from echobench.configs import LISTEN_BACKLOG
 from echobench.point import Point
 from echobench.server import LOOPBACK_V4
 
@@ -116,7 +117,18 @@ def locust_point(point: Point, raw: Path) -> dict:
         "rate": point.rate,
         "poisson": point.poisson,
         "seed": point.index,
+        "primed_share": primed_share(point),
     }
+
+
+def primed_share(point: Point) -> float:
+    """The share of a burst's users that connect and write before the release: all of
+    them, unless the server's slots and half its listen backlog hold fewer (the others
+    could not be taken in at once anyway: they are later rounds, and a connection the
+    backlog cannot hold is cut). The rest connect and send right after the release."""
+    if not point.kind.fixed_requests or math.isinf(point.slots):
+        return 1.0
+    return min(1.0, (point.slots + LISTEN_BACKLOG // 2) / point.users)
 
 
 def locust_argv(point: Point, url: str, raw: Path, loadgen: Loadgen | None = None) -> list[str]:

@@ -199,20 +199,10 @@ def render(run_dir: Path, charts: list[str]) -> str:
     if choose:
         lines += ["## Which to choose", "", choose, ""]
     lines += ["## Environment", "", *environment_lines(run), ""]
-    behind_db = findings.database(summary)
-    if behind_db:
-        lines += ["## A real database behind the wait", ""]
-        lines += [f"- {line}" for line in behind_db]
-        if "sleep_vs_db" in charts:
-            lines += ["", "![sleep_vs_db](charts/sleep_vs_db.png)"]
-        lines += [""]
-    crossing = findings.crossover(slept)
-    if crossing:
-        lines += ["## CPU per request: when async stops winning", ""]
-        lines += [f"- {line}" for line in crossing]
-        if "decision_map" in charts:
-            lines += ["", "![decision_map](charts/decision_map.png)"]
-        lines += [""]
+    lines += _findings_section("A real database behind the wait", findings.database(summary),
+                               "sleep_vs_db", charts)  # fmt: skip
+    lines += _findings_section("CPU per request: when async stops winning",
+                               findings.crossover(slept), "decision_map", charts)  # fmt: skip
     noted = remarks(summary)
     if noted:
         lines += ["## Notes on valid points", "", *[f"- {n}" for n in noted], ""]
@@ -246,6 +236,17 @@ def render(run_dir: Path, charts: list[str]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _findings_section(title: str, said: list[str], chart: str, charts: list[str]) -> list[str]:
+    """A headed list of findings and, when drawn, the chart that shows them; nothing
+    when the run has none."""
+    if not said:
+        return []
+    lines = [f"## {title}", "", *[f"- {line}" for line in said]]
+    if chart in charts:
+        lines += ["", f"![{chart}](charts/{chart}.png)"]
+    return [*lines, ""]
 
 
 def write_report(run_dir: Path | str | None = None) -> Path:

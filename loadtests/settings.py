@@ -28,6 +28,7 @@ class Settings:
     rate: float | None
     poisson: bool
     seed: int
+    primed_share: float = 1.0  # a burst: the share of users primed before the release
 
 
 def parse(text: str) -> Settings:

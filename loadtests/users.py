@@ -135,7 +135,10 @@ class BurstUser(EchoUserBase):
         self._prime()
         CONDUCTOR.arrive(self.environment)
         try:
-            self._answer()
+            if self.late is not None:
+                self._send_late()
+            if self.late is None or self.ids is not None:
+                self._answer()
         finally:
             if self.ids is not None:
                 CONDUCTOR.user_finished(self.environment)
@@ -147,6 +150,8 @@ class BurstUser(EchoUserBase):
         gevent.sleep(3600)  # everything happens in on_start
 
     def _prime(self) -> None:
+        """Connect and write all but the last byte, or, past the share the server can take
+        in at once, leave both for right after the release (`_send_late`)."""
         settings = CONDUCTOR.settings
         text = f"u{self.index}r1"
         path = f"/?field={text}&delay={settings.delay_s!r}"
@@ -159,6 +164,12 @@ class BurstUser(EchoUserBase):
             "Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
         ).encode("ascii")
         self.last_byte = request[-1:]
+        self.late = None
+        limit = settings.primed_share * users_here(self.environment)
+        if self.index >= max(1, round(limit)):
+            self.late = request  # a later round: sent after the release
+            CONDUCTOR.primed.append(self)
+            return
         try:
             self.sock = socket.create_connection(
                 (target.hostname, target.port or 80), timeout=settings.timeout_s
@@ -172,6 +183,8 @@ class BurstUser(EchoUserBase):
 
     def complete_request(self) -> None:
         """The conductor's loop: the clock, then the last byte; nothing slower."""
+        if self.late is not None:
+            return  # sent by its own user after the release
         self.sent_at = RECORDER.now()
         self.started = time.perf_counter()
         if self.failure is None:
@@ -181,9 +194,29 @@ class BurstUser(EchoUserBase):
                 self.failure = exc
 
     def record_send(self) -> None:
+        if self.late is not None:
+            return
         self.ids = {"req_id": RECORDER.new_id(), "kind": "echo", "user": self.index,
                     "sent_at": self.sent_at, "intended_at": ""}  # fmt: skip
         RECORDER.record("send", **self.ids)
+
+    def _send_late(self) -> None:
+        """A user past the primed share: after the release, connect and send it all."""
+        CONDUCTOR.go.wait()
+        if CONDUCTOR.closed:
+            return
+        self.ids = {"req_id": RECORDER.new_id(), "kind": "echo", "user": self.index,
+                    "sent_at": RECORDER.now(), "intended_at": ""}  # fmt: skip
+        RECORDER.record("send", **self.ids)
+        self.started = time.perf_counter()
+        target = urlsplit(self.host)
+        try:
+            self.sock = socket.create_connection(
+                (target.hostname, target.port or 80), timeout=CONDUCTOR.settings.timeout_s
+            )
+            self.sock.sendall(self.late)
+        except OSError as exc:
+            self.failure = exc
 
     def _answer(self) -> None:
         """Wait for the answer (from before the release), check it, record it."""

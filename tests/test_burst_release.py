@@ -68,3 +68,26 @@ def test_echobench_bursts_as_fast_as_a_minimal_client():
     assert ours["send_spread_ms"] < 100
     assert ours["p50_ms"] >= 500, "latency runs from the last byte: never under D"
     assert 0.8 < ours["makespan_s"] / theirs.makespan_s < 1.3
+
+
+@pytest.mark.slow
+def test_users_past_the_primed_share_send_right_after_the_release(tmp_path, monkeypatch):
+    """A burst larger than a bounded server's slots and half its backlog primes only what
+    it can take in; here half of 40 is forced: every request still answered and counted,
+    the late half sent after the release."""
+    import pandas as pd
+
+    from echobench import loadgen, runner
+    from echobench.configs import get_config
+    from echobench.point import Point
+
+    monkeypatch.setattr(loadgen, "primed_share", lambda point: 0.5)
+    point = Point(1, "burst", get_config("fastapi-async"), 40, 0.3, 1)
+    row, problems = runner.measure_point(point, tmp_path / "raw")
+    assert not problems and row["ok"] == row["requests"] == 40
+    records = pd.read_csv(tmp_path / "raw" / "requests.csv")
+    sends = records[records["event"] == "send"].set_index("user")["sent_at"]
+    release = records[(records["event"] == "mark") & (records["kind"] == "release")]["sent_at"]
+    primed, late = sends[sends.index < 20], sends[sends.index >= 20]
+    assert primed.max() - primed.min() < 0.05, "the primed half leaves in one loop"
+    assert (late >= primed.max()).all() and (late >= release.iloc[0]).all()
