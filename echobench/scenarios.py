@@ -149,8 +149,12 @@ class Burst(Scenario):
     report_rates = (("makespan_s", "makespan s", 3), ("ideal_makespan_s", "ideal s", 3))
     report_latencies = (("send_spread_ms", "send spread ms", 0),)
 
-    def demanded_rps(self, p: Point) -> float:
-        return p.users / self.ideal_makespan_s(p)
+    def demanded_rps(self, p: Point) -> None:
+        """None: a burst asks no sustained rate of the client. Its requests are written
+        before the release and leave in one loop; what the client then spends reading the
+        answers is measured directly (loadgen_cpu_peak_pct), and a closed-loop ceiling,
+        a whole request cycle per answer, does not describe it."""
+        return None
 
     def client_timeout_s(self, p: Point) -> float:
         return self.deadline_s(p)

@@ -434,6 +434,8 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
         raw = run_dir / "raw" / point["point_id"]
         row = figures(point, raw, meta.get("loadgen") or {}) or {}
         decisive = len(ceilings) >= 2 or not by_samples
+        if by_samples and point["scenario"] == "burst":
+            decisive = False  # primed bursts: their client cost is measured, not predicted
         row.update(verdict(point, raw, row, calibration.get("loadgen_ceiling_rps"), decisive))
         if point["scenario"] == "calibrate" and row["valid"] and row.get("rps"):
             key = "r0_db_rps" if point.get("io") == "db" else "r0_rps"

@@ -89,7 +89,7 @@ def test_in_flight_head_of_line_and_the_burst_floor():
         # 5 on K = 2: 3 rounds of 1 s; no stagger, so the warm-up is one queue cycle only
         ("burst", {"users": 5, "delay_s": 1.0},
          {"effective_warmup_s": 2.5, "deadline_s": 14.5, "client_timeout_s": 14.5, "load_s": 3.0,
-          "max_load_s": 14.5, "demanded_rps": 5 / 3}),
+          "max_load_s": 14.5, "demanded_rps": None}),
         # K/D = 4/s, offered 6/s for 2.5 s: a backlog of 5 clears in 1.25 s
         ("open", {"users": 30, "delay_s": 0.5, "rate": 6.0},
          {"effective_warmup_s": 0.5, "drain_s": 3.75, "load_s": 6.25, "max_load_s": 6.25,
@@ -134,7 +134,7 @@ def test_point_timings_follow_the_model():
     assert steady.demanded_rps == pytest.approx(2.0)
     assert point(users=8, delay_s=1.0, warmup_s=9.0).effective_warmup_s == pytest.approx(9.0)
     burst = point("burst", users=5, delay_s=1.0)  # 3 rounds
-    assert burst.demanded_rps == pytest.approx(5 / 3)
+    assert burst.demanded_rps is None, "a primed burst asks no sustained rate of the client"
     assert burst.load_s == pytest.approx(3.0)
     assert burst.deadline_s == pytest.approx(1.5 * 3.0 + 10.0)
     opened = point("open", users=10, delay_s=0.5, rate=3.0)  # K/D = 4/s
