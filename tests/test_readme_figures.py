@@ -74,6 +74,9 @@ def quoted() -> list[str]:
         f"{r0['fastapi-async']:,.0f} req/s",
         f"at up to {scale_burst['loadgen_cpu_peak_pct']:.0f}% of a core",
         f"got {row(SCALE, 'steady', 'fastapi-async')['rps']:.0f} of the ideal 1,000 req/s",
+        f"left within {scale_burst['send_spread_ms']:.0f} ms",
+        f"took {row(SCALE, 'burst', 'flask-gevent-2', users=10_000)['makespan_s']:.2f} s against "
+        "its model's 10 s",
         f"`flask-gthread-4x8` took {burst['flask-gthread-4x8']['makespan_s']:.1f} s",
         *crossover_quotes(),
         *servers_quotes(),
