@@ -1,0 +1,75 @@
+"""echobench's closed loop beside wrk's, on the same server in the same session.
+
+    python -m tests.wrk_check fastapi-async --users 64 --delay 0.01 --loadgen-processes 2
+
+measures one steady point as `echobench run` does (a fresh server, locust, the window),
+then runs wrk (Debian's package: optional tooling; without it this says so and stops)
+with as many connections against a fresh server of the same config, and prints both
+rates and their ratio: what echobench's client costs at a high rate on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from echobench import processes, runner
+from echobench.configs import get_config
+from echobench.loadgen import Loadgen
+from echobench.point import Point
+from echobench.server import Server
+
+
+def wrk_rate(url: str, users: int, seconds: int) -> float:
+    """wrk's requests per second over `seconds`, every answer counted (it checks none)."""
+    done = subprocess.run(
+        ["wrk", f"-c{users}", "-t2", f"-d{seconds}s", url],
+        capture_output=True, text=True, timeout=seconds + 30, check=True,
+    )  # fmt: skip
+    found = re.search(r"Requests/sec:\s+([0-9.]+)", done.stdout)
+    if not found:
+        raise RuntimeError(f"wrk said: {done.stdout[-300:]}")
+    return float(found.group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.wrk_check",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("config")
+    parser.add_argument("--users", type=int, default=64)
+    parser.add_argument("--delay", type=float, default=0.01)
+    parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--loadgen-processes", type=int, default=2)
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (Debian: apt-get install wrk): nothing to compare with")
+        return 0
+    processes.raise_open_files_limit()
+    config = get_config(args.config)
+    point = Point(1, "steady", config, args.users, args.delay, 1, warmup_s=1.0,
+                  window_s=float(args.window))  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="echobench-wrk-") as folder:
+        row, problems = runner.measure_point(point, Path(folder) / "raw",
+                                             loadgen=Loadgen(args.loadgen_processes))  # fmt: skip
+    with Server(config, delay_s=args.delay) as server:
+        theirs = wrk_rate(f"{server.url}/?field=x&delay={args.delay!r}", args.users, args.window)
+    ours = row.get("rps") or float("nan")
+    print(f"{args.config}, C = {args.users}, D = {1000 * args.delay:g} ms")
+    print(f"  echobench ({args.loadgen_processes} locust processes): {ours:.0f} req/s, load "
+          f"generator peak {row.get('loadgen_cpu_peak_pct') or 0:.0f}%"
+          + (f" ({'; '.join(map(str, problems))})" if problems else ""))  # fmt: skip
+    print(f"  wrk: {theirs:.0f} req/s")
+    print(f"  ratio: {ours / theirs:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
