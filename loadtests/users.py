@@ -127,6 +127,8 @@ class BurstUser(EchoUserBase):
     """
 
     def on_start(self) -> None:
+        while CONDUCTOR.closed:  # spawned after the point ended (a master rebalancing): idle
+            gevent.sleep(3600)
         self.index = CONDUCTOR.take_index()
         self.sequence = 0
         self.sock = None
