@@ -1,11 +1,20 @@
-"""Reading one HTTP/1.1 answer off a raw socket, for the burst's users.
+"""A burst's request and its answer as bytes on a raw socket.
 
-Kept free of locust (and of gevent's monkey-patching) so tests can import it.
+Kept free of locust (and of gevent's monkey-patching) so tests and the minimal client
+can use the same request bytes: the server's work per request is then the same.
 """
 
 from __future__ import annotations
 
 import http.client
+
+
+def request_bytes(netloc: str, path: str) -> bytes:
+    """The least HTTP/1.1 request: its line, Host (required) and Connection: close (one
+    request per connection, as a burst has). Every header more is server work: with a
+    User-Agent and an Accept-Encoding more, a 10,000 burst on one uvicorn took 0.45 s
+    longer here (about 45 us per request)."""
+    return f"GET {path} HTTP/1.1\r\nHost: {netloc}\r\nConnection: close\r\n\r\n".encode("ascii")
 
 
 def read_answer(sock) -> tuple[int, dict[str, str], bytes]:

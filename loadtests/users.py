@@ -15,7 +15,7 @@ from gevent import socket
 from gevent.queue import Empty
 from locust import FastHttpUser, constant, constant_pacing, task
 
-from loadtests.answers import read_answer
+from loadtests.answers import read_answer, request_bytes
 from loadtests.conductor import CONDUCTOR, users_here
 from loadtests.recorder import RECORDER
 from loadtests.settings import Settings
@@ -161,10 +161,7 @@ class BurstUser(EchoUserBase):
             path += f"&work={settings.work_ms!r}"
         self.expected = contract.render_page(text)
         target = urlsplit(self.host)
-        request = (
-            f"GET {path} HTTP/1.1\r\nHost: {target.netloc}\r\nUser-Agent: echobench\r\n"
-            "Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
-        ).encode("ascii")
+        request = request_bytes(target.netloc, path)
         self.last_byte = request[-1:]
         self.late = None
         limit = settings.primed_share * users_here(self.environment)

@@ -4,8 +4,10 @@
 connection per request as echobench's bursts have, every request connected and written
 but its last byte, then every last byte in one loop (the protocol echobench's bursts
 follow), each answer read to the end and checked byte for byte.
-Nothing of echobench's load path (locust, its users, its records) is in it, so the gap
-between its makespan and echobench's on the same server is echobench's own client cost.
+It sends the very bytes echobench's users send (`loadtests.answers.request_bytes`), so
+the server's work is the same; nothing else of echobench's load path (locust, its users,
+its records) is in it, so the gap between its makespan and echobench's on the same
+server is echobench's own client cost.
 
     python -m tests.minimal_client fastapi-async 5000 --delay 2 --loadgen-processes 2
 
@@ -29,6 +31,7 @@ from echobench.configs import get_config
 from echobench.loadgen import Loadgen
 from echobench.point import Point
 from echobench.server import Server
+from loadtests.answers import request_bytes
 from servers import contract
 
 CONNECT_AT_ONCE = 1000  # connects in flight at once: more only overflows the accept queue
@@ -51,8 +54,7 @@ async def burst(host: str, port: int, n: int, delay_s: float) -> Burst:
     async def connect(i: int):
         async with gate:
             reader, writer = await asyncio.open_connection(host, port)
-        request = (f"GET /?field=m{i}&delay={delay_s!r} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                   "Connection: close\r\n\r\n").encode()  # fmt: skip
+        request = request_bytes(f"{host}:{port}", f"/?field=m{i}&delay={delay_s!r}")
         writer.write(request[:-1])
         await writer.drain()
         return reader, writer, request[-1:]
