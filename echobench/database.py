@@ -157,7 +157,13 @@ class EmbeddedPostgres:
     def _as_user(self) -> dict:
         if os.geteuid() != 0:
             return {}
-        user = pwd.getpwnam(UNPRIVILEGED_USER)
+        try:
+            user = pwd.getpwnam(UNPRIVILEGED_USER)
+        except KeyError:
+            raise DatabaseError(
+                f"PostgreSQL refuses to run as root, and there is no `{UNPRIVILEGED_USER}` "
+                "user to run it as; run echobench as another user, or give --db-url"
+            ) from None
         return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     def _install(self) -> Path:
@@ -181,6 +187,11 @@ class EmbeddedPostgres:
         self.root.chmod(0o755)
         try:
             self._start()
+        except (OSError, subprocess.SubprocessError) as exc:  # a disk, a binary, a timeout
+            self.stop()
+            raise DatabaseError(
+                f"the embedded PostgreSQL could not start: {_one_line(exc)}"
+            ) from None
         except BaseException:
             self.stop()
             raise

@@ -258,3 +258,25 @@ def test_the_advice_says_the_pool_is_k_from_the_run_that_measured_it():
     assert advice._pool_sentence(rows[rows["config"] == "flask-sync-4"]) is None, (
         "a pool that does not bind says nothing"
     )
+
+
+def test_an_embedded_database_that_cannot_start_is_one_line_and_leaves_no_folder(
+    monkeypatch, tmp_path
+):
+    from echobench import database as db_module
+
+    monkeypatch.setattr(db_module, "binaries", lambda: tmp_path / "no-such-install")
+    db = db_module.EmbeddedPostgres()
+    with pytest.raises(db_module.DatabaseError, match="could not start") as caught:
+        db.start()
+    assert "\n" not in str(caught.value)
+    assert db.root is None and db.proc is None
+
+
+def test_root_without_an_unprivileged_user_is_said_plainly(monkeypatch):
+    from echobench import database as db_module
+
+    monkeypatch.setattr(db_module.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(db_module.pwd, "getpwnam", lambda name: (_ for _ in ()).throw(KeyError))
+    with pytest.raises(db_module.DatabaseError, match="refuses to run as root"):
+        db_module.EmbeddedPostgres()._as_user()
