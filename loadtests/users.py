@@ -161,18 +161,16 @@ class BurstUser(EchoUserBase):
             path += f"&work={settings.work_ms!r}"
         self.expected = contract.render_page(text)
         target = urlsplit(self.host)
+        self.address = (target.hostname, target.port or 80)
         request = request_bytes(target.netloc, path)
         self.last_byte = request[-1:]
         self.late = None
         limit = settings.primed_share * users_here(self.environment)
         if self.index >= max(1, round(limit)):
-            self.late = request  # a later round: sent after the release
-            CONDUCTOR.primed.append(self)
+            self.late = request  # a later round: sent by this user after the release
             return
         try:
-            self.sock = socket.create_connection(
-                (target.hostname, target.port or 80), timeout=settings.timeout_s
-            )
+            self.sock = socket.create_connection(self.address, timeout=settings.timeout_s)
             self.sock.sendall(request[:-1])
             # waiting starts before the release: bounded by the point's whole life
             self.sock.settimeout(settings.spawn_timeout_s + settings.deadline_s)
@@ -182,8 +180,6 @@ class BurstUser(EchoUserBase):
 
     def complete_request(self) -> None:
         """The conductor's loop: the clock, then the last byte; nothing slower."""
-        if self.late is not None:
-            return  # sent by its own user after the release
         self.sent_at = RECORDER.now()
         self.started = time.perf_counter()
         if self.failure is None:
@@ -193,8 +189,6 @@ class BurstUser(EchoUserBase):
                 self.failure = exc
 
     def record_send(self) -> None:
-        if self.late is not None:
-            return
         self.ids = {"req_id": RECORDER.new_id(), "kind": "echo", "user": self.index,
                     "sent_at": self.sent_at, "intended_at": ""}  # fmt: skip
         RECORDER.record("send", **self.ids)
@@ -208,11 +202,8 @@ class BurstUser(EchoUserBase):
                     "sent_at": RECORDER.now(), "intended_at": ""}  # fmt: skip
         RECORDER.record("send", **self.ids)
         self.started = time.perf_counter()
-        target = urlsplit(self.host)
         try:
-            self.sock = socket.create_connection(
-                (target.hostname, target.port or 80), timeout=CONDUCTOR.settings.timeout_s
-            )
+            self.sock = socket.create_connection(self.address, timeout=CONDUCTOR.settings.timeout_s)
             self.sock.sendall(self.late)
         except OSError as exc:
             self.failure = exc
