@@ -74,5 +74,13 @@ def bench(session: nox.Session) -> None:
     )
 
 
+@nox.session(default=False)
+def client(session: nox.Session) -> None:
+    """Benchmark the load generator: its CPU per request and its rate against wrk's."""
+    install(session)
+    args = session.posargs or ["fastapi-async", "--repeats", "3"]
+    session.run("python", "-m", "tests.wrk_check", *args)
+
+
 def _interrupt(signum, _frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)

@@ -64,10 +64,12 @@ def _marks(raw: pd.DataFrame) -> dict[str, float]:
     marks = raw[raw["event"] == "mark"]
     found = dict(zip(marks["kind"], marks["sent_at"].astype(float), strict=False))
     cpu = dict(zip(marks["kind"], marks["cpu_s"].astype(float), strict=False))
-    if {"release", "end"} <= found.keys() and found["end"] - found["release"] >= LOADGEN_MIN_MEAN_S:
-        found["loadgen_mean_pct"] = (
-            100.0 * (cpu["end"] - cpu["release"]) / (found["end"] - found["release"])
-        )
+    if {"release", "end"} <= found.keys():
+        used = cpu["end"] - cpu["release"]
+        found["loadgen_cpu_s"] = used
+        found["loadgen_sent"] = int(raw.loc[raw["event"] == "send", "sent_at"].notna().sum())
+        if found["end"] - found["release"] >= LOADGEN_MIN_MEAN_S:
+            found["loadgen_mean_pct"] = 100.0 * used / (found["end"] - found["release"])
     clock = marks[marks["kind"].isin(["release", "tick", "end"])].sort_values("sent_at")
     peak = _windowed_peak_pct(clock["sent_at"].astype(float), clock["cpu_s"].astype(float))
     if peak is not None:
@@ -92,8 +94,10 @@ def read_point(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, float]]:
     """Every request of a point (one row each) and its marks, merged over locust processes.
 
     Marks: the first `release`, the last `end`, any `error`, `loadgen_mean_pct`, the
-    busiest process's mean CPU (exact, from its own clock) between its marks, and
-    `loadgen_tick_peak_pct`, the busiest second of the busiest process.
+    busiest process's mean CPU (exact, from its own clock) between its marks,
+    `loadgen_tick_peak_pct`, the busiest second of the busiest process, and over the
+    processes with both marks, `loadgen_cpu_s` (their CPU seconds between them) and
+    `loadgen_sent` (the requests they sent).
     """
     frames, marks = [], []
     for i, path in enumerate(record_files(raw_dir)):
@@ -111,6 +115,7 @@ def read_point(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, float]]:
     merged: dict[str, float] = {}
     picks = {"release": min, "end": max, "error": min}
     picks |= {"loadgen_mean_pct": max, "loadgen_tick_peak_pct": max}
+    picks |= {"loadgen_cpu_s": sum, "loadgen_sent": sum}
     for name, pick in picks.items():
         values = [m[name] for m in marks if name in m]
         if values:
@@ -158,6 +163,13 @@ def loadgen_cpu_peak_pct(
         if peak is not None:
             found.append(peak / processes)
     return max(found) if found else None
+
+
+def loadgen_cpu_us_per_request(marks: dict[str, float]) -> float | None:
+    """What the client spent per request it sent: its locust processes' own CPU clocks
+    from release to end, summed, over the requests they sent (recording included)."""
+    sent = marks.get("loadgen_sent")
+    return 1e6 * marks["loadgen_cpu_s"] / sent if sent else None
 
 
 def _cpu_over(samples: pd.DataFrame, column: str, start: float, end: float) -> tuple:
@@ -252,4 +264,5 @@ def summarize(
     if start is not None and stop is not None and len(samples):
         row.update(server_figures(samples, start, stop))
     row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks, local_processes)
+    row["loadgen_cpu_us_per_request"] = loadgen_cpu_us_per_request(marks)
     return _none_if_nan(row)

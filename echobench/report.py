@@ -135,6 +135,11 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
     if computes:  # the CPU the server had, and how its processes shared the answers
         table["server cores"] = data["server_cores"].map(lambda v: _fmt(v, 2))
         table["busiest worker"] = data["busiest_share"].map(lambda v: _fmt(v, 2))
+    if "loadgen_cpu_us_per_request" in data and data["loadgen_cpu_us_per_request"].notna().any():
+        # what each side spent per request: the client's is taken from the server's cores
+        server_ms = derived.with_cpu_per_request(data)["server_cpu_ms_per_request"]
+        table["server CPU us/answer"] = (1000.0 * server_ms).map(_fmt)
+        table["client CPU us/request"] = data["loadgen_cpu_us_per_request"].map(_fmt)
     table["valid"] = data["valid"].map({True: "yes", False: "**no**"})
     return table
 

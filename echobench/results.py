@@ -84,6 +84,7 @@ COLUMNS = [
     "db_cpu_s",
     "db_cores",
     "loadgen_cpu_peak_pct",
+    "loadgen_cpu_us_per_request",
     "loadgen_bound",
     "valid",
     "note",

@@ -167,7 +167,7 @@ def timings(point: dict) -> dict:
 
 def _requests_and_marks(raw: Path):
     files = sorted([*raw.glob("requests*.csv"), *raw.glob("requests*.csv.gz")])
-    requests, per_file = [], []
+    requests, per_file, sends = [], [], []
     for index, path in enumerate(files):
         rows = _rows(path)
         done = {r["req_id"]: r for r in rows if r["event"] == "done"}
@@ -187,7 +187,18 @@ def _requests_and_marks(raw: Path):
                 }
             )
         per_file.append([r for r in rows if r["event"] == "mark"])
-    return requests, per_file
+        sends.append(sum(1 for r in rows if r["event"] == "send" and r["sent_at"]))
+    return requests, per_file, sends
+
+
+def _client_us_per_request(per_file, sends_per_file) -> float | None:
+    """The locust processes' CPU between their release and end marks over what they sent."""
+    used, sent = 0.0, 0
+    for marks, sends in zip(per_file, sends_per_file, strict=True):
+        cpu = {m["kind"]: float(m["cpu_s"]) for m in marks}
+        if "release" in cpu and "end" in cpu:
+            used, sent = used + cpu["end"] - cpu["release"], sent + sends
+    return 1e6 * used / sent if sent else None
 
 
 def _loadgen_pct(per_file, samples, release, end, processes) -> float | None:
@@ -277,7 +288,7 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
     """
     scenario, c = point["scenario"], point["users"]
     t = timings(point)
-    requests, per_file = _requests_and_marks(raw)
+    requests, per_file, sent_per_file = _requests_and_marks(raw)
     marks = [m for ms in per_file for m in ms]
     if any(m["kind"] == "error" for m in marks):
         return None
@@ -378,6 +389,7 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
         row.update(_server(samples, start, stop))
     processes = 1 if loadgen.get("external_workers") else loadgen.get("processes", 1)
     row["loadgen_cpu_peak_pct"] = _loadgen_pct(per_file, samples, release, end, processes)
+    row["loadgen_cpu_us_per_request"] = _client_us_per_request(per_file, sent_per_file)
     return row
 
 
@@ -463,13 +475,14 @@ CHECKED = [
     "fast_ok", "fast_p50_ms", "fast_p99_ms", "fast_max_ms", "server_pss_idle_mb",
     "server_pss_peak_mb", "server_cpu_s",
     "server_cores", "loadgen_cores", "workers_seen", "busiest_share", "idlest_share",
-    "loadgen_cpu_peak_pct", "loadgen_bound", "valid",
+    "loadgen_cpu_peak_pct", "loadgen_bound", "valid", "loadgen_cpu_us_per_request",
     "pool_wait_p50_ms", "pool_wait_p99_ms", "query_p50_ms", "db_cpu_s", "db_cores",
 ]  # fmt: skip
 # Columns added after the first reference runs were made: absent there, checked elsewhere.
 ADDED = {
     *("parallel", "answered_in_bound_share", "send_spread_ms", "server_cores", "loadgen_cores"),
     *("workers_seen", "busiest_share", "idlest_share", "send_lag_p99_ms"),
+    "loadgen_cpu_us_per_request",
     *("pool_wait_p50_ms", "pool_wait_p99_ms", "query_p50_ms", "db_cpu_s", "db_cores"),
 }
 

@@ -34,6 +34,8 @@ def test_marks_give_release_end_mean_and_busiest_second(tmp_path):
         "end": T0 + 3.0,
         "loadgen_mean_pct": pytest.approx(100 * 2.25 / 3.0),
         "loadgen_tick_peak_pct": pytest.approx(100.0),  # the last second ends at the end mark
+        "loadgen_cpu_s": pytest.approx(2.25),
+        "loadgen_sent": 0,
     }
 
 
@@ -42,8 +44,36 @@ def test_no_cpu_mean_over_a_phase_shorter_than_a_quarter_second(tmp_path, phase_
     rows = [mark("release", T0, 1.0), mark("end", T0 + phase_s, 1.0 + phase_s / 2)]
     _requests, marks = metrics.read_point(write_raw(tmp_path, rows))
     assert ("loadgen_mean_pct" in marks) is has_mean
+    assert marks["loadgen_cpu_s"] == pytest.approx(phase_s / 2), "the cost needs no length"
     if has_mean:
         assert marks["loadgen_mean_pct"] == pytest.approx(50.0)
+
+
+def test_the_clients_cpu_per_request_sums_its_processes_and_counts_only_sent_requests(tmp_path):
+    """Two locust processes: 0.03 s and 0.01 s of CPU for 3 and 1 requests sent; an arrival
+    never sent (no send time) and a process killed before its end mark count for nothing."""
+    first = [
+        mark("release", T0, 1.0),
+        *request(0, T0 + 0.1, T0 + 0.2),
+        *request(1, T0 + 0.2, T0 + 0.3),
+        *request(2, T0 + 0.3),
+        mark("end", T0 + 1, 1.03),
+    ]
+    never_sent = {"event": "send", "req_id": 3, "kind": "echo", "intended_at": T0 + 0.9}
+    second = [
+        mark("release", T0, 5.0),
+        *request(0, T0 + 0.1, T0 + 0.2),
+        never_sent,
+        mark("end", T0 + 1, 5.01),
+    ]
+    killed = [mark("release", T0, 2.0), *request(0, T0 + 0.1)]
+    for name, rows in (("w0", first), ("w1", second), ("w2", killed)):
+        write_raw(tmp_path, rows, name=f"requests.{name}.csv")
+    _requests, marks = metrics.read_point(tmp_path)
+    assert (marks["loadgen_cpu_s"], marks["loadgen_sent"]) == (pytest.approx(0.04), 4)
+    assert metrics.loadgen_cpu_us_per_request(marks) == pytest.approx(10_000.0)
+    assert metrics.loadgen_cpu_us_per_request({"loadgen_cpu_s": 0.1, "loadgen_sent": 0}) is None
+    assert metrics.loadgen_cpu_us_per_request({}) is None
 
 
 def test_marks_without_an_end(tmp_path):
