@@ -1,32 +1,30 @@
-"""A burst's request and its answer as bytes on a raw socket.
+"""Requests and answers as bytes on raw sockets: the least HTTP/1.1 a client can send.
 
-Kept free of locust (and of gevent's monkey-patching) so tests and the minimal client
-can use the same request bytes: the server's work per request is then the same.
+Kept free of locust (and of gevent's monkey-patching: inside locust the standard
+`socket` module is gevent's, outside it blocks as usual), so tests and the minimal
+client use the same request bytes and readers: the server's work per request is then
+the same whoever sends it.
 """
 
 from __future__ import annotations
 
 import http.client
+import socket
+
+READ_SIZE = 65536
 
 
-def request_bytes(netloc: str, path: str) -> bytes:
-    """The least HTTP/1.1 request: its line, Host (required) and Connection: close (one
-    request per connection, as a burst has). Every header more is server work: with a
-    User-Agent and an Accept-Encoding more, a 10,000 burst on one uvicorn took 0.45 s
-    longer here (about 45 us per request)."""
-    return f"GET {path} HTTP/1.1\r\nHost: {netloc}\r\nConnection: close\r\n\r\n".encode("ascii")
+def request_bytes(netloc: str, path: str, close: bool = True) -> bytes:
+    """The least HTTP/1.1 request: its line, Host (required) and, for one request per
+    connection (a burst's, a calibration's), Connection: close. Every header more is
+    server work: with a User-Agent and an Accept-Encoding more, a 10,000 burst on one
+    uvicorn took 0.45 s longer here (about 45 us per request)."""
+    ending = "Connection: close\r\n\r\n" if close else "\r\n"
+    return f"GET {path} HTTP/1.1\r\nHost: {netloc}\r\n{ending}".encode("ascii")
 
 
-def read_answer(sock) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP/1.1 answer on a connection the server closes after it (`Connection:
-    close`): read to the end, then split; lean, because at the end of a burst thousands
-    arrive at once and a slow reader would stretch the makespan it measures."""
-    chunks = []
-    while data := sock.recv(65536):
-        chunks.append(data)
-    head, found, body = b"".join(chunks).partition(b"\r\n\r\n")
-    if not found:
-        raise http.client.IncompleteRead(head)
+def parse_head(head: bytes) -> tuple[str, int, dict[str, str]]:
+    """The status line and headers of an answer: (version, status, lower-cased headers)."""
     status_line, *lines = head.decode("latin-1").split("\r\n")
     parts = status_line.split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
@@ -35,21 +33,123 @@ def read_answer(sock) -> tuple[int, dict[str, str], bytes]:
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
+    return parts[0], int(parts[1]), headers
+
+
+def read_answer(sock) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 answer on a connection the server closes after it (`Connection:
+    close`): read to the end, then split; lean, because at the end of a burst thousands
+    arrive at once and a slow reader would stretch the makespan it measures."""
+    chunks = []
+    while data := sock.recv(READ_SIZE):
+        chunks.append(data)
+    head, found, body = b"".join(chunks).partition(b"\r\n\r\n")
+    if not found:
+        raise http.client.IncompleteRead(head)
+    _version, status, headers = parse_head(head)
     if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = _unchunk(body)
+        whole = _dechunk(body)
+        if whole is None:
+            raise http.client.IncompleteRead(body)
+        body = whole
     elif "content-length" in headers and int(headers["content-length"]) != len(body):
         raise http.client.IncompleteRead(body)
-    return int(parts[1]), headers, body
+    return status, headers, body
 
 
-def _unchunk(data: bytes) -> bytes:
-    out, rest = [], data
+class StaleConnection(ConnectionError):
+    """A kept-alive connection the server had closed before it read the request."""
+
+
+class KeepAlive:
+    """One client's HTTP/1.1 connection, kept open between requests while the server
+    keeps it (an answer with `Connection: close`, as gunicorn's sync workers send, ends
+    it; the next request connects anew). Every socket operation is bounded by
+    `timeout_s`. A reused connection that the server had already closed (it idled past
+    the server's keep-alive timeout) is reopened once and the request sent again, as
+    HTTP clients do: no answer had begun, so nothing is counted twice."""
+
+    def __init__(self, address: tuple[str, int], timeout_s: float) -> None:
+        self.address = address
+        self.timeout_s = timeout_s
+        self.sock: socket.socket | None = None
+
+    def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
+        reused = self.sock is not None
+        try:
+            return self._send_and_read(request)
+        except StaleConnection:
+            self.close()
+            if not reused:
+                raise
+            return self._send_and_read(request)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def _send_and_read(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=self.timeout_s)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self.sock.sendall(request)
+            data = self.sock.recv(READ_SIZE)
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            raise StaleConnection(str(exc)) from exc
+        if not data:
+            raise StaleConnection("closed before answering")
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            data += self._more(data)
+        version, status, headers = parse_head(data[:end])
+        body = data[end + 4 :]
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            while (whole := _dechunk(body)) is None:
+                body += self._more(body)
+            body = whole
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            while len(body) < length:
+                body += self._more(body)
+            if len(body) != length:
+                raise http.client.IncompleteRead(body)
+        else:  # the answer ends when the server closes
+            while more := self.sock.recv(READ_SIZE):
+                body += more
+            self.close()
+        connection = headers.get("connection", "").lower()
+        if connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive"):
+            self.close()
+        return status, headers, body
+
+    def _more(self, partial: bytes) -> bytes:
+        data = self.sock.recv(READ_SIZE)
+        if not data:
+            raise http.client.IncompleteRead(partial)
+        return data
+
+
+def _dechunk(data: bytes) -> bytes | None:
+    """A chunked body's content, or None while its last chunk (and trailers) is not all
+    here yet."""
+    out, at = [], 0
     while True:
-        size_line, found, rest = rest.partition(b"\r\n")
-        if not found:
-            raise http.client.IncompleteRead(data)
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            return b"".join(out)
-        out.append(rest[:size])
-        rest = rest[size + 2 :]
+        line_end = data.find(b"\r\n", at)
+        if line_end < 0:
+            return None
+        try:
+            size = int(data[at:line_end].split(b";")[0], 16)
+        except ValueError:
+            raise http.client.IncompleteRead(data) from None
+        at = line_end + 2
+        if size == 0:  # the last chunk, then an empty line or trailers and an empty line
+            done = data[at : at + 2] == b"\r\n" or data.find(b"\r\n\r\n", at) >= 0
+            return b"".join(out) if done else None
+        if len(data) < at + size + 2:
+            return None
+        out.append(data[at : at + size])
+        at += size + 2

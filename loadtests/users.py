@@ -1,7 +1,11 @@
 """The locust users of every scenario: burst, closed loop, fast page, open loop.
 
-Each request is validated byte for byte and recorded before and after (recorder.py);
-latencies are `time.perf_counter` around the call, to the microsecond.
+Every user speaks HTTP/1.1 on raw sockets (loadtests/answers.py): the least request,
+built in one place, the answer read and checked byte for byte, so the client's CPU per
+request is small beside the server's on a machine they share (a steady user on
+locust's FastHttpUser cost about twice as much). Each request is recorded before and
+after (recorder.py) and reported to locust's own statistics; latencies are
+`time.perf_counter` around the exchange, to the microsecond.
 """
 
 from __future__ import annotations
@@ -13,16 +17,19 @@ from urllib.parse import urlsplit
 import gevent
 from gevent import socket
 from gevent.queue import Empty
-from locust import FastHttpUser, constant, constant_pacing, task
+from locust import User, constant, constant_pacing, task
 
-from loadtests.answers import read_answer, request_bytes
+from loadtests.answers import KeepAlive, read_answer, request_bytes
 from loadtests.conductor import CONDUCTOR, users_here
 from loadtests.recorder import RECORDER
 from loadtests.settings import Settings
 from servers import contract
 from servers.database import TIMING_HEADER
 
-FRESH_CONNECTION = {"Connection": "close"}
+# What a request can fail with: the network, a malformed answer, a time limit.
+REQUEST_ERRORS = (OSError, http.client.HTTPException, ValueError, gevent.Timeout)
+WORKER = contract.WORKER_HEADER.lower()
+TIMING = TIMING_HEADER.lower()
 
 
 def classify(error: BaseException) -> str:
@@ -39,83 +46,100 @@ def _reason(content_type: str | None, body: bytes) -> str:
     return f": {line}" if line else ""
 
 
+def judge_answer(status: int, headers: dict[str, str], body: bytes, expected: bytes) -> tuple:
+    """(outcome, error) of an answer: ok only for a 200 with the expected bytes."""
+    if status != 200:
+        return "failed", f"status {status}{_reason(headers.get('content-type'), body)}"
+    if body != expected:
+        return "failed", "wrong body"
+    return "ok", ""
+
+
+def echo_path(text: str) -> str:
+    """The echo request's path for this point's D and c."""
+    settings = CONDUCTOR.settings
+    path = f"/?field={text}&delay={settings.delay_s!r}"
+    return f"{path}&work={settings.work_ms!r}" if settings.work_ms else path
+
+
+def record_answer(environment, ids: dict, latency_ms: float, answer: tuple, failure) -> str:
+    """The one end of every request: its outcome from the answer (status, headers, body,
+    expected) or the failure, its `done` row, and locust's request event; the outcome."""
+    status, headers, body, expected = answer
+    if failure is not None:
+        outcome, error = classify(failure), type(failure).__name__
+    else:
+        outcome, error = judge_answer(status, headers, body, expected)
+    RECORDER.record("done", **ids, done_at=RECORDER.now(), latency_ms=f"{latency_ms:.3f}",
+                    status=status, outcome=outcome, error=error, worker=headers.get(WORKER, ""),
+                    server_timing=headers.get(TIMING, ""))  # fmt: skip
+    environment.events.request.fire(
+        request_type="GET", name=ids["kind"], response_time=latency_ms,
+        response_length=len(body), context={},
+        exception=None if outcome == "ok" else RuntimeError(f"{outcome}: {error}"),
+    )  # fmt: skip
+    return outcome
+
+
+def sent(kind: str, user: int, intended_at: float | str = "", sent_at: float | None = None):
+    """A request's ids, recorded as its `send` row."""
+    ids = {"req_id": RECORDER.new_id(), "kind": kind, "user": user,
+           "sent_at": RECORDER.now() if sent_at is None else sent_at,
+           "intended_at": intended_at}  # fmt: skip
+    RECORDER.record("send", **ids)
+    return ids
+
+
 def configure(point: Settings) -> None:
     """Class settings from the point; a worker learns them only when the master spawns."""
-    EchoUserBase.network_timeout = point.timeout_s
-    EchoUserBase.connection_timeout = point.timeout_s
     PageUser.wait_time = constant_pacing(point.fast_interval_s)
 
 
-class EchoUserBase(FastHttpUser):
+class EchoUserBase(User):
+    """A user with one keep-alive connection to the server (or, calibrating, one fresh
+    connection per request, as a burst's)."""
+
     abstract = True
     wait_time = constant(0)
 
     def on_start(self) -> None:
         self.index = CONDUCTOR.user_arrived(self.environment)
         self.sequence = 0
+        target = urlsplit(self.host)
+        self.netloc = target.netloc
+        self.connection = KeepAlive((target.hostname, target.port or 80),
+                                    CONDUCTOR.settings.timeout_s)  # fmt: skip
         CONDUCTOR.go.wait()
         while CONDUCTOR.closed:  # spawned after the point ended (a master rebalancing): idle
             gevent.sleep(3600)
 
+    def on_stop(self) -> None:
+        self.connection.close()
+
     def request(self, kind: str, path: str, expected: bytes, intended_at: float | str = "") -> None:
-        """One GET, validated byte for byte, recorded before and after."""
+        """One GET on this user's connection, validated byte for byte, recorded before and
+        after."""
+        request = request_bytes(self.netloc, path, close=CONDUCTOR.settings.fresh_connections)
         CONDUCTOR.in_flight += 1
-        ids = {
-            "req_id": RECORDER.new_id(),
-            "kind": kind,
-            "user": self.index,
-            "sent_at": RECORDER.now(),
-            "intended_at": intended_at,
-        }
-        RECORDER.record("send", **ids)
+        ids = sent(kind, self.index, intended_at)
         start = time.perf_counter()
-        outcome, error, status, worker, timing = "ok", "", 0, "", ""
-        fresh = CONDUCTOR.settings.fresh_connections  # as a burst's requests are
+        answer, failure = (0, {}, b"", expected), None
         try:
-            with self.client.get(
-                path, name=kind, catch_response=True, headers=FRESH_CONNECTION if fresh else None
-            ) as resp:
-                latency_ms = (time.perf_counter() - start) * 1000.0
-                status = resp.status_code or 0
-                if status:
-                    worker = resp.headers.get(contract.WORKER_HEADER, "")
-                    timing = resp.headers.get(TIMING_HEADER, "")
-                exception = resp.request_meta.get("exception")
-                if not status:
-                    outcome = classify(exception) if exception else "failed"
-                    error = type(exception).__name__ if exception else "no response"
-                elif status != 200:
-                    reason = _reason(resp.headers.get("Content-Type"), resp.content)
-                    outcome, error = "failed", f"status {status}{reason}"
-                elif resp.content != expected:
-                    outcome, error = "failed", "wrong body"
-                if outcome != "ok":
-                    resp.failure(f"{outcome}: {error}")
+            answer = (*self.connection.exchange(request), expected)
+        except REQUEST_ERRORS as exc:
+            failure = exc
         finally:
             CONDUCTOR.in_flight -= 1
-        RECORDER.record(
-            "done",
-            **ids,
-            done_at=RECORDER.now(),
-            latency_ms=f"{latency_ms:.3f}",
-            status=status,
-            outcome=outcome,
-            error=error,
-            worker=worker,
-            server_timing=timing,
-        )
+        record_answer(self.environment, ids, (time.perf_counter() - start) * 1000.0, answer,
+                      failure)  # fmt: skip
 
     def echo(self, intended_at: float | str = "") -> None:
         self.sequence += 1
         text = f"u{self.index}r{self.sequence}"
-        settings = CONDUCTOR.settings
-        path = f"/?field={text}&delay={settings.delay_s!r}"
-        if settings.work_ms:
-            path += f"&work={settings.work_ms!r}"
-        self.request("echo", path, contract.render_page(text), intended_at)
+        self.request("echo", echo_path(text), contract.render_page(text), intended_at)
 
 
-class BurstUser(EchoUserBase):
+class BurstUser(User):
     """Sends exactly one echo request, released together with all the others.
 
     Before the barrier each user opens its connection, writes all of its request but the
@@ -125,6 +149,8 @@ class BurstUser(EchoUserBase):
     out of that moment: a user wakes only when its own answer arrives. Each answer is
     checked byte for byte and recorded like every request.
     """
+
+    wait_time = constant(0)
 
     def on_start(self) -> None:
         while CONDUCTOR.closed:  # spawned after the point ended (a master rebalancing): idle
@@ -156,13 +182,10 @@ class BurstUser(EchoUserBase):
         in at once, leave both for right after the release (`_send_late`)."""
         settings = CONDUCTOR.settings
         text = f"u{self.index}r1"
-        path = f"/?field={text}&delay={settings.delay_s!r}"
-        if settings.work_ms:
-            path += f"&work={settings.work_ms!r}"
         self.expected = contract.render_page(text)
         target = urlsplit(self.host)
         self.address = (target.hostname, target.port or 80)
-        request = request_bytes(target.netloc, path)
+        request = request_bytes(target.netloc, echo_path(text))
         self.last_byte = request[-1:]
         self.late = None
         limit = settings.primed_share * users_here(self.environment)
@@ -189,18 +212,14 @@ class BurstUser(EchoUserBase):
                 self.failure = exc
 
     def record_send(self) -> None:
-        self.ids = {"req_id": RECORDER.new_id(), "kind": "echo", "user": self.index,
-                    "sent_at": self.sent_at, "intended_at": ""}  # fmt: skip
-        RECORDER.record("send", **self.ids)
+        self.ids = sent("echo", self.index, sent_at=self.sent_at)
 
     def _send_late(self) -> None:
         """A user past the primed share: after the release, connect and send it all."""
         CONDUCTOR.go.wait()
         if CONDUCTOR.closed:
             return
-        self.ids = {"req_id": RECORDER.new_id(), "kind": "echo", "user": self.index,
-                    "sent_at": RECORDER.now(), "intended_at": ""}  # fmt: skip
-        RECORDER.record("send", **self.ids)
+        self.ids = sent("echo", self.index)
         self.started = time.perf_counter()
         try:
             self.sock = socket.create_connection(self.address, timeout=CONDUCTOR.settings.timeout_s)
@@ -210,20 +229,12 @@ class BurstUser(EchoUserBase):
 
     def _answer(self) -> None:
         """Wait for the answer (from before the release), check it, record it."""
-        outcome, error, status, worker, timing, body = "ok", "", 0, "", "", b""
+        answer, failure = (0, {}, b"", self.expected), self.failure
         try:
-            if self.failure is not None:
-                raise self.failure
-            status, headers, body = read_answer(self.sock)
-            worker = headers.get(contract.WORKER_HEADER.lower(), "")
-            timing = headers.get(TIMING_HEADER.lower(), "")
-            if status != 200:
-                reason = _reason(headers.get("content-type"), body)
-                outcome, error = "failed", f"status {status}{reason}"
-            elif body != self.expected:
-                outcome, error = "failed", "wrong body"
-        except (OSError, http.client.HTTPException, gevent.Timeout) as exc:
-            outcome, error = classify(exc), type(exc).__name__
+            if failure is None:
+                answer = (*read_answer(self.sock), self.expected)
+        except REQUEST_ERRORS as exc:
+            failure = exc
         finally:
             if self.sock is not None:
                 self.sock.close()
@@ -231,16 +242,9 @@ class BurstUser(EchoUserBase):
         if self.ids is None:
             return  # never released: never sent, never counted
         latency_ms = (time.perf_counter() - self.started) * 1000.0
-        if outcome == "ok" and latency_ms > 1000.0 * CONDUCTOR.settings.timeout_s:
-            outcome, error = "timeout", "TimeoutError"  # later than any other user would wait
-        RECORDER.record("done", **self.ids, done_at=RECORDER.now(),
-                        latency_ms=f"{latency_ms:.3f}", status=status, outcome=outcome,
-                        error=error, worker=worker, server_timing=timing)  # fmt: skip
-        self.environment.events.request.fire(
-            request_type="GET", name="echo", response_time=latency_ms,
-            response_length=len(body), context={},
-            exception=None if outcome == "ok" else RuntimeError(f"{outcome}: {error}"),
-        )  # fmt: skip
+        if failure is None and latency_ms > 1000.0 * CONDUCTOR.settings.timeout_s:
+            failure = TimeoutError()  # later than any other user would wait
+        record_answer(self.environment, self.ids, latency_ms, answer, failure)
 
 
 class EchoUser(EchoUserBase):
@@ -253,10 +257,11 @@ class EchoUser(EchoUserBase):
 
     @task
     def loop(self) -> None:
-        if RECORDER.now() >= CONDUCTOR.send_until:
-            gevent.sleep(3600)  # idle until the conductor quits
-            return
-        self.echo()
+        """Back to back until the window ends, in one task: locust's scheduler and
+        wait_time between requests would cost as much as the request itself."""
+        while RECORDER.now() < CONDUCTOR.send_until:
+            self.echo()
+        gevent.sleep(3600)  # idle until the conductor quits
 
 
 class PageUser(EchoUserBase):
@@ -276,9 +281,12 @@ class OpenUser(EchoUserBase):
     """Open loop: one of a pool of senders taking arrivals from the schedule."""
 
     @task
-    def arrival(self) -> None:
-        try:
-            intended = CONDUCTOR.arrivals.get(timeout=1.0)
-        except Empty:
-            return
-        self.echo(intended_at=intended)
+    def arrivals(self) -> None:
+        """Each arrival as it falls due, until the conductor closes the point."""
+        while not CONDUCTOR.closed:
+            try:
+                intended = CONDUCTOR.arrivals.get(timeout=1.0)
+            except Empty:
+                continue
+            self.echo(intended_at=intended)
+        gevent.sleep(3600)
