@@ -159,6 +159,21 @@ def environment_lines(run: dict) -> list[str]:
         f"started {run.get('started')}, ended {run.get('ended')}, status **{run.get('status')}**",
         "- Load generator and servers share this machine's cores; figures are ratios to the "
         "model first, absolute numbers only for this machine.",
+        *_client_cost_lines(run.get("client_cost")),
+    ]
+
+
+def _client_cost_lines(cost: dict | None) -> list[str]:
+    """run.json's `client_cost`, in words (older runs have none)."""
+    if not cost:
+        return []
+    if "error" in cost:
+        return [f"- The client's own cost was not measured: {cost['error']}"]
+    return [
+        f"- The client alone (one locust process, {cost['users']} users against a trivial "
+        f"answerer{' on another core' if cost.get('pinned') else ''}) spent "
+        f"{cost['us_per_request']:.0f} us of CPU per request at {cost['rps']:.0f} req/s: what "
+        "each request sent takes from the servers' cores (per point: `loadgen_cpu_us_per_request`)."
     ]
 
 

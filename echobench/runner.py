@@ -18,7 +18,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from echobench import database, environment, metrics, results, stats, terminal, verdict
+from echobench import client_cost, database, environment, metrics, results, stats, terminal, verdict
 from echobench.loadgen import CPU_WARNING, Loadgen, LoadGenerator, worker_problems
 from echobench.point import Point
 from echobench.profiles import Profile
@@ -277,6 +277,9 @@ def execute(run: Run, console: Console | None = None) -> Run:
     console = console or Console(stderr=True)
     points = run.profile.points
     run.save()
+    if points:
+        run.meta["client_cost"] = _client_cost(run, console)
+        run.save()
     expected_total = sum(p.expected_s for p in points)
     progress = Progress(
         TextColumn("[bold]{task.completed}/{task.total}[/] {task.description}"),
@@ -331,6 +334,19 @@ def execute(run: Run, console: Console | None = None) -> Run:
         run.meta["elapsed_s"] = round(time.monotonic() - started, 1)
         run.save()
     return run
+
+
+def _client_cost(run: Run, console: Console) -> dict:
+    """The client's own CPU per request on this machine, before any point; a failure is
+    said and kept, and the run goes on without it."""
+    try:
+        cost = client_cost.measure(run.run_dir / "client-cost")
+    except (RuntimeError, OSError, ValueError) as exc:
+        console.print(f"[yellow]the client's own cost was not measured: {exc}")
+        return {"error": str(exc)}
+    console.print(f"the client alone: {cost['us_per_request']:.0f} us of CPU per request "
+                  f"at {cost['rps']:.0f} req/s")  # fmt: skip
+    return cost
 
 
 def _describe(point: Point) -> str:

@@ -75,7 +75,7 @@ def judge(
     peak = row.get("loadgen_cpu_peak_pct")
     bound = peak is not None and peak >= LOADGEN_BOUND_PCT
     if bound:
-        notes.append(f"load generator at {peak:.0f}% of a core")
+        notes.append(f"load generator at {peak:.0f}% of a core{_client_share(row)}")
     if demanded_rps and ceiling_rps and demanded_rps >= LOADGEN_CEILING_SHARE * ceiling_rps:
         said = (f"demands {demanded_rps:.0f} req/s, over {LOADGEN_CEILING_SHARE:.0%} of the "
                 f"load generator's calibrated ceiling of {ceiling_rps:.0f} req/s")  # fmt: skip
@@ -97,6 +97,17 @@ def judge(
             notes.append(f"{row[key]} {label}")
     broken = _broken(row, problems)
     return {**row, "loadgen_bound": bound, "valid": not (bound or broken), "note": "; ".join(notes)}
+
+
+def _client_share(row: dict) -> str:
+    """What the client took of the machine, measured: its cores over the window and its
+    CPU per request (the server's M stays the machine's: it had what the client left)."""
+    said = []
+    if row.get("loadgen_cores") is not None:
+        said.append(f"{row['loadgen_cores']:.2f} of the machine's {row.get('cores') or '?'} cores")
+    if row.get("loadgen_cpu_us_per_request") is not None:
+        said.append(f"{row['loadgen_cpu_us_per_request']:.0f} us per request")
+    return f" ({', '.join(said)})" if said else ""
 
 
 def model_gap(row: dict) -> Problem | None:

@@ -314,6 +314,16 @@ def test_the_load_generator_is_bound_at_90_percent_of_a_core(peak, bound):
     assert ("load generator at 90% of a core" in judged["note"]) is bound
 
 
+def test_a_bound_client_says_the_share_of_the_cores_it_took_and_its_cost_per_request():
+    row = {**MEASURED, "loadgen_cpu_peak_pct": 95.0, "loadgen_cores": 0.93, "cores": 2,
+           "loadgen_cpu_us_per_request": 41.4}  # fmt: skip
+    assert verdict.judge(row, [])["note"] == (
+        "load generator at 95% of a core (0.93 of the machine's 2 cores, 41 us per request)"
+    )
+    calm = verdict.judge({**row, "loadgen_cpu_peak_pct": 50.0}, [])
+    assert "cores" not in calm["note"], "said only where the client binds"
+
+
 def test_a_cpu_warning_from_locust_binds_the_point():
     warned = remark(verdict.LOADGEN_CPU, "locust warned: CPU usage above 90%")
     judged = verdict.judge({**MEASURED, "loadgen_cpu_peak_pct": 10.0}, [warned])

@@ -7,6 +7,7 @@ the per-request records, so a bug in echobench.metrics cannot hide behind itself
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -80,7 +81,20 @@ def test_run_metadata_describes_the_machine(smoke_run):
     assert run["git"]["commit"] is None or len(run["git"]["commit"]) == 40
 
 
+def test_the_run_measures_the_clients_own_cost_and_each_points(smoke_run):
+    cost = results.load_run(smoke_run[0])["client_cost"]
+    assert cost["us_per_request"] > 0 and cost["rps"] > 0 and cost["ok_share"] == 1.0, cost
+    assert cost["pinned"] is ((os.cpu_count() or 1) >= 2)
+    assert f"spent {cost['us_per_request']:.0f} us of CPU per request" in (
+        (smoke_run[0] / "report.md").read_text()
+    )
+    summary = results.load_summary(smoke_run[0])
+    assert (summary["loadgen_cpu_us_per_request"] > 0).all()
+
+
 def test_no_process_survives_the_run(smoke_run):
+    pids = set(results.load_run(smoke_run[0])["client_cost"]["pids"])
+    assert len(pids) == 2 and alive(pids) == set(), "the answerer and its locust"
     for pids_file in smoke_run[0].glob("raw/*/pids.json"):
         pids = set(json.loads(pids_file.read_text())["pids"])
         assert len(pids) >= 2, pids_file

@@ -1,0 +1,43 @@
+"""The client's own cost: the trivial answerer's bytes, a failed measurement said and
+kept, and the report's line. The real measurement runs in the smoke run
+(test_pipeline_smoke.py: positive, every answer right, nothing left running)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from echobench import answerer, client_cost, report, runner
+from servers import contract
+
+
+def test_the_answerer_echoes_the_field_with_its_length_and_keeps_the_connection():
+    page = contract.render_page("u3r7")
+    assert answerer.answer_for(b"GET /?field=u3r7&delay=0.0 HTTP/1.1\r\nHost: x\r\n\r\n") == (
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(page), page)
+    )
+    assert answerer.answer_for(b"garbage").endswith(contract.render_page())
+
+
+def test_a_failed_measurement_is_said_and_kept_and_the_run_goes_on(monkeypatch, tmp_path):
+    def fail(_raw):
+        raise RuntimeError("the trivial answerer did not start (see answerer.log)")
+
+    monkeypatch.setattr(client_cost, "measure", fail)
+    console = Console(record=True, width=200)
+    run = runner.Run.__new__(runner.Run)  # only run_dir is read
+    run.run_dir = tmp_path
+    assert runner._client_cost(run, console) == {
+        "error": "the trivial answerer did not start (see answerer.log)"
+    }
+    assert "was not measured: the trivial answerer did not start" in console.export_text()
+
+
+def test_the_report_says_the_clients_cost_or_why_it_is_missing():
+    cost = {"us_per_request": 25.8, "rps": 30110.0, "users": 16, "pinned": True}
+    (line,) = report._client_cost_lines(cost)
+    assert "16 users against a trivial answerer on another core" in line
+    assert "spent 26 us of CPU per request at 30110 req/s" in line
+    assert report._client_cost_lines({"error": "boom"}) == [
+        "- The client's own cost was not measured: boom"
+    ]
+    assert report._client_cost_lines(None) == [], "older runs have none"
