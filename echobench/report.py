@@ -13,7 +13,10 @@ import pandas as pd
 from markdown_it import MarkdownIt
 
 from echobench import advice, derived, findings, plots, results, stats, style
+from echobench.figures import by_name
 from echobench.scenarios import SCENARIOS
+
+DECLARED = by_name()  # every figure: its heading and digits in the tables
 
 CHART_NOTES = {
     "burst_makespan": "Bars: measured time from the first request sent to the last answer; dashed "
@@ -117,13 +120,13 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
         table.insert(1, "wait", [derived.way_label(r) for _, r in data.iterrows()])
     if (data["repeat"] > 1).any():
         table.insert(2, "repeat", data["repeat"])
-    for column, heading, digits in kind.report_rates:
-        table[heading] = data[column].map(lambda v, d=digits: _fmt(v, d))
+    for figure in (DECLARED[name] for name in kind.report_rates):
+        table[figure.heading] = data[figure.name].map(figure.shown)
     table["efficiency"] = data["efficiency"].map(lambda v: _fmt(v, 3))
     table["p50 ms"] = data["p50_ms"].map(_fmt)
     table["p99 ms"] = data["p99_ms"].map(_fmt)
-    for column, heading, digits in kind.report_latencies:
-        table[heading] = data[column].map(lambda v, d=digits: _fmt(v, d))
+    for figure in (DECLARED[name] for name in kind.report_latencies):
+        table[figure.heading] = data[figure.name].map(figure.shown)
     table["ok / sent"] = data["ok"].map(_fmt) + " / " + data["requests"].map(_fmt)
     # the counts are all measured or all missing: an unmeasured point stays empty, not 0
     table["failed+timeout+unfinished"] = (

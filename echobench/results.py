@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from echobench import figures
 from echobench.decision import cpu_points
 
 SCHEMA_VERSION = 1
@@ -24,71 +25,8 @@ RUNS_DIR = RESULTS_ROOT / "runs"
 LATEST = RESULTS_ROOT / "latest"
 REFERENCE = RESULTS_ROOT / "reference"
 
-# summary.csv, in order; documented in results/README.md.
-COLUMNS = [
-    "run_id",
-    "point_id",
-    "config",
-    "model",
-    "server",
-    "workers",
-    "threads",
-    "capacity",
-    "parallel",
-    "scenario",
-    "users",
-    "delay_s",
-    "work_ms",
-    "cores",
-    "io",
-    "pool",
-    "db_max_connections",
-    "offered_rps",
-    "repeat",
-    "requests",
-    "ok",
-    "failed",
-    "timeouts",
-    "unfinished",
-    "duration_s",
-    "rps",
-    "ideal_rps",
-    "makespan_s",
-    "ideal_makespan_s",
-    "send_spread_ms",
-    "send_lag_p99_ms",
-    "efficiency",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "ideal_latency_ms",
-    "answered_in_bound_share",
-    "fast_requests",
-    "fast_ok",
-    "fast_p50_ms",
-    "fast_p99_ms",
-    "fast_max_ms",
-    "server_pss_idle_mb",
-    "server_pss_peak_mb",
-    "server_cpu_s",
-    "server_cores",
-    "loadgen_cores",
-    "workers_seen",
-    "busiest_share",
-    "idlest_share",
-    "pool_wait_p50_ms",
-    "pool_wait_p99_ms",
-    "query_p50_ms",
-    "db_cpu_s",
-    "db_cores",
-    "loadgen_cpu_peak_pct",
-    "loadgen_cpu_us_per_request",
-    "loadgen_bound",
-    "valid",
-    "note",
-]
+# summary.csv, in order: declared (with what each means) in figures.py.
+COLUMNS = figures.columns()
 
 
 class ResultsError(RuntimeError):

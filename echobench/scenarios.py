@@ -43,10 +43,10 @@ class Scenario:
     fixed_requests = False  # sends exactly `users` requests
     born = "sent_at"  # a request belongs to the window it was sent in
     has_ideal_latency = True
-    # the report's table: (summary column, heading, decimals) after the rates, and after
-    # the latencies
-    report_rates: tuple[tuple[str, str, int], ...] = ()
-    report_latencies: tuple[tuple[str, str, int], ...] = ()
+    # the report's table: its own figures after the rates, and after the latencies
+    # (headings and digits: figures.py)
+    report_rates: tuple[str, ...] = ()
+    report_latencies: tuple[str, ...] = ()
 
     # --- timings, in seconds, from the point's parameters ---------------------------------
 
@@ -146,8 +146,8 @@ class Burst(Scenario):
     user_classes = ("BurstUser",)
     headline, higher_is_better = "makespan_s", False
     fixed_requests = True
-    report_rates = (("makespan_s", "makespan s", 3), ("ideal_makespan_s", "ideal s", 3))
-    report_latencies = (("send_spread_ms", "send spread ms", 0),)
+    report_rates = ("makespan_s", "ideal_makespan_s")
+    report_latencies = ("send_spread_ms",)
 
     def demanded_rps(self, p: Point) -> None:
         """None: a burst asks no sustained rate of the client. Its requests are written
@@ -202,7 +202,7 @@ class Mixed(Steady):
     user_classes = ("EchoUser", "PageUser")
     extra_users = 1
     headline, higher_is_better = "fast_p50_ms", False
-    report_latencies = (("fast_p50_ms", "fast p50 ms", 0), ("fast_p99_ms", "fast p99 ms", 0))
+    report_latencies = ("fast_p50_ms", "fast_p99_ms")
 
     def extra_figures(self, requests: pd.DataFrame, start: float, stop: float) -> dict:
         """The fast `GET /` stream sent inside the window: head-of-line blocking."""
@@ -228,8 +228,7 @@ class Open(Scenario):
     headline, higher_is_better = "p99_ms", False
     by_rate = True
     born = "intended_at"  # a request belongs to the window it was scheduled in, sent or not
-    report_latencies = (("answered_in_bound_share", "in 2(D+c)", 2),
-                        ("send_lag_p99_ms", "send lag p99 ms", 1))  # fmt: skip
+    report_latencies = ("answered_in_bound_share", "send_lag_p99_ms")
 
     def ideal_latency_s(self, p: Point) -> float:
         """Below capacity every arrival finds a slot; past it the queue grows without bound."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from echobench.figures import FIGURES as DECLARED
 from echobench.scenarios import SCENARIOS
 
 # The fields that identify "the same point" across repeats and across runs.
 POINT_KEY = ["scenario", "config", "users", "offered_rps", "delay_s", "work_ms"]
-FIGURES = ["rps", "efficiency", "makespan_s", "p50_ms", "p99_ms", "server_pss_peak_mb"]
+# What repeats are summarized by (every scenario's headline among them: figures.py).
+FIGURES = [f.name for f in DECLARED if f.aggregated]
 # Headline figure per scenario, and whether higher is better.
 HEADLINE = {name: (s.headline, s.higher_is_better) for name, s in SCENARIOS.items()}
 DEFAULT_THRESHOLD = 0.02
@@ -31,6 +33,7 @@ def _key(frame: pd.DataFrame) -> pd.DataFrame:
 def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
     """One row per point across its repeats: n, valid_n, and median, q25, q75 of each figure."""
     data = _key(summary)
+    data = data.assign(**{f: float("nan") for f in FIGURES if f not in data})  # older runs
     groups = data.groupby(POINT_KEY, sort=False)
     out = groups.agg(repeats=("repeat", "count"), valid_repeats=("valid", "sum"))
     for figure in FIGURES:

@@ -7,6 +7,8 @@ import math
 from rich.console import Console
 from rich.table import Table
 
+from echobench.figures import FIGURES
+
 
 def console() -> Console:
     """Progress and tables on stderr; wide enough for the table when not a terminal."""
@@ -34,12 +36,7 @@ def print_plan(profile, out: Console) -> None:
 
 
 # How each scenario's headline figure reads on a point's progress line.
-HEADLINES = {
-    "makespan_s": "{:.3f} s makespan",
-    "rps": "{:.1f} req/s",
-    "fast_p50_ms": "fast page p50 {:.1f} ms",
-    "p99_ms": "p99 {:.0f} ms",
-}
+HEADLINES = {f.name: f.says for f in FIGURES if f.says}
 
 
 def point_line(row: dict, headline: str) -> str:
