@@ -10,6 +10,9 @@ import pandas as pd
 
 from echobench import decision, derived
 from echobench.configs import FAMILIES, ConfigError, get_config
+from echobench.scenarios.burst import BURST
+from echobench.scenarios.mixed import MIXED
+from echobench.scenarios.steady import STEADY
 from echobench.style import k_label, ordered_configs
 
 # The classic demonstration the table quotes: n simultaneous requests of D seconds.
@@ -19,7 +22,7 @@ CLASSIC_BURST = (200, 2.0)
 def _burst(summary: pd.DataFrame) -> pd.Series:
     n, d = CLASSIC_BURST
     rows = summary[
-        (summary["scenario"] == "burst") & (summary["users"] == n) & (summary["delay_s"] == d)
+        (summary["scenario"] == BURST.name) & (summary["users"] == n) & (summary["delay_s"] == d)
     ]
     return rows.groupby("config")["makespan_s"].median()
 
@@ -32,7 +35,7 @@ def _memory_per_request(summary: pd.DataFrame) -> pd.Series:
 
 def _fast_page(summary: pd.DataFrame) -> pd.Series:
     work = summary["work_ms"].fillna(0.0) if "work_ms" in summary else 0.0
-    mixed = summary[(summary["scenario"] == "mixed") & (work == 0)]
+    mixed = summary[(summary["scenario"] == MIXED.name) & (work == 0)]
     return mixed.groupby("config")["fast_p50_ms"].median()
 
 
@@ -116,7 +119,8 @@ def sentences(
 
 def _pool_sentence(db: pd.DataFrame) -> str | None:
     """The steady config whose smallest pool cost it the most against sleeping."""
-    steady = db[(db["scenario"] == "steady") & db["valid"]]
+    steady = STEADY.rows(db)
+    steady = steady[steady["valid"]]
     found = None
     for config, rows in steady.groupby("config"):
         slept, pooled = rows[rows["io"] != "db"], rows[rows["io"] == "db"]

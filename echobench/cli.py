@@ -430,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenarios",
         nargs="+",
         metavar="SCENARIO",
-        choices=scenarios.NAMES,
+        choices=scenarios.names(),
         help="only the profile's groups of these scenarios",
     )
     p.add_argument(

@@ -16,6 +16,7 @@ from echobench import metrics, processes
 from echobench.configs import get_config
 from echobench.loadgen import LoadGenerator
 from echobench.point import Point
+from echobench.scenarios.steady import STEADY
 
 USERS = 16
 WINDOW_S = 2.0
@@ -48,7 +49,7 @@ def measure(raw: Path) -> dict:
                 raise RuntimeError("the trivial answerer did not start (see answerer.log)")
             time.sleep(0.05)
         url = f"http://127.0.0.1:{port_file.read_text()}"
-        point = Point(0, "steady", get_config("fastapi-async"), USERS, 0.0, 1, warmup_s=0.5,
+        point = Point(0, STEADY.name, get_config("fastapi-async"), USERS, 0.0, 1, warmup_s=0.5,
                       window_s=WINDOW_S)  # fmt: skip
         load = LoadGenerator(point, url, raw)
         locust = load.start()

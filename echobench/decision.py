@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from echobench import derived
+from echobench.scenarios.steady import STEADY
 from echobench.style import ordered_configs
 
 # A winner's p99 is at most this many times the request's own D + c.
@@ -56,7 +57,7 @@ def cpu_points(summary: pd.DataFrame) -> pd.DataFrame:
     than one CPU cost c. Empty for runs without CPU work (or made before it existed)."""
     if "work_ms" not in summary:
         return summary.iloc[0:0]
-    data = summary[summary["scenario"] == "steady"]
+    data = STEADY.rows(summary)
     costs = data.groupby(["delay_s", "users"])["work_ms"].transform("nunique")
     return data[costs > 1]
 

@@ -11,15 +11,17 @@ import pandas as pd
 
 from echobench import model
 from echobench.configs import FAMILIES
+from echobench.scenarios import rows_where
 
 # The family whose memory is shown per worker: one process per slot.
 SYNC_FAMILY = next(f.name for f in FAMILIES.values() if f.model == "sync")
 
 
-def loaded(summary: pd.DataFrame) -> pd.DataFrame:
-    """Points under closed-loop load whose server memory was sampled."""
-    data = summary[summary["scenario"].isin(["steady", "mixed"])]
-    return data.dropna(subset=["server_pss_peak_mb"])
+def loaded(summary: pd.DataFrame, sampled: bool = True) -> pd.DataFrame:
+    """Points whose PSS is memory under a held closed-loop load (`memory_under_load`),
+    and, `sampled`, whose server memory was sampled."""
+    data = rows_where(summary, lambda s: s.memory_under_load)
+    return data.dropna(subset=["server_pss_peak_mb"]) if sampled else data
 
 
 def sync_workers(summary: pd.DataFrame) -> pd.DataFrame:

@@ -9,11 +9,17 @@ from __future__ import annotations
 import pandas as pd
 
 from echobench import decision, derived, model
+from echobench.scenarios import SCENARIOS
+from echobench.scenarios.burst import BURST
+from echobench.scenarios.calibrate import CALIBRATE
+from echobench.scenarios.mixed import MIXED
+from echobench.scenarios.open import OPEN
+from echobench.scenarios.steady import STEADY
 from echobench.style import k_label, ordered_configs
 
 
 def burst(summary: pd.DataFrame) -> list[str]:
-    data = summary[(summary["scenario"] == "burst")]
+    data = BURST.rows(summary)
     lines = []
     for config in ordered_configs(data["config"]):
         for row in data[data["config"] == config].itertuples():
@@ -35,7 +41,7 @@ def burst(summary: pd.DataFrame) -> list[str]:
 
 
 def steady(summary: pd.DataFrame) -> list[str]:
-    data = summary[summary["scenario"] == "steady"]
+    data = STEADY.rows(summary)
     lines = []
     for config in ordered_configs(data["config"]):
         rows = data[data["config"] == config].sort_values("users")
@@ -77,7 +83,7 @@ def memory(summary: pd.DataFrame) -> list[str]:
 
 
 def head_of_line(summary: pd.DataFrame) -> list[str]:
-    data = summary[summary["scenario"] == "mixed"].dropna(subset=["fast_p50_ms"])
+    data = MIXED.rows(summary).dropna(subset=["fast_p50_ms"])
     lines = []
     for config in ordered_configs(data["config"]):
         for row in data[data["config"] == config].itertuples():
@@ -101,7 +107,7 @@ def validity(summary: pd.DataFrame) -> list[str]:
 
 
 def open_loop(summary: pd.DataFrame) -> list[str]:
-    data = summary[summary["scenario"] == "open"]
+    data = OPEN.rows(summary)
     lines = []
     for config in ordered_configs(data["config"]):
         rows = data[data["config"] == config].sort_values("offered_rps")
@@ -153,7 +159,7 @@ def scale(summary: pd.DataFrame, calibration: dict | None) -> list[str]:
         f"{config}: zero-delay capacity R0 = {rate:.0f} req/s on this machine."
         for config, rate in r0.items()
     ]
-    bursts = summary[summary["scenario"] == "burst"]
+    bursts = BURST.rows(summary)
     for row in bursts.sort_values(["config", "users"]).itertuples():
         if row.users < 1000:
             continue
@@ -283,22 +289,21 @@ def crossover(summary: pd.DataFrame) -> list[str]:
 def database(summary: pd.DataFrame) -> list[str]:
     """io = db against sleep: per config and load, the rate or makespan each way of waiting
     reached against its model, what bound K, and the CPU each answer cost."""
-    data = summary[summary["scenario"].isin(["calibrate", "burst", "steady"])]
+    data = summary[summary["scenario"].isin([CALIBRATE.name, BURST.name, STEADY.name])]
     if not (data["io"] == "db").any():
         return []
     lines = []
-    order = {"calibrate": 0, "burst": 1, "steady": 2}
     groups = data.groupby(["scenario", "users", "delay_s"])
-    for (scenario, users, delay), group in sorted(groups, key=lambda g: order[g[0][0]]):
+    for (scenario, users, delay), group in sorted(groups, key=lambda g: SCENARIOS[g[0][0]].order):
         for config in ordered_configs(group["config"]):
             rows = group[group["config"] == config]
             if not (rows["io"] == "db").any():
                 continue
             parts = [_way(row, scenario) for _, row in _by_way(rows).iterrows()]
-            load = f"n = {users}" if scenario == "burst" else f"C = {users}"
+            load = f"{SCENARIOS[scenario].load_symbol} = {users}"
             lines.append(f"{config}, {scenario}, {load}, D = {1000 * delay:g} ms: "
                          + "; ".join(parts) + ".")  # fmt: skip
-    lines += _cpu_cost(data[data["scenario"] == "steady"])
+    lines += _cpu_cost(STEADY.rows(data))
     db = data[(data["io"] == "db") & data["valid"] & data["efficiency"].notna()]
     if len(db):
         within = (db["efficiency"] - 1).abs() <= 0.10
@@ -330,9 +335,10 @@ def _by_way(rows: pd.DataFrame) -> pd.DataFrame:
 def _way(row: pd.Series, scenario: str) -> str:
     way = derived.way_label(row)
     k = f"K = {k_label(row['capacity'])}"
-    if scenario == "calibrate":
+    kind = SCENARIOS[scenario]
+    if kind.calibrates:
         said = f"{way}: R0 = {row['rps']:.0f} req/s"
-    elif scenario == "burst":
+    elif kind.fixed_requests:
         if pd.isna(row["makespan_s"]):
             return f"{way}: did not all finish ({int(row['failed'])} failed)"
         said = f"{way}: {row['makespan_s']:.2f} s (model {row['ideal_makespan_s']:g} s, {k})"

@@ -18,7 +18,7 @@ from pathlib import Path
 from echobench.configs import MAX_POOL, ConfigError, ServerConfig, get_config
 from echobench.database import DEFAULT_MAX_CONNECTIONS
 from echobench.point import Point
-from echobench.scenarios import NAMES, SCENARIOS
+from echobench.scenarios import SCENARIOS, names
 from servers.contract import MAX_DELAY_S, MAX_WORK_MS
 from servers.database import IO_MODES
 
@@ -124,9 +124,9 @@ def load_profile(
     if not isinstance(groups, list) or not groups:
         raise ProfileError(f"{source}: needs at least one [[groups]] table")
     repeats = _repeats(repeat if repeat is not None else data.get("repeat", 1))
-    unknown = set(scenarios or []) - set(NAMES)
+    unknown = set(scenarios or []) - set(names())
     if unknown:
-        raise ProfileError(f"unknown scenario {sorted(unknown)[0]!r}; known: {', '.join(NAMES)}")
+        raise ProfileError(f"unknown scenario {sorted(unknown)[0]!r}; known: {', '.join(names())}")
     try:
         chosen = [get_config(c) for c in configs] if configs else None
     except ConfigError as exc:
@@ -141,7 +141,7 @@ def load_profile(
             raise ProfileError(f"{source}: group {number} has unknown key {sorted(extra)[0]!r}")
         scenario = group.get("scenario")
         if scenario not in SCENARIOS:
-            raise ProfileError(f"{source}: group {number} scenario must be one of {NAMES}")
+            raise ProfileError(f"{source}: group {number} scenario must be one of {names()}")
         if scenarios and scenario not in scenarios:
             continue
         try:

@@ -91,7 +91,7 @@ def _table(frame: pd.DataFrame) -> str:
 
 def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
     """The report's table for one scenario: the figures a reader compares."""
-    data = summary[summary["scenario"] == scenario]
+    data = SCENARIOS[scenario].rows(summary)
     data = data.assign(_o=data["config"].map(style.ordered_configs(data["config"]).index))
     work = data["work_ms"].fillna(0.0) if "work_ms" in data else pd.Series(0.0, data.index)
     data = data.assign(_work=work, _db=(data["io"] == "db").astype(int),
@@ -230,7 +230,7 @@ def render(run_dir: Path, charts: list[str]) -> str:
     if noted:
         lines += ["## Notes on valid points", "", *[f"- {n}" for n in noted], ""]
     for scenario, title in SECTIONS.items():
-        if (summary["scenario"] == scenario).any():
+        if not SCENARIOS[scenario].rows(summary).empty:
             lines += [f"## {title}", "", _table(scenario_table(summary, scenario)), ""]
     if (summary["repeat"] > 1).any():
         lines += [

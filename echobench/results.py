@@ -18,6 +18,8 @@ import pandas as pd
 
 from echobench import figures
 from echobench.decision import cpu_points
+from echobench.scenarios.burst import BURST
+from echobench.scenarios.open import OPEN
 
 SCHEMA_VERSION = 1
 RESULTS_ROOT = Path("results")
@@ -130,7 +132,7 @@ def load_run(run_dir: Path | str) -> dict:
 
 
 COMPANIONS = {
-    "open": RESULTS_ROOT / "reference-open",
+    OPEN.name: RESULTS_ROOT / "reference-open",
     "scale": RESULTS_ROOT / "reference-scale",
     "crossover": RESULTS_ROOT / "reference-crossover",
     "db": RESULTS_ROOT / "reference-db",
@@ -141,10 +143,10 @@ def _has_points_for(summary: pd.DataFrame, kind: str) -> bool:
     """Whether a run has what the `open`, `scale`, `crossover` or `db` sections show."""
     if kind == "db":
         return bool((summary["io"] == "db").any())
-    if kind == "open":
-        return bool((summary["scenario"] == "open").any())
+    if kind == OPEN.name:
+        return not OPEN.rows(summary).empty
     if kind == "scale":
-        bursts = summary[summary["scenario"] == "burst"]
+        bursts = BURST.rows(summary)
         return bool((bursts.groupby("config")["users"].nunique() > 1).any())
     return not cpu_points(summary).empty
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from echobench import derived
 from echobench.decision import cpu_points
 from echobench.derived import sleeping
 from echobench.plots.bursts import burst_makespan, scale_makespan
@@ -23,6 +24,11 @@ from echobench.plots.mixed import head_of_line
 from echobench.plots.open_loop import open_loop_latency
 from echobench.plots.overview import efficiency_overview
 from echobench.plots.steady import latency_vs_users, throughput_vs_users
+from echobench.scenarios import rows_where
+from echobench.scenarios.burst import BURST
+from echobench.scenarios.mixed import MIXED
+from echobench.scenarios.open import OPEN
+from echobench.scenarios.steady import STEADY
 from echobench.style import config_colors
 
 __all__ = [
@@ -49,32 +55,32 @@ def _has_worker_spread(summary: pd.DataFrame) -> bool:
     return spread is not None and bool((spread.notna() & (summary["workers"] > 1)).any())
 
 
-def _has(scenario: str):
-    return lambda summary: (summary["scenario"] == scenario).any()
+def _has(scenario):
+    return lambda summary: not scenario.rows(summary).empty
 
 
 # name: (draw, whether a run has the data for it)
 CHARTS = {
-    "burst_makespan": (burst_makespan, _has("burst")),
+    "burst_makespan": (burst_makespan, _has(BURST)),
     "throughput_vs_users": (throughput_vs_users, lambda s: not steady_points(s).empty),
     "latency_vs_users": (latency_vs_users, lambda s: not steady_points(s).empty),
-    "memory": (memory, lambda s: s["scenario"].isin(["steady", "mixed"]).any()),
-    "head_of_line": (head_of_line, _has("mixed")),
-    "open_loop_latency": (open_loop_latency, _has("open")),
+    "memory": (memory, lambda s: not derived.loaded(s, sampled=False).empty),
+    "head_of_line": (head_of_line, _has(MIXED)),
+    "open_loop_latency": (open_loop_latency, _has(OPEN)),
     "scale_makespan": (scale_makespan, lambda s: not scale_points(s).empty),
     "crossover": (crossover, lambda s: not cpu_points(s).empty),
     "decision_map": (decision_map, lambda s: not cpu_points(s).empty),
     "worker_spread": (worker_spread, _has_worker_spread),
     "efficiency": (
         efficiency_overview,
-        lambda s: s[s["scenario"] != "open"]["efficiency"].notna().any(),
+        lambda s: rows_where(s, lambda k: k.judged_by_model)["efficiency"].notna().any(),
     ),
 }
 # Charts that compare ways of waiting: drawn from every point. The others are drawn from
 # the sleep points of a run that has both (`derived.sleeping`).
 DATABASE_CHARTS = {
     "sleep_vs_db": (sleep_vs_db, lambda s: (s["io"] == "db").any()),
-    "db_cpu": (db_cpu, lambda s: ((s["io"] == "db") & (s["scenario"] == "steady")).any()),
+    "db_cpu": (db_cpu, lambda s: (STEADY.rows(s)["io"] == "db").any()),
 }
 
 

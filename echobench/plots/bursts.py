@@ -18,13 +18,14 @@ from echobench.plots.common import (
     plain_log,
     scale_points,
 )
+from echobench.scenarios.burst import BURST
 from echobench.style import config_colors, ordered_configs
 
 
 def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
     """Measured makespan per burst point beside the model's ceil(n/K) * D."""
     fig, ax = new_figure(ax)
-    data = summary[summary["scenario"] == "burst"].dropna(subset=["ideal_makespan_s"]).copy()
+    data = BURST.rows(summary).dropna(subset=["ideal_makespan_s"]).copy()
     ax.set_title("Burst: time to answer n simultaneous requests (lower is better)")
     if data.empty:  # none, or none that was measured at all (its note says why)
         empty_panel(ax, "no measured burst point in this run")

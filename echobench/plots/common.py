@@ -9,6 +9,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from echobench import style
+from echobench.scenarios.burst import BURST
+from echobench.scenarios.steady import STEADY
 
 INVALID, IDEAL = style.INVALID, style.IDEAL
 
@@ -59,7 +61,7 @@ def empty_panel(ax, message: str):
 
 
 def steady_points(summary: pd.DataFrame, exclude_single: bool = True) -> pd.DataFrame:
-    data = summary[summary["scenario"] == "steady"]
+    data = STEADY.rows(summary)
     if exclude_single:  # configs measured at one load level only belong to the memory chart
         levels = data.groupby("config")["users"].nunique()
         data = data[data["config"].isin(levels[levels > 1].index)]
@@ -74,6 +76,6 @@ def median_by_point(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def scale_points(summary: pd.DataFrame) -> pd.DataFrame:
-    bursts = summary[summary["scenario"] == "burst"]
+    bursts = BURST.rows(summary)
     sizes = bursts.groupby("config")["users"].nunique()
     return bursts[bursts["config"].isin(sizes[sizes > 1].index)]

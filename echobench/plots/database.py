@@ -9,15 +9,17 @@ from matplotlib.patches import Patch
 
 from echobench import derived
 from echobench.plots.common import INVALID, empty_panel, invalid_handle, plain_log
+from echobench.scenarios.burst import BURST
+from echobench.scenarios.steady import STEADY
 from echobench.style import config_colors, ordered_configs
 
 DB_HATCH = "///"
 POSTGRES = {"facecolor": "white", "edgecolor": "dimgrey", "hatch": "xxx", "linewidth": 0.5}
 # (scenario, measured column, model column, y label, log scale)
 PANELS = [
-    ("burst", "makespan_s", "ideal_makespan_s", "burst makespan, s (log)", True),
-    ("steady", "rps", "ideal_rps", "answers per second", False),
-    ("steady", "p99_ms", "ideal_latency_ms", "p99 latency, ms (log)", True),
+    (BURST, "makespan_s", "ideal_makespan_s", "burst makespan, s (log)", True),
+    (STEADY, "rps", "ideal_rps", "answers per second", False),
+    (STEADY, "p99_ms", "ideal_latency_ms", "p99 latency, ms (log)", True),
 ]
 
 
@@ -67,14 +69,14 @@ def sleep_vs_db(summary: pd.DataFrame, colors=None, run=None) -> Figure:
                  "K = min(the server's slots, N x pool, max_connections)")  # fmt: skip
     colors = colors or config_colors(summary["config"])
     for ax, (scenario, measured, ideal, label, log) in zip(axes, PANELS, strict=True):
-        data = summary[summary["scenario"] == scenario]
+        data = scenario.rows(summary)
         if not (data["io"] == "db").any():
-            empty_panel(ax, f"no {scenario} point with io = db in this run")
+            empty_panel(ax, f"no {scenario.name} point with io = db in this run")
             continue
         rows = _slots(_variants(data))
-        _bars(ax, rows, measured, ideal, colors, "n" if scenario == "burst" else "C")
+        _bars(ax, rows, measured, ideal, colors, scenario.load_symbol)
         delays = sorted(data["delay_s"].unique())
-        ax.set_title(f"{scenario}, D = {', '.join(f'{1000 * d:g}' for d in delays)} ms",
+        ax.set_title(f"{scenario.name}, D = {', '.join(f'{1000 * d:g}' for d in delays)} ms",
                      fontsize=10)  # fmt: skip
         ax.set_ylabel(label)
         if log:
@@ -103,7 +105,7 @@ def db_cpu(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         "What the real I/O costs: CPU ms per answered request, steady points\n"
         "in the server's processes (colour) and in PostgreSQL's (crossed, on top)"
     )
-    data = summary[summary["scenario"] == "steady"].dropna(subset=["server_cpu_s", "rps"])
+    data = STEADY.rows(summary).dropna(subset=["server_cpu_s", "rps"])
     if not (data["io"] == "db").any():
         empty_panel(ax, "no steady point with io = db in this run")
         return fig

@@ -17,6 +17,7 @@ from echobench.plots.common import (
     new_figure,
     plain_log,
 )
+from echobench.scenarios.mixed import MIXED
 from echobench.style import config_colors, k_label, ordered_configs
 
 
@@ -31,7 +32,7 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
     """Latency of the fast page while slow echoes keep the server busy (mixed)."""
     fig, ax = new_figure(ax, size=(10, 5))
     ax.set_title("Head-of-line blocking: a fast page while slow requests are in flight")
-    data = summary[summary["scenario"] == "mixed"].dropna(subset=["fast_p50_ms"])
+    data = MIXED.rows(summary).dropna(subset=["fast_p50_ms"])
     if data.empty:
         empty_panel(ax, "no mixed points in this run")
         return fig

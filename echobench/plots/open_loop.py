@@ -17,7 +17,7 @@ from echobench.plots.common import (
     legend_outside,
     plain_log,
 )
-from echobench.scenarios import OPEN_BOUND_FACTOR
+from echobench.scenarios.open import OPEN, OPEN_BOUND_FACTOR
 from echobench.style import config_colors, ordered_configs
 
 
@@ -43,7 +43,7 @@ def _answered_in_bound(ax, data: pd.DataFrame, colors: dict, styles: dict) -> No
 
 def open_loop_latency(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Latency from the intended send time against the offered arrival rate (open loop)."""
-    data = summary[summary["scenario"] == "open"]
+    data = OPEN.rows(summary)
     judged = "answered_in_bound_share" in data and data["answered_in_bound_share"].notna().any()
     fig = Figure(figsize=(17 if judged else 12, 5), layout="constrained")
     panels = fig.subplots(1, 3 if judged else 2)

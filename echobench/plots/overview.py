@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from echobench.plots.common import empty_panel
+from echobench.scenarios import SCENARIOS, rows_where
 from echobench.style import ordered_configs
 
 
@@ -14,7 +15,7 @@ def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Measured / ideal for every closed-loop and burst point in one grid. Open loop is
     left out: past capacity its rate sits at the capacity, so "1.00" would hide the
     overload; its latency chart judges it."""
-    data = summary[summary["scenario"] != "open"].dropna(subset=["efficiency"]).copy()
+    data = rows_where(summary, lambda s: s.judged_by_model).dropna(subset=["efficiency"]).copy()
     work = data["work_ms"].fillna(0.0) if "work_ms" in data else pd.Series(0.0, data.index)
     # one column per scenario, load, D and c: the figure widens with them
     n_cols = max(1, data.assign(_w=work)[["scenario", "users", "delay_s", "_w"]]
@@ -29,12 +30,8 @@ def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     if data.empty:
         empty_panel(ax, "no point has an efficiency")
         return fig
-    load = (
-        data["users"]
-        .astype(str)
-        .radd("n=")
-        .where(data["scenario"] == "burst", data["users"].astype(str).radd("C="))
-    )
+    symbol = data["scenario"].map(lambda name: SCENARIOS[name].load_symbol)
+    load = symbol + "=" + data["users"].astype(str)
     cpu = work.map(lambda c: f"\nc={c:g}ms" if c else "")
     data["column"] = (data["scenario"] + "\n" + load + "\nD=" + data["delay_s"].map("{:g}s".format)
                       + cpu)  # fmt: skip
@@ -45,9 +42,7 @@ def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     cols = (
         data.assign(_work=work)[["scenario", "users", "delay_s", "_work", "column"]]
         .drop_duplicates("column")
-        .assign(
-            s=lambda d: d["scenario"].map({"calibrate": -1, "burst": 0, "steady": 1, "mixed": 2})
-        )
+        .assign(s=lambda d: d["scenario"].map(lambda name: SCENARIOS[name].order))
         .sort_values(["s", "delay_s", "users", "_work"])["column"]
         .tolist()
     )

@@ -1,0 +1,30 @@
+"""Calibration: each config's zero-delay capacity R0 and the load generator's ceiling."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from echobench.scenarios.steady import Steady
+
+if TYPE_CHECKING:
+    from echobench.point import Point
+
+
+class Calibrate(Steady):
+    name = "calibrate"
+    title = "Calibrate: zero-delay capacity R0 of each config on this machine"
+    order = 0  # first: the points that use R0 come after it
+    fresh_connections = True
+    calibrates = True
+    judged_by_model = False  # it measures what the model takes as given
+    memory_under_load = False  # zero delay: nothing is held
+    has_ideal_latency = False
+
+    def demanded_rps(self, p: Point) -> None:
+        return None
+
+    def ideal_rps(self, p: Point) -> None:
+        return None  # this measures the capacity the model takes as given
+
+
+CALIBRATE = Calibrate()

@@ -1,0 +1,23 @@
+"""The steady closed loop: C users sending echoes back to back, judged by their rate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from echobench.scenarios.base import Scenario
+
+if TYPE_CHECKING:
+    from echobench.point import Point
+
+
+class Steady(Scenario):
+    name = "steady"
+    title = "Steady: closed-loop users (latency understated by coordinated omission)"
+    order = 2
+    memory_under_load = True
+
+    def stagger_s(self, p: Point) -> float:
+        return p.delay_s
+
+
+STEADY = Steady()
