@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from echobench import processes
-from echobench.loadgen import clean_env, locustfile
+from echobench.loadgen import clean_env, locustfiles
+from echobench.scenarios import SCENARIOS
 
 # locust gives up with this code when no master answered for about five minutes
 NO_MASTER_EXIT = 255
@@ -39,7 +40,7 @@ def worker_argv(master_host: str, master_port: int, log: Path) -> list[str]:
         "--worker",
         "--master-host", master_host,
         "--master-port", str(master_port),
-        "--locustfile", str(locustfile()),
+        "--locustfile", locustfiles(SCENARIOS.values()),
         "--config", os.devnull,
         "--loglevel", "INFO",
         "--logfile", str(log),

@@ -7,6 +7,7 @@ Distributed, locust runs as a master whose workers are forked here
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -78,6 +79,19 @@ def locustfile() -> Path:
     return Path(str(resources.files("loadtests") / "locustfile.py"))
 
 
+def locustfiles(kinds) -> str:
+    """locust's --locustfile: loadtests/locustfile.py (events, the conductor) and the
+    files of the scenarios' user modules, found without importing them (importing
+    locust would patch this process with gevent)."""
+    paths = [locustfile()]
+    for module in dict.fromkeys(m for kind in kinds for m in kind.user_modules):
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"no locust user module {module!r}")
+        paths.append(Path(spec.origin))
+    return ",".join(map(str, paths))
+
+
 def distribution_argv(loadgen: Loadgen) -> list[str]:
     if loadgen.workers:
         return [
@@ -102,9 +116,8 @@ def locust_point(point: Point, raw: Path) -> dict:
     kind = point.kind
     return {
         "records": str(raw / "requests.csv"),
-        "one_shot": kind.fixed_requests,
-        "by_rate": kind.by_rate,
-        "fresh_connections": kind.calibrates,
+        "release": kind.release,
+        "fresh_connections": kind.fresh_connections,
         "delay_s": point.delay_s,
         "work_ms": point.work_ms,
         "warmup_s": point.effective_warmup_s,
@@ -137,7 +150,7 @@ def locust_argv(point: Point, url: str, raw: Path, loadgen: Loadgen | None = Non
     run_time = int(point.max_load_s + STARTUP_SLACK_S)
     return [
         sys.executable, "-m", "locust",
-        "--locustfile", str(locustfile()),
+        "--locustfile", locustfiles([point.kind]),
         "--config", os.devnull,
         "--headless",
         "--host", url,

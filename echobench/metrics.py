@@ -11,16 +11,12 @@ import math
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from echobench.records import LEGACY_REQUEST_FIELDS, REQUEST_FIELDS
 from servers.database import parse_timing
-
-if TYPE_CHECKING:
-    from echobench.point import Point
 
 # The load generator's CPU is averaged over windows at least this long.
 LOADGEN_WINDOW_S = 1.0
@@ -240,29 +236,5 @@ def worker_figures(answered: pd.DataFrame, workers: int) -> dict[str, float | No
     }
 
 
-def _none_if_nan(row: dict) -> dict:
+def none_if_nan(row: dict) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-
-
-def summarize(
-    point: Point,
-    requests: pd.DataFrame,
-    marks: dict[str, float],
-    samples: pd.DataFrame,
-    local_processes: int,
-) -> dict:
-    """The measured figures of one point; bookkeeping (ids, validity) is added by the runner.
-
-    `local_processes`: the locust processes on this machine, whose CPU the sampler sums.
-    """
-    row, measured, start, stop = point.kind.summarize(point, requests, marks)
-    timed = measured["outcome"].isin(["ok", "ok_censored"])
-    row.update(percentiles(measured[timed]["latency_ms"]))
-    answered = measured[measured["outcome"] == "ok"]
-    row.update(worker_figures(answered, point.config.workers))
-    row.update(db_figures(answered))
-    if start is not None and stop is not None and len(samples):
-        row.update(server_figures(samples, start, stop))
-    row["loadgen_cpu_peak_pct"] = loadgen_cpu_peak_pct(samples, marks, local_processes)
-    row["loadgen_cpu_us_per_request"] = loadgen_cpu_us_per_request(marks)
-    return _none_if_nan(row)

@@ -18,47 +18,6 @@ from echobench.scenarios import SCENARIOS
 
 DECLARED = by_name()  # every figure: its heading and digits in the tables
 
-CHART_NOTES = {
-    "burst_makespan": "Bars: measured time from the first request sent to the last answer; dashed "
-    "tick: the model's ceil(n/K) x D. A bar at its tick is ideal.",
-    "throughput_vs_users": "Solid: measured answers per second; dashed: min(C, K) / D. Where a "
-    "config's solid line goes flat it has run out of slots (C > K).",
-    "latency_vs_users": "Solid: measured p50 / p99; dashed: D x max(1, C/K). Closed-loop users "
-    "wait for their answer before sending again, so queueing shows as latency, not as errors.",
-    "memory": "Left: total server PSS (all processes, shared pages split fairly) against the "
-    "number of sync workers, beside single-process servers. Right: peak PSS divided by the "
-    "requests in flight at each config's busiest point.",
-    "head_of_line": "A light stream of GET / while slow echoes keep the server busy: where all "
-    "slots hold slow requests, the fast page queues behind them.",
-    "open_loop_latency": "Requests arrive on a fixed schedule whatever the server does; latency "
-    "runs from each request's intended send time. Dashed verticals: each config's capacity "
-    "K / D, past which a queue grows for as long as the load lasts.",
-    "scale_makespan": "Bursts of growing size: measured makespan, the model's ceil(n/K) x D "
-    "(dashed) and the physical floor D + n / R0 (dotted), where R0 is the config's calibrated "
-    "zero-delay capacity on this machine (the median of its calibration samples; the shaded "
-    "band spans them all), and the send spread (dash-dot): how long the release took. "
-    "Right: peak PSS per request in flight.",
-    "efficiency": "Every point's measured / ideal rate; 1.00 is the model's ideal.",
-    "crossover": "Each request waits D, then computes c ms of CPU holding the GIL. Top: answers "
-    "per second; bottom: p99; dashed: the model min(min(C, K)/(D + c), min(P, M)/c) and its "
-    "latency C / X. Where one async process's line falls under the sync workers', async has "
-    "stopped winning.",
-    "decision_map": "Per measured (D, c): the config with the most answers per second among "
-    "the valid points whose p99 stays within 10 x (D + c), its margin over the next config, "
-    "its memory per request in flight, and the model's pick. Blank cells were not measured.",
-    "sleep_vs_db": "Each config waits D either by sleeping (solid) or by one `SELECT "
-    "pg_sleep(D)` on PostgreSQL through a connection pool per process (hatched; the pool size "
-    "is under the bar). Dashed tick: the model with K = min(the server's slots, N x pool, "
-    "max_connections). A pool smaller than the load is a slot limit of its own.",
-    "db_cpu": "CPU milliseconds per answer over each steady window: the server's processes "
-    "(colour; hatched with the database) and PostgreSQL's postmaster and backends (crossed, "
-    "on top). The difference between a config's sleep bar and its db bar is what the driver, the "
-    "pool and the query cost it.",
-    "worker_spread": "Multi-process points: the share of answers from the busiest and the "
-    "idlest worker (each answer names its process in X-Echobench-Worker); dashed: an even "
-    "split. A busy worker caps a CPU-bound point at 1 / (share x c).",
-}
-
 
 def write_charts(summary: pd.DataFrame, folder: Path, run: dict | None = None) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
@@ -199,9 +158,6 @@ def remarks(summary: pd.DataFrame) -> list[str]:
     return [f"`{row.point_id}`: {row.note}" for row in noted.itertuples()]
 
 
-SECTIONS = {name: scenario.title for name, scenario in SCENARIOS.items()}
-
-
 def render(run_dir: Path, charts: list[str]) -> str:
     """report.md's text for a run whose charts (by name) are already in charts/."""
     summary = results.load_summary(run_dir)
@@ -229,9 +185,9 @@ def render(run_dir: Path, charts: list[str]) -> str:
     noted = remarks(summary)
     if noted:
         lines += ["## Notes on valid points", "", *[f"- {n}" for n in noted], ""]
-    for scenario, title in SECTIONS.items():
-        if not SCENARIOS[scenario].rows(summary).empty:
-            lines += [f"## {title}", "", _table(scenario_table(summary, scenario)), ""]
+    for name, scenario in SCENARIOS.items():  # each scenario's own section, in its order
+        if not scenario.rows(summary).empty:
+            lines += [f"## {scenario.title}", "", _table(scenario_table(summary, name)), ""]
     if (summary["repeat"] > 1).any():
         lines += [
             "## Repeats: median and interquartile range",
@@ -249,7 +205,7 @@ def render(run_dir: Path, charts: list[str]) -> str:
         ]
     lines += ["## Charts", ""]
     for name in charts:
-        note = CHART_NOTES[name]
+        note = plots.CHARTS[name].note
         lines += [
             f"### {name.replace('_', ' ').capitalize()}",
             "",

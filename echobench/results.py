@@ -18,6 +18,7 @@ import pandas as pd
 
 from echobench import figures
 from echobench.decision import cpu_points
+from echobench.scenarios import SCENARIOS
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.open import OPEN
 
@@ -29,6 +30,11 @@ REFERENCE = RESULTS_ROOT / "reference"
 
 # summary.csv, in order: declared (with what each means) in figures.py.
 COLUMNS = figures.columns()
+
+
+def columns() -> list[str]:
+    """summary.csv's columns now: the declared ones, then every registered scenario's own."""
+    return figures.columns(tuple(f for s in SCENARIOS.values() for f in s.figures))
 
 
 class ResultsError(RuntimeError):
@@ -61,10 +67,11 @@ def _cell(value) -> object:
 
 def write_summary(rows: list[dict], path: Path) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    names = columns()
+    writer = csv.DictWriter(buffer, fieldnames=names, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({col: _cell(row.get(col)) for col in COLUMNS})
+        writer.writerow({col: _cell(row.get(col)) for col in names})
     atomic_write(path, buffer.getvalue())
 
 
@@ -114,7 +121,7 @@ def load_summary(run_dir: Path | str) -> pd.DataFrame:
     if not path.is_file():
         raise ResultsError(f"no summary.csv in {run_dir}")
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"note": "string"})
-    for col in COLUMNS:  # a run written by an older schema: its missing columns are empty
+    for col in columns():  # a run written by an older schema: its missing columns are empty
         if col not in frame:
             frame[col] = float("nan")
     for col in ("valid", "loadgen_bound"):

@@ -269,7 +269,31 @@ def row_from_raw(point: Point, raw: Path, local_processes: int | None = None) ->
     requests, marks = metrics.read_point(raw)
     if "error" in marks:
         return {}
-    return metrics.summarize(point, requests, marks, samples, local_processes)
+    return _figures(point, requests, marks, samples, local_processes)
+
+
+def _figures(
+    point: Point,
+    requests: pd.DataFrame,
+    marks: dict[str, float],
+    samples: pd.DataFrame,
+    local_processes: int,
+) -> dict:
+    """The measured figures of one point; bookkeeping (ids, validity) is added by the runner.
+
+    `local_processes`: the locust processes on this machine, whose CPU the sampler sums.
+    """
+    row, measured, start, stop = point.kind.summarize(point, requests, marks)
+    timed = measured["outcome"].isin(["ok", "ok_censored"])
+    row.update(metrics.percentiles(measured[timed]["latency_ms"]))
+    answered = measured[measured["outcome"] == "ok"]
+    row.update(metrics.worker_figures(answered, point.config.workers))
+    row.update(metrics.db_figures(answered))
+    if start is not None and stop is not None and len(samples):
+        row.update(metrics.server_figures(samples, start, stop))
+    row["loadgen_cpu_peak_pct"] = metrics.loadgen_cpu_peak_pct(samples, marks, local_processes)
+    row["loadgen_cpu_us_per_request"] = metrics.loadgen_cpu_us_per_request(marks)
+    return metrics.none_if_nan(row)
 
 
 def execute(run: Run, console: Console | None = None) -> Run:

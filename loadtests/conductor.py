@@ -108,16 +108,17 @@ def conduct(environment) -> None:
             finish(runner, "" if c.stop_now.is_set() else "the master never released")
             return
     RECORDER.mark("release")
-    if point.one_shot:
+    at_once = point.release == "at_once"
+    if at_once:
         send_last_bytes(c.primed)
     ticker = gevent.spawn(_tick)
-    if not point.one_shot:
+    if not at_once:
         c.send_until = RECORDER.now() + point.warmup_s + point.window_s
     c.go.set()
-    if point.one_shot:
+    if at_once:
         gevent.wait([c.all_finished, c.stop_now], timeout=point.deadline_s, count=1)
     else:
-        if point.by_rate:
+        if point.release == "schedule":
             share = users_here(environment) / environment.parsed_options.num_users
             if share:
                 schedule_arrivals(point, point.rate * share, getattr(runner, "worker_index", 0))

@@ -1,8 +1,10 @@
-"""echobench's locustfile: reads the point once, wires locust's events, names the users.
+"""echobench's locustfile: reads the point once and wires locust's events.
 
-Run by the orchestrator as `python -m locust -f loadtests/locustfile.py --headless
---eb-point JSON UserClasses`, never imported by it (locust monkey-patches with gevent).
-The roles live in their own modules: `users` (the scenarios' users), `recorder`
+Run by the orchestrator as `python -m locust -f loadtests/locustfile.py,USER_FILES
+--headless --eb-point JSON UserClasses`, never imported by it (locust monkey-patches
+with gevent); USER_FILES are the point's scenario's user modules (loadtests/users/),
+which locust loads beside this file (`echobench.loadgen.locustfiles`).
+The roles live in their own modules: `users` (each scenario's users), `recorder`
 (per-request rows and the clock), `conductor` (the release barrier and the end of a
 point) and `distributed` (a worker's link to its master, the master's roll call).
 """
@@ -13,13 +15,10 @@ import gevent
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests import settings, users
+from loadtests import settings
 from loadtests.conductor import CONDUCTOR, conduct
 from loadtests.distributed import LINK, ROLL
 from loadtests.recorder import RECORDER
-from loadtests.users import BurstUser, EchoUser, OpenUser, PageUser
-
-__all__ = ["BurstUser", "EchoUser", "OpenUser", "PageUser"]
 
 
 @events.init_command_line_parser.add_listener
@@ -31,7 +30,6 @@ def _add_arguments(parser) -> None:
 def _read_point(environment) -> None:
     """The point's settings, from the options (a worker has them once the master spawns)."""
     CONDUCTOR.settings = settings.parse(environment.parsed_options.eb_point)
-    users.configure(CONDUCTOR.settings)
 
 
 @events.init.add_listener

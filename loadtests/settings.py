@@ -13,9 +13,11 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Settings:
     records: str  # where a local run writes its rows (a master: the folder of its workers')
-    one_shot: bool  # a burst: one request per user, all released together
-    by_rate: bool  # open loop: arrivals on a schedule, taken by a pool of senders
-    fresh_connections: bool  # calibration: a new connection per request, as a burst's
+    # how the load is released (the scenario's `release`): "at_once", one request per
+    # user, all together; "window", closed loops until the window ends; "schedule",
+    # arrivals at a rate taken by a pool of senders
+    release: str
+    fresh_connections: bool  # a new connection per request, as a burst's (calibration)
     delay_s: float
     work_ms: float  # CPU each echo asks the server to burn (0: the parameter is left out)
     warmup_s: float

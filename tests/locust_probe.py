@@ -18,9 +18,10 @@ import gevent
 from locust.runners import WorkerRunner
 
 from echobench.records import REQUEST_FIELDS
-from loadtests import conductor, users
+from loadtests import conductor
 from loadtests.distributed import LINK, ROLL
 from loadtests.recorder import RECORDER
+from loadtests.users import base as users
 
 
 def arrivals(_folder: Path) -> dict:

@@ -199,7 +199,7 @@ def test_counts_are_zero_not_missing_for_an_absent_outcome():
 
 
 def test_missing_is_none_never_nan():
-    assert metrics._none_if_nan({"a": float("nan"), "b": 1.5, "c": None, "d": "x"}) == {
+    assert metrics.none_if_nan({"a": float("nan"), "b": 1.5, "c": None, "d": "x"}) == {
         "a": None, "b": 1.5, "c": None, "d": "x"
     }  # fmt: skip
 

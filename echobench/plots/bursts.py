@@ -18,10 +18,20 @@ from echobench.plots.common import (
     plain_log,
     scale_points,
 )
+from echobench.plots.registry import chart, has
 from echobench.scenarios.burst import BURST
 from echobench.style import config_colors, ordered_configs
 
 
+@chart(
+    "burst_makespan",
+    10,
+    applies=has(BURST),
+    note=(
+        "Bars: measured time from the first request sent to the last answer; dashed tick: the"
+        " model's ceil(n/K) x D. A bar at its tick is ideal."
+    ),
+)
 def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
     """Measured makespan per burst point beside the model's ceil(n/K) * D."""
     fig, ax = new_figure(ax)
@@ -78,6 +88,18 @@ def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Fig
     return fig
 
 
+@chart(
+    "scale_makespan",
+    70,
+    applies=lambda s: not scale_points(s).empty,
+    note=(
+        "Bursts of growing size: measured makespan, the model's ceil(n/K) x D (dashed) and "
+        "the physical floor D + n / R0 (dotted), where R0 is the config's calibrated "
+        "zero-delay capacity on this machine (the median of its calibration samples; the "
+        "shaded band spans them all), and the send spread (dash-dot): how long the release "
+        "took. Right: peak PSS per request in flight."
+    ),
+)
 def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Burst makespan against burst size: the model's ceil(n/K) x D and the floor D + n/R0."""
     fig = Figure(figsize=(13, 5), layout="constrained")

@@ -12,6 +12,7 @@ from matplotlib.patches import Rectangle
 
 from echobench import decision, style
 from echobench.plots.common import IDEAL, INVALID, empty_panel, invalid_handle, plain_log
+from echobench.plots.registry import chart
 from echobench.style import config_colors, ordered_configs
 
 # Characters per line of a decision-map cell.
@@ -22,6 +23,17 @@ def _cpu_share(data: pd.DataFrame) -> pd.Series:
     return data["work_ms"] / (1000.0 * data["delay_s"] + data["work_ms"])
 
 
+@chart(
+    "crossover",
+    80,
+    applies=lambda s: not decision.cpu_points(s).empty,
+    note=(
+        "Each request waits D, then computes c ms of CPU holding the GIL. Top: answers per "
+        "second; bottom: p99; dashed: the model min(min(C, K)/(D + c), min(P, M)/c) and its "
+        "latency C / X. Where one async process's line falls under the sync workers', async "
+        "has stopped winning."
+    ),
+)
 def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Throughput and p99 against c / (D + c), one column per wait D, model dashed."""
     data = decision.cpu_points(summary)
@@ -96,6 +108,16 @@ def _users(data: pd.DataFrame) -> str:
     return ", ".join(str(u) for u in users) if users else "no"
 
 
+@chart(
+    "decision_map",
+    90,
+    applies=lambda s: not decision.cpu_points(s).empty,
+    note=(
+        "Per measured (D, c): the config with the most answers per second among the valid "
+        "points whose p99 stays within 10 x (D + c), its margin over the next config, its "
+        "memory per request in flight, and the model's pick. Blank cells were not measured."
+    ),
+)
 def decision_map(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Per measured (D, c) cell: the config with the most throughput whose p99 stays
     within the bound, its margin and memory, and the model's pick beside it."""
@@ -172,6 +194,21 @@ def _draw_cell(ax, col: int, row: int, cell: decision.Cell, colors: dict) -> Non
     ax.text(col, row, "\n".join(lines), ha="center", va="center", fontsize=7.5)
 
 
+def _has_worker_spread(summary: pd.DataFrame) -> bool:
+    spread = summary.get("busiest_share")
+    return spread is not None and bool((spread.notna() & (summary["workers"] > 1)).any())
+
+
+@chart(
+    "worker_spread",
+    100,
+    applies=_has_worker_spread,
+    note=(
+        "Multi-process points: the share of answers from the busiest and the idlest worker "
+        "(each answer names its process in X-Echobench-Worker); dashed: an even split. A busy"
+        " worker caps a CPU-bound point at 1 / (share x c)."
+    ),
+)
 def worker_spread(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Per multi-process config: every point's busiest and idlest worker's share of the
     answers, against the even share 1 / N (a keep-alive connection stays with the

@@ -9,6 +9,7 @@ from matplotlib.patches import Patch
 
 from echobench import derived
 from echobench.plots.common import INVALID, empty_panel, invalid_handle, plain_log
+from echobench.plots.registry import chart
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.steady import STEADY
 from echobench.style import config_colors, ordered_configs
@@ -59,6 +60,18 @@ def _bars(ax, rows, measured: str, ideal: str, colors: dict, load: str) -> None:
     ax.grid(True, axis="y", alpha=0.3)
 
 
+@chart(
+    "sleep_vs_db",
+    120,
+    applies=lambda s: (s["io"] == "db").any(),
+    note=(
+        "Each config waits D either by sleeping (solid) or by one `SELECT pg_sleep(D)` on "
+        "PostgreSQL through a connection pool per process (hatched; the pool size is under "
+        "the bar). Dashed tick: the model with K = min(the server's slots, N x pool, "
+        "max_connections). A pool smaller than the load is a slot limit of its own."
+    ),
+    every_point=True,
+)
 def sleep_vs_db(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Per config: the burst's makespan, the steady rate and its p99, waiting by sleep
     and by one PostgreSQL query through pools of each size, with the model's tick."""
@@ -96,6 +109,18 @@ def sleep_vs_db(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     return fig
 
 
+@chart(
+    "db_cpu",
+    130,
+    applies=lambda s: (STEADY.rows(s)["io"] == "db").any(),
+    note=(
+        "CPU milliseconds per answer over each steady window: the server's processes (colour;"
+        " hatched with the database) and PostgreSQL's postmaster and backends (crossed, on "
+        "top). The difference between a config's sleep bar and its db bar is what the driver,"
+        " the pool and the query cost it."
+    ),
+    every_point=True,
+)
 def db_cpu(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """CPU milliseconds each answer cost, in the server's processes and in PostgreSQL's,
     sleep against db: what the driver, the pool and the query add on top of the wait."""

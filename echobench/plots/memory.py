@@ -8,9 +8,20 @@ from matplotlib.figure import Figure
 
 from echobench import derived
 from echobench.plots.common import INVALID, empty_panel, invalid_handle, legend_outside, plain_log
+from echobench.plots.registry import chart
 from echobench.style import FAMILY_COLORS, config_colors, ordered_configs
 
 
+@chart(
+    "memory",
+    40,
+    applies=lambda s: not derived.loaded(s, sampled=False).empty,
+    note=(
+        "Left: total server PSS (all processes, shared pages split fairly) against the number"
+        " of sync workers, beside single-process servers. Right: peak PSS divided by the "
+        "requests in flight at each config's busiest point."
+    ),
+)
 def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Server PSS vs sync worker count beside one async process; MB per in-flight request."""
     loaded = derived.loaded(summary)

@@ -17,6 +17,7 @@ from echobench.plots.common import (
     new_figure,
     plain_log,
 )
+from echobench.plots.registry import chart, has
 from echobench.scenarios.mixed import MIXED
 from echobench.style import config_colors, k_label, ordered_configs
 
@@ -28,6 +29,15 @@ def _model_wait_s(row) -> float | None:
     return model.head_of_line_wait_s(row.users, row.capacity, row.delay_s)
 
 
+@chart(
+    "head_of_line",
+    50,
+    applies=has(MIXED),
+    note=(
+        "A light stream of GET / while slow echoes keep the server busy: where all slots hold"
+        " slow requests, the fast page queues behind them."
+    ),
+)
 def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
     """Latency of the fast page while slow echoes keep the server busy (mixed)."""
     fig, ax = new_figure(ax, size=(10, 5))

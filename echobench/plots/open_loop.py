@@ -17,6 +17,7 @@ from echobench.plots.common import (
     legend_outside,
     plain_log,
 )
+from echobench.plots.registry import chart, has
 from echobench.scenarios.open import OPEN, OPEN_BOUND_FACTOR
 from echobench.style import config_colors, ordered_configs
 
@@ -41,6 +42,16 @@ def _answered_in_bound(ax, data: pd.DataFrame, colors: dict, styles: dict) -> No
     ax.grid(True, which="major", alpha=0.3)
 
 
+@chart(
+    "open_loop_latency",
+    60,
+    applies=has(OPEN),
+    note=(
+        "Requests arrive on a fixed schedule whatever the server does; latency runs from each"
+        " request's intended send time. Dashed verticals: each config's capacity K / D, past "
+        "which a queue grows for as long as the load lasts."
+    ),
+)
 def open_loop_latency(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Latency from the intended send time against the offered arrival rate (open loop)."""
     data = OPEN.rows(summary)

@@ -7,10 +7,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from echobench.plots.common import empty_panel
+from echobench.plots.registry import chart
 from echobench.scenarios import SCENARIOS, rows_where
 from echobench.style import ordered_configs
 
 
+@chart(
+    "efficiency",
+    110,
+    applies=lambda s: rows_where(s, lambda k: k.judged_by_model)["efficiency"].notna().any(),
+    note=("Every point's measured / ideal rate; 1.00 is the model's ideal."),
+)
 def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Measured / ideal for every closed-loop and burst point in one grid. Open loop is
     left out: past capacity its rate sits at the capacity, so "1.00" would hide the

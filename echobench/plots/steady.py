@@ -18,9 +18,19 @@ from echobench.plots.common import (
     plain_log,
     steady_points,
 )
+from echobench.plots.registry import chart
 from echobench.style import config_colors, ordered_configs
 
 
+@chart(
+    "throughput_vs_users",
+    20,
+    applies=lambda s: not steady_points(s).empty,
+    note=(
+        "Solid: measured answers per second; dashed: min(C, K) / D. Where a config's solid "
+        "line goes flat it has run out of slots (C > K)."
+    ),
+)
 def throughput_vs_users(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
     """Steady closed-loop throughput per config against min(C, K) / D."""
     fig, ax = new_figure(ax)
@@ -55,6 +65,15 @@ def throughput_vs_users(summary: pd.DataFrame, colors=None, run=None, ax=None) -
     return fig
 
 
+@chart(
+    "latency_vs_users",
+    30,
+    applies=lambda s: not steady_points(s).empty,
+    note=(
+        "Solid: measured p50 / p99; dashed: D x max(1, C/K). Closed-loop users wait for their"
+        " answer before sending again, so queueing shows as latency, not as errors."
+    ),
+)
 def latency_vs_users(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """p50 and p99 latency per config against D * max(1, C / K); D marked."""
     fig = Figure(figsize=(12, 5), layout="constrained")

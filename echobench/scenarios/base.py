@@ -11,15 +11,33 @@ loadtests/users/.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pandas as pd
 
 from echobench import gaps, model
 from echobench.metrics import counts
 
-if TYPE_CHECKING:
-    from echobench.point import Point
+
+class Point(Protocol):
+    """What a scenario reads of a point (echobench.point.Point has it): its load and wait,
+    the model's K and capacity, and its CPU terms. Declared here, so the scenarios do not
+    import the point that looks them up."""
+
+    users: int
+    delay_s: float
+    warmup_s: float
+    window_s: float
+    rate: float | None
+
+    @property
+    def slots(self) -> float: ...
+    @property
+    def work_s(self) -> float: ...
+    @property
+    def cpu(self) -> dict[str, float]: ...
+    @property
+    def capacity_rps(self) -> float: ...
 
 
 class Scenario:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
 from echobench import gaps, model
 from echobench.metrics import counts
-from echobench.scenarios.base import Scenario
-
-if TYPE_CHECKING:
-    from echobench.point import Point
+from echobench.scenarios.base import Point, Scenario
 
 
 class Burst(Scenario):

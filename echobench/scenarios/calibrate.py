@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from echobench.scenarios.base import Point
 from echobench.scenarios.steady import Steady
-
-if TYPE_CHECKING:
-    from echobench.point import Point
 
 
 class Calibrate(Steady):

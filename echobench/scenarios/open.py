@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from echobench.scenarios.base import Scenario
-
-if TYPE_CHECKING:
-    from echobench.point import Point
+from echobench.scenarios.base import Point, Scenario
 
 # The longest wait for a backlog to clear before its rest counts as unfinished.
 OPEN_MAX_DRAIN_S = 30.0

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from echobench.scenarios.base import Scenario
-
-if TYPE_CHECKING:
-    from echobench.point import Point
+from echobench.scenarios.base import Point, Scenario
 
 
 class Steady(Scenario):

@@ -1,0 +1,31 @@
+"""A chart is one module's function, registered with its name, place, data test and note."""
+
+from __future__ import annotations
+
+import pytest
+
+from echobench import plots
+from echobench.plots import registry
+
+
+def test_a_chart_without_a_note_is_refused_when_it_is_defined():
+    with pytest.raises(ValueError, match="has no note"):
+
+        @registry.chart("noteless", 999, applies=lambda s: True, note="  ")
+        def noteless(summary, colors=None, run=None):
+            raise AssertionError("never drawn")
+
+    assert "noteless" not in registry.CHARTS
+
+
+def test_two_charts_cannot_share_a_name():
+    with pytest.raises(ValueError, match="two charts"):
+        registry.chart("memory", 1, applies=lambda s: True, note="again")(lambda s: None)
+
+
+def test_every_chart_is_registered_in_its_order_with_a_note():
+    charts = list(plots.CHARTS.values())
+    assert [c.order for c in charts] == sorted(c.order for c in charts)
+    assert all(c.note.strip() and callable(c.applies) for c in charts)
+    assert {c.name for c in charts if c.every_point} == {"sleep_vs_db", "db_cpu"}
+    assert plots.CHARTS["efficiency"].draw is plots.efficiency_overview
