@@ -109,7 +109,7 @@ def cmd_servers(_args: argparse.Namespace) -> int:
     print(f"{'config':<{width}}  {'model':<10}  {'K':<10}  {'P':<3}  {'pool':<10}  what")
     for name, fam in FAMILIES.items():
         print(
-            f"{name:<{width}}  {fam.model:<10}  {fam.capacity:<10}  {fam.parallel:<3}  "
+            f"{name:<{width}}  {fam.model:<10}  {fam.slots.text:<10}  {fam.parallel.text:<3}  "
             f"{fam.pool:<10}  {fam.description}"
         )
     print("K: requests held at once; P: processes computing at once (one GIL each)")

@@ -1,10 +1,13 @@
 """Every server config as data: id, command, concurrency model, slots K, parallelism P.
 
-A config id carries its parameters (`flask-sync-8`, `flask-gthread-4x8`); a family
-declares its pattern once, and `get_config` turns an id into a full `ServerConfig`.
-The queueing model (docs/methodology.md) needs two numbers of each config: K, the
-requests it can hold at once (`math.inf` for an event loop), and P, the processes that
-can compute at once (threads and greenlets of one process share its GIL: they add 1).
+A config id carries its parameters (`flask-sync-8`, `flask-gthread-4x8`); a family is
+one declaration (its id pattern, with named `workers` and `threads`, its K and P as
+formulas, its command, packages, pitfall, colour and marker), and `get_config` turns an
+id into a full `ServerConfig`. The queueing model (docs/methodology.md) needs two
+numbers of each config: K, the requests it can hold at once (`math.inf` for an event
+loop), and P, the processes that can compute at once (threads and greenlets of one
+process share its GIL: they add 1). Adding a family: one `Family(...)` below (and its
+packages in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -13,27 +16,27 @@ import difflib
 import importlib.util
 import math
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from echobench import commands
+from echobench.commands import (
+    ASGI_WORKER_CONNECTIONS,
+    ASYNC_APP,
+    FLASK_APP,
+    GEVENT_WORKER_CONNECTIONS,
+    LISTEN_BACKLOG,
+)
+
+__all__ = ["FAMILIES", "LISTEN_BACKLOG", "ConfigError", "Family", "ServerConfig", "get_config"]
+
 MAX_WORKERS = 64
 MAX_THREADS = 256
-LISTEN_BACKLOG = 4096
-GEVENT_WORKER_CONNECTIONS = 1000
-# gunicorn's ASGI worker and granian's ASGI workers: requests held at once per worker,
-# set like gevent's so the three event-loop-per-worker servers have the same K.
-ASGI_WORKER_CONNECTIONS = 1000
-# waitress: connections it keeps open at once (its default, 100, would refuse a C = 256
-# closed loop before its threads are the limit).
-WAITRESS_CONNECTION_LIMIT = 4096
 ANYIO_THREADS = 40
 # io = db: connections per process unless a profile or `--pool` says otherwise: one per
 # slot of the process, at most 10 (asyncpg's default pool size; SQLAlchemy's is 5 + 10).
 DEFAULT_POOL_MAX = 10
 MAX_POOL = 1000
-# Longer than the largest delay the contract allows (60 s), so no sleeping worker is killed.
-GUNICORN_WORKER_TIMEOUT_S = 120
 
 
 class ConfigError(ValueError):
@@ -56,7 +59,7 @@ class ServerConfig:
 
     def argv(self, host: str, port: int) -> list[str]:
         """The server command; an argument list, never a shell string."""
-        return self._argv(_bind(host, port))
+        return self._argv(commands.bind_address(host, port))
 
     @property
     def default_pool(self) -> int:
@@ -66,103 +69,67 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class Formula:
+    """K or P of a family: its value for N workers and T threads, and how a reader sees
+    it (`N*T`). `per_process` names what one process holds when that depends on T."""
+
+    text: str
+    of: Callable[[int, int | None], float]
+    per_process: str = ""
+
+
+UNBOUNDED = Formula("unbounded", lambda n, t: math.inf)
+ONE = Formula("1", lambda n, t: 1)
+WORKERS = Formula("N", lambda n, t: n)
+THREADS = Formula("T", lambda n, t: t, per_process="T")
+WORKERS_X_THREADS = Formula("N*T", lambda n, t: n * t, per_process="T")
+
+
+def per_worker(connections: int) -> Formula:
+    return Formula(f"N*{connections}", lambda n, t: n * connections)
+
+
+def constant(k: int) -> Formula:
+    return Formula(str(k), lambda n, t: k)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Family:
+    """One kind of server config. `pattern` names its parameters `workers` and
+    `threads`; without them a config has `workers` and `threads` as given here."""
+
     name: str
     pattern: str
     model: str
     server: str
-    capacity: str
-    parallel: str
+    slots: Formula  # K
+    parallel: Formula  # P: its worker processes, one GIL each
     description: str
-    build: Callable[..., ServerConfig]
+    command: Callable[[int, int | None], Callable[[str], list[str]]]
+    color: str  # in every chart of every run (Okabe-Ito first, then Paul Tol's muted)
+    marker: str
     modules: tuple[str, ...] = ()  # the packages its command imports
     pitfall: str = ""  # what to know before choosing it (the decision summary says it)
+    workers: int = 1
+    threads: int | None = None
 
     @property
     def pool(self) -> str:
         """Its default database connections per process (`default_pool`), as a formula."""
-        per_process = {"N": "1", "N*T": "T", "T": "T", "40": "40", "1": "1"}.get(
-            self.capacity, "inf"
-        )
-        if per_process in ("1", "inf"):
-            return "1" if per_process == "1" else str(DEFAULT_POOL_MAX)
-        if per_process.isdigit():
-            return str(min(DEFAULT_POOL_MAX, int(per_process)))
-        return f"min({per_process},{DEFAULT_POOL_MAX})"
+        if self.slots.per_process:
+            return f"min({self.slots.per_process},{DEFAULT_POOL_MAX})"
+        return str(int(min(DEFAULT_POOL_MAX, self.slots.of(1, self.threads))))
 
-
-def _bind(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-FLASK_APP = "servers.flask_app:app"
-ASYNC_APP = "servers.fastapi_app:async_app"
-
-
-def _gunicorn(
-    worker_class: str, workers: int, *extra: str, app: str = FLASK_APP
-) -> Callable[[str], list[str]]:
-    def argv(bind: str) -> list[str]:
-        return [
-            sys.executable, "-m", "gunicorn",
-            "--bind", bind,
-            "--worker-class", worker_class,
-            "--workers", str(workers),
-            "--backlog", str(LISTEN_BACKLOG),
-            "--timeout", str(GUNICORN_WORKER_TIMEOUT_S),
-            "--graceful-timeout", "2",
-            "--log-level", "warning",
-            *extra,
-            app,
-        ]  # fmt: skip
-
-    return argv
-
-
-def _host_port(bind: str) -> tuple[str, str]:
-    host, _, port = bind.rpartition(":")
-    return host.strip("[]"), port
-
-
-def _granian(interface: str, app: str, workers: int, *extra: str) -> Callable[[str], list[str]]:
-    def argv(bind: str) -> list[str]:
-        host, port = _host_port(bind)
-        return [
-            sys.executable, "-m", "granian",
-            "--interface", interface,
-            "--host", host,
-            "--port", port,
-            "--workers", str(workers),
-            "--http", "1",
-            "--no-ws",
-            "--backlog", str(LISTEN_BACKLOG),
-            "--log-level", "warning",
-            "--workers-kill-timeout", "2",
-            *extra,
-            app,
-        ]  # fmt: skip
-
-    return argv
-
-
-def _uvicorn(app: str, workers: int = 1) -> Callable[[str], list[str]]:
-    def argv(bind: str) -> list[str]:
-        host, port = _host_port(bind)
-        return [
-            sys.executable, "-m", "uvicorn",
-            "--host", host,
-            "--port", port,
-            "--loop", "uvloop",
-            "--http", "httptools",
-            "--backlog", str(LISTEN_BACKLOG),
-            "--no-access-log",
-            "--log-level", "warning",
-            "--timeout-graceful-shutdown", "2",
-            *(["--workers", str(workers)] if workers > 1 else []),
-            f"servers.fastapi_app:{app}",
-        ]  # fmt: skip
-
-    return argv
+    def build(self, config_id: str, match: re.Match) -> ServerConfig:
+        found = match.groupdict()
+        n = _count(found["workers"], "workers", MAX_WORKERS) if "workers" in found else None
+        t = _count(found["threads"], "threads", MAX_THREADS) if "threads" in found else None
+        workers, threads = n or self.workers, t or self.threads
+        return ServerConfig(
+            config_id, self.name, self.model, self.server, workers, threads,
+            self.slots.of(workers, threads), int(self.parallel.of(workers, threads)),
+            self.description, self.command(workers, threads), self.modules,
+        )  # fmt: skip
 
 
 def _count(text: str, what: str, limit: int) -> int:
@@ -172,217 +139,136 @@ def _count(text: str, what: str, limit: int) -> int:
     return value
 
 
-def _config(fam: Family, cid: str, workers: int, threads: int | None, capacity: float,
-            argv: Callable[[str], list[str]]) -> ServerConfig:  # fmt: skip
-    """Every family's P is its worker processes: one GIL each."""
-    return ServerConfig(cid, fam.name, fam.model, fam.server, workers, threads, capacity,
-                        workers, fam.description, argv, fam.modules)  # fmt: skip
-
-
-def _flask_sync(fam: Family, cid: str, n: str) -> ServerConfig:
-    workers = _count(n, "workers", MAX_WORKERS)
-    return _config(fam, cid, workers, None, workers, _gunicorn("sync", workers))
-
-
-def _flask_gthread(fam: Family, cid: str, n: str, t: str) -> ServerConfig:
-    workers = _count(n, "workers", MAX_WORKERS)
-    threads = _count(t, "threads", MAX_THREADS)
-    argv = _gunicorn("gthread", workers, "--threads", str(threads))
-    return _config(fam, cid, workers, threads, workers * threads, argv)
-
-
-def _flask_gevent(fam: Family, cid: str, n: str) -> ServerConfig:
-    workers = _count(n, "workers", MAX_WORKERS)
-    argv = _gunicorn("gevent", workers, "--worker-connections", str(GEVENT_WORKER_CONNECTIONS))
-    return _config(fam, cid, workers, None, workers * GEVENT_WORKER_CONNECTIONS, argv)
-
-
-def _fastapi(app: str, capacity: float, threads: int | None) -> Callable[..., ServerConfig]:
-    def build(fam: Family, cid: str) -> ServerConfig:
-        return _config(fam, cid, 1, threads, capacity, _uvicorn(app))
-
-    return build
-
-
-def _hypercorn(fam: Family, cid: str) -> ServerConfig:
-    def argv(bind: str) -> list[str]:
-        return [
-            sys.executable, "-m", "hypercorn",
-            "--bind", bind,
-            "--workers", "1",
-            "--worker-class", "uvloop",
-            "--backlog", str(LISTEN_BACKLOG),
-            "--graceful-timeout", "2",
-            "--log-level", "warning",
-            ASYNC_APP,
-        ]  # fmt: skip
-
-    return _config(fam, cid, 1, None, math.inf, argv)
-
-
-def _flask_waitress(fam: Family, cid: str, t: str) -> ServerConfig:
-    threads = _count(t, "threads", MAX_THREADS)
-
-    def argv(bind: str) -> list[str]:
-        host, port = _host_port(bind)
-        return [
-            sys.executable, "-m", "waitress",
-            "--host", host,
-            "--port", port,
-            "--threads", str(threads),
-            "--backlog", str(LISTEN_BACKLOG),
-            "--connection-limit", str(WAITRESS_CONNECTION_LIMIT),
-            FLASK_APP,
-        ]  # fmt: skip
-
-    return _config(fam, cid, 1, threads, threads, argv)
-
-
-def _flask_granian(fam: Family, cid: str, n: str, t: str) -> ServerConfig:
-    workers = _count(n, "workers", MAX_WORKERS)
-    threads = _count(t, "threads", MAX_THREADS)
-    argv = _granian("wsgi", FLASK_APP, workers, "--blocking-threads", str(threads))
-    return _config(fam, cid, workers, threads, workers * threads, argv)
-
-
-def _fastapi_granian(fam: Family, cid: str, n: str) -> ServerConfig:
-    workers = _count(n, "workers", MAX_WORKERS)
-    argv = _granian("asgi", ASYNC_APP, workers, "--loop", "uvloop",
-                    "--backpressure", str(ASGI_WORKER_CONNECTIONS))  # fmt: skip
-    return _config(fam, cid, workers, None, workers * ASGI_WORKER_CONNECTIONS, argv)
-
-
-def _fastapi_gunicorn_uvicorn(fam: Family, cid: str, n: str) -> ServerConfig:
-    workers = _count(n, "workers", MAX_WORKERS)
-    argv = _gunicorn("uvicorn_worker.UvicornWorker", workers, app=ASYNC_APP)
-    return _config(fam, cid, workers, None, math.inf, argv)
-
-
-def _fastapi_gunicorn_asgi(fam: Family, cid: str, n: str) -> ServerConfig:
-    workers = _count(n, "workers", MAX_WORKERS)
-    argv = _gunicorn("asgi", workers, "--worker-connections", str(ASGI_WORKER_CONNECTIONS),
-                     app=ASYNC_APP)  # fmt: skip
-    return _config(fam, cid, workers, None, workers * ASGI_WORKER_CONNECTIONS, argv)
-
-
-def _flask_gthread_reuseport(fam: Family, cid: str, n: str, t: str) -> ServerConfig:
-    """gthread with SO_REUSEPORT: each worker binds its own socket and the kernel spreads
-    new connections over them, instead of the workers racing to accept on one."""
-    workers = _count(n, "workers", MAX_WORKERS)
-    threads = _count(t, "threads", MAX_THREADS)
-    argv = _gunicorn("gthread", workers, "--threads", str(threads), "--reuse-port")
-    return _config(fam, cid, workers, threads, workers * threads, argv)
-
-
-def _fastapi_async_n(fam: Family, cid: str, n: str) -> ServerConfig:
-    """uvicorn's own --workers: the same server and flags as `fastapi-async`, so the process
-    count is the only difference (gunicorn managing uvicorn workers is its own family)."""
-    workers = _count(n, "workers", MAX_WORKERS)
-    return _config(fam, cid, workers, None, math.inf, _uvicorn("async_app", workers))
-
+N, T = r"(?P<workers>\d+)", r"(?P<threads>\d+)"
+PROCESS = "a kept-alive connection stays with one process: the spread can be uneven"
+HALF_CLOSE = "a client that half-closes after sending gets no answer"
 
 # In reading order: async first, the blocking mistake last (charts and tables use it).
 FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family(
-        "fastapi-async", r"fastapi-async", "async", "uvicorn", "unbounded", "1",
-        "FastAPI async def + await asyncio.sleep, one uvicorn worker (K unbounded)",
-        _fastapi("async_app", math.inf, None),
-        modules=("uvicorn",),
+        name="fastapi-async", pattern="fastapi-async", model="async", server="uvicorn",
+        slots=UNBOUNDED, parallel=ONE, color="#0072B2", marker="o",
+        description="FastAPI async def + await asyncio.sleep, one uvicorn worker (K unbounded)",
+        command=lambda n, t: commands.uvicorn("async_app"), modules=("uvicorn",),
         pitfall="one request's CPU stalls all the others; a blocking call stalls the loop",
     ),
     Family(
-        "fastapi-async-N", r"fastapi-async-(\d+)", "async", "uvicorn", "unbounded", "N",
-        "FastAPI async def, N uvicorn worker processes (uvicorn --workers N)",
-        _fastapi_async_n,
-        modules=("uvicorn",),
-        pitfall="a kept-alive connection stays with one process: the spread can be uneven",
+        name="fastapi-async-N", pattern=f"fastapi-async-{N}", model="async", server="uvicorn",
+        slots=UNBOUNDED, parallel=WORKERS, color="#E69F00", marker="s",
+        description="FastAPI async def, N uvicorn worker processes (uvicorn --workers N)",
+        # uvicorn's own --workers: the same server and flags as `fastapi-async`, so the
+        # process count is the only difference (gunicorn managing uvicorn is its own family)
+        command=lambda n, t: commands.uvicorn("async_app", n), modules=("uvicorn",),
+        pitfall=PROCESS,
     ),
     Family(
-        "fastapi-granian-N", r"fastapi-granian-(\d+)", "async", "granian", "N*1000", "N",
-        "FastAPI async def under granian's ASGI interface (Rust HTTP), N workers, "
+        name="fastapi-granian-N", pattern=f"fastapi-granian-{N}", model="async",
+        server="granian", slots=per_worker(ASGI_WORKER_CONNECTIONS), parallel=WORKERS,
+        color="#009E73", marker="^",
+        description="FastAPI async def under granian's ASGI interface (Rust HTTP), N workers, "
         "backpressure 1000 each",
-        _fastapi_granian,
-        modules=("granian",),
-        pitfall="a client that half-closes after sending gets no answer",
+        command=lambda n, t: commands.granian("asgi", ASYNC_APP, n, "--loop", "uvloop",
+                                              "--backpressure", str(ASGI_WORKER_CONNECTIONS)),
+        modules=("granian",), pitfall=HALF_CLOSE,
     ),
     Family(
-        "fastapi-gunicorn-uvicorn-N", r"fastapi-gunicorn-uvicorn-(\d+)", "async", "gunicorn",
-        "unbounded", "N", "FastAPI async def, gunicorn managing N uvicorn workers "
+        name="fastapi-gunicorn-uvicorn-N", pattern=f"fastapi-gunicorn-uvicorn-{N}",
+        model="async", server="gunicorn", slots=UNBOUNDED, parallel=WORKERS,
+        color="#CC79A7", marker="D",
+        description="FastAPI async def, gunicorn managing N uvicorn workers "
         "(uvicorn-worker package)",
-        _fastapi_gunicorn_uvicorn,
-        modules=("gunicorn", "uvicorn_worker"),
-        pitfall="a kept-alive connection stays with one process: the spread can be uneven",
+        command=lambda n, t: commands.gunicorn("uvicorn_worker.UvicornWorker", n, app=ASYNC_APP),
+        modules=("gunicorn", "uvicorn_worker"), pitfall=PROCESS,
     ),
     Family(
-        "fastapi-gunicorn-asgi-N", r"fastapi-gunicorn-asgi-(\d+)", "async", "gunicorn",
-        "N*1000", "N", "FastAPI async def, gunicorn's own ASGI worker (gasgi), N workers, "
+        name="fastapi-gunicorn-asgi-N", pattern=f"fastapi-gunicorn-asgi-{N}", model="async",
+        server="gunicorn", slots=per_worker(ASGI_WORKER_CONNECTIONS), parallel=WORKERS,
+        color="#56B4E9", marker="v",
+        description="FastAPI async def, gunicorn's own ASGI worker (gasgi), N workers, "
         "1000 connections each",
-        _fastapi_gunicorn_asgi,
+        command=lambda n, t: commands.gunicorn("asgi", n, "--worker-connections",
+                                               str(ASGI_WORKER_CONNECTIONS), app=ASYNC_APP),
         modules=("gunicorn",),
         pitfall="new in gunicorn 27; an absolute-URI request reaches the app as its path",
     ),
     Family(
-        "fastapi-hypercorn", r"fastapi-hypercorn", "async", "hypercorn", "unbounded", "1",
-        "FastAPI async def under hypercorn, one worker, uvloop",
-        _hypercorn,
-        modules=("hypercorn",),
+        name="fastapi-hypercorn", pattern="fastapi-hypercorn", model="async",
+        server="hypercorn", slots=UNBOUNDED, parallel=ONE, color="#D55E00", marker="P",
+        description="FastAPI async def under hypercorn, one worker, uvloop",
+        command=lambda n, t: commands.hypercorn(), modules=("hypercorn",),
         pitfall="HTTP parsed in pure Python (h11): more CPU per request",
     ),
     Family(
-        "flask-gevent-N", r"flask-gevent-(\d+)", "gevent", "gunicorn", "N*1000", "N",
-        "Flask, time.sleep monkey-patched by gevent, N workers (K = N*1000 connections)",
-        _flask_gevent,
+        name="flask-gevent-N", pattern=f"flask-gevent-{N}", model="gevent", server="gunicorn",
+        slots=per_worker(GEVENT_WORKER_CONNECTIONS), parallel=WORKERS, color="#000000",
+        marker="X",
+        description="Flask, time.sleep monkey-patched by gevent, N workers "
+        "(K = N*1000 connections)",
+        command=lambda n, t: commands.gunicorn("gevent", n, "--worker-connections",
+                                               str(GEVENT_WORKER_CONNECTIONS)),
         modules=("gunicorn", "gevent"),
         pitfall="CPU, or a C call that does not yield, blocks the whole worker",
     ),
     Family(
-        "fastapi-threadpool", r"fastapi-threadpool", "threadpool", "uvicorn", "40", "1",
-        "FastAPI plain def + time.sleep in AnyIO's 40-thread pool (K = 40)",
-        _fastapi("threadpool_app", ANYIO_THREADS, ANYIO_THREADS),
-        modules=("uvicorn",),
+        name="fastapi-threadpool", pattern="fastapi-threadpool", model="threadpool",
+        server="uvicorn", slots=constant(ANYIO_THREADS), parallel=ONE, color="#F0E442",
+        marker="*", threads=ANYIO_THREADS,
+        description="FastAPI plain def + time.sleep in AnyIO's 40-thread pool (K = 40)",
+        command=lambda n, t: commands.uvicorn("threadpool_app"), modules=("uvicorn",),
         pitfall="the 41st request waits for a thread; all 40 share one GIL",
     ),
     Family(
-        "flask-gthread-NxT", r"flask-gthread-(\d+)x(\d+)", "threads", "gunicorn", "N*T", "N",
-        "Flask, blocking time.sleep, N gunicorn gthread workers x T threads (K = N*T)",
-        _flask_gthread,
+        name="flask-gthread-NxT", pattern=f"flask-gthread-{N}x{T}", model="threads",
+        server="gunicorn", slots=WORKERS_X_THREADS, parallel=WORKERS, color="#332288",
+        marker="<",
+        description="Flask, blocking time.sleep, N gunicorn gthread workers x T threads "
+        "(K = N*T)",
+        command=lambda n, t: commands.gunicorn("gthread", n, "--threads", str(t)),
         modules=("gunicorn",),
         pitfall="workers accept while all their threads are busy: uneven spread",
     ),
     Family(
-        "flask-gthread-NxT-reuseport", r"flask-gthread-(\d+)x(\d+)-reuseport", "threads",
-        "gunicorn", "N*T", "N", "gthread with --reuse-port: a listening socket per worker, "
+        name="flask-gthread-NxT-reuseport", pattern=f"flask-gthread-{N}x{T}-reuseport",
+        model="threads", server="gunicorn", slots=WORKERS_X_THREADS, parallel=WORKERS,
+        color="#882255", marker=">",
+        description="gthread with --reuse-port: a listening socket per worker, "
         "connections spread by the kernel (K = N*T)",
-        _flask_gthread_reuseport,
-        modules=("gunicorn",),
-        pitfall="the kernel spreads connections by hash: even on average",
+        # each worker binds its own socket and the kernel spreads new connections over
+        # them, instead of the workers racing to accept on one
+        command=lambda n, t: commands.gunicorn("gthread", n, "--threads", str(t),
+                                               "--reuse-port"),
+        modules=("gunicorn",), pitfall="the kernel spreads connections by hash: even on average",
     ),
     Family(
-        "flask-granian-NxT", r"flask-granian-(\d+)x(\d+)", "threads", "granian", "N*T", "N",
-        "Flask under granian's WSGI interface (Rust HTTP), N workers x T blocking threads",
-        _flask_granian,
-        modules=("granian",),
-        pitfall="a client that half-closes after sending gets no answer",
+        name="flask-granian-NxT", pattern=f"flask-granian-{N}x{T}", model="threads",
+        server="granian", slots=WORKERS_X_THREADS, parallel=WORKERS, color="#44AA99",
+        marker="o",
+        description="Flask under granian's WSGI interface (Rust HTTP), N workers x T "
+        "blocking threads",
+        command=lambda n, t: commands.granian("wsgi", FLASK_APP, n, "--blocking-threads",
+                                              str(t)),
+        modules=("granian",), pitfall=HALF_CLOSE,
     ),
     Family(
-        "flask-waitress-T", r"flask-waitress-(\d+)", "threads", "waitress", "T", "1",
-        "Flask under waitress, one process with T threads (K = T)",
-        _flask_waitress,
-        modules=("waitress",),
+        name="flask-waitress-T", pattern=f"flask-waitress-{T}", model="threads",
+        server="waitress", slots=THREADS, parallel=ONE, color="#999933", marker="s",
+        description="Flask under waitress, one process with T threads (K = T)",
+        command=lambda n, t: commands.waitress(t), modules=("waitress",),
         pitfall="one process: all T threads share one GIL",
     ),
     Family(
-        "flask-sync-N", r"flask-sync-(\d+)", "sync", "gunicorn", "N", "N",
-        "Flask, blocking time.sleep, N gunicorn sync worker processes (K = N)",
-        _flask_sync,
-        modules=("gunicorn",),
+        name="flask-sync-N", pattern=f"flask-sync-{N}", model="sync", server="gunicorn",
+        slots=WORKERS, parallel=WORKERS, color="#AA4499", marker="^",
+        description="Flask, blocking time.sleep, N gunicorn sync worker processes (K = N)",
+        command=lambda n, t: commands.gunicorn("sync", n), modules=("gunicorn",),
         pitfall="one request per process: a slow client holds a whole worker",
     ),
     Family(
-        "fastapi-blocking", r"fastapi-blocking", "blocking", "uvicorn", "1", "1",
-        "FastAPI async def calling blocking time.sleep: the event loop stalls (K = 1)",
-        _fastapi("blocking_app", 1, None),
-        modules=("uvicorn",),
+        name="fastapi-blocking", pattern="fastapi-blocking", model="blocking",
+        server="uvicorn", slots=constant(1), parallel=ONE, color="#DDCC77", marker="D",
+        description="FastAPI async def calling blocking time.sleep: the event loop stalls "
+        "(K = 1)",
+        command=lambda n, t: commands.uvicorn("blocking_app"), modules=("uvicorn",),
         pitfall="the bug, not a choice: it serializes every request",
     ),
 ]}  # fmt: skip
@@ -404,7 +290,7 @@ def get_config(config_id: str) -> ServerConfig:
         match = re.fullmatch(family.pattern, config_id)
         if match:
             try:
-                return family.build(family, config_id, *match.groups())
+                return family.build(config_id, match)
             except ConfigError as exc:
                 raise ConfigError(f"{config_id}: {exc}") from None
     guess = closest_config(config_id)

@@ -14,7 +14,6 @@ import matplotlib.colors
 
 from echobench.configs import FAMILIES, ConfigError, get_config
 
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
 INVALID = {"marker": "x", "color": "red", "s": 80, "linewidths": 2, "zorder": 5, "gid": "invalid"}
 IDEAL = {"linestyle": "--", "linewidth": 1.2, "alpha": 0.8}
 FAMILY_RANK = {name: rank for rank, name in enumerate(FAMILIES)}
@@ -33,16 +32,12 @@ def ordered_configs(configs) -> list[str]:
     return sorted(set(configs), key=_rank)
 
 
-# One colour per config family, the same in every chart of every run: the Okabe-Ito
-# colours (distinguishable with the common colour-vision deficiencies) first, then
-# Paul Tol's muted ones, in the families' reading order. No red-green pair carries
-# meaning alone: every family also has its own marker.
-PALETTE = [
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442",
-    "#332288", "#882255", "#44AA99", "#999933", "#AA4499", "#DDCC77",
-]  # fmt: skip
-FAMILY_COLORS = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(FAMILIES)}
-FAMILY_MARKERS = {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(FAMILIES)}
+# One colour and marker per config family, declared on the family (configs.py), so
+# adding a family changes no other family's look: the Okabe-Ito colours
+# (distinguishable with the common colour-vision deficiencies) first, then Paul Tol's
+# muted ones. No red-green pair carries meaning alone: a family has a marker too.
+FAMILY_COLORS = {name: family.color for name, family in FAMILIES.items()}
+FAMILY_MARKERS = {name: family.marker for name, family in FAMILIES.items()}
 OTHER = "#777777"  # a config this version does not know
 
 

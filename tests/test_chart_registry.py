@@ -29,3 +29,16 @@ def test_every_chart_is_registered_in_its_order_with_a_note():
     assert all(c.note.strip() and callable(c.applies) for c in charts)
     assert {c.name for c in charts if c.every_point} == {"sleep_vs_db", "db_cpu"}
     assert plots.CHARTS["efficiency"].draw is plots.efficiency_overview
+
+
+def test_a_familys_colour_and_marker_are_its_own_declaration():
+    from echobench import style
+    from echobench.configs import FAMILIES
+
+    for name, family in FAMILIES.items():
+        assert (style.FAMILY_COLORS[name], style.FAMILY_MARKERS[name]) == (
+            family.color,
+            family.marker,
+        )
+    colours = [f.color for f in FAMILIES.values()]
+    assert len(set(colours)) == len(colours), "no two families share a colour"

@@ -180,7 +180,7 @@ def test_servers_lists_every_family_with_its_k_and_p(tmp_path):
     assert done.returncode == 0
     lines = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:-1]}
     for name, family in FAMILIES.items():
-        assert lines[name][1:4] == [family.model, family.capacity, family.parallel], name
+        assert lines[name][1:4] == [family.model, family.slots.text, family.parallel.text], name
     assert lines["fastapi-async-N"][1:4] == ["async", "unbounded", "N"]
     assert lines["flask-gthread-NxT"][1:4] == ["threads", "N*T", "N"]
 
