@@ -20,13 +20,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from echobench import client_cost, database, environment, metrics, results, stats, terminal, verdict
 from echobench.loadgen import CPU_WARNING, Loadgen, LoadGenerator, worker_problems
+from echobench.options import RunOptions
 from echobench.point import Point
 from echobench.profiles import Profile
 from echobench.sampler import Sampler, write_samples
-from echobench.server import LOOPBACK_V4, ExternalServer, Server, ServerError
+from echobench.server import ExternalServer, Server, ServerError
 from echobench.terminal import fmt_duration
 from echobench.verdict import Problem, remark
-from servers.database import DEFAULT_POOL_TIMEOUT_S, Settings
+from servers.database import Settings
 
 IDLE_SAMPLE_S = 1.0
 
@@ -42,12 +43,9 @@ class Run:
     ended: str | None = None
     meta: dict = field(default_factory=environment.describe)
     calibration: dict = field(default_factory=dict)
-    target: str | None = None
-    bind: str = LOOPBACK_V4
-    loadgen: Loadgen = field(default_factory=Loadgen)
+    options: RunOptions = field(default_factory=RunOptions)
     # io = db points: the user's PostgreSQL (checked), else one embedded for the run
     database: database.ExternalPostgres | database.EmbeddedPostgres | None = None
-    pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S
 
     def calibrate(self, row: dict) -> None:
         """Keep every valid zero-delay point as a sample: R0 per config is the median of its
@@ -78,11 +76,11 @@ class Run:
             "points_total": len(self.profile.points),
             "points_done": len(self.rows),
             "calibration": self.calibration,
-            "target": self.target,
-            "bind": self.bind,
-            "loadgen": self.loadgen.describe(),
+            "target": self.options.target,
+            "bind": self.options.bind,
+            "loadgen": self.options.loadgen.describe(),
             "database": self.database.describe() if self.database else None,
-            "pool_timeout_s": self.pool_timeout_s if self.database else None,
+            "pool_timeout_s": self.options.pool_timeout_s if self.database else None,
             **self.meta,
         }
 
@@ -133,34 +131,23 @@ def _base_row(run: Run, point: Point) -> dict:
 def measure_point(
     point: Point,
     raw: Path,
-    target: str | None = None,
-    bind: str = LOOPBACK_V4,
-    loadgen: Loadgen | None = None,
+    options: RunOptions | None = None,
     db: database.ExternalPostgres | database.EmbeddedPostgres | None = None,
-    pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
 ) -> tuple[dict, list[Problem]]:
     """Run one point; its measured figures and the problems found (empty when clean).
 
     With a target URL the server is someone else's: verified, not started or sampled.
     An io = db point's server waits on `db`, which is sampled with it.
     """
-    loadgen = loadgen or Loadgen()
+    options = options or RunOptions()
+    loadgen = options.loadgen
     raw.mkdir(parents=True, exist_ok=True)
     results.write_json({**point.describe(), "loadgen": loadgen.describe()}, raw / "point.json")
-    problems: list[Problem] = []
-    uses_db = point.io == "db" and not target
-    if uses_db:
-        problems += _ready_database(db)
-        if any(p.invalidates for p in problems):
-            return {}, problems
-    settings = Settings(db.url, point.pool, pool_timeout_s) if uses_db else None
-    server = (
-        ExternalServer(point.config, target)
-        if target
-        else Server(
-            point.config, host=bind, delay_s=point.delay_s, log_path=raw / "server.log", db=settings
-        )
-    )
+    uses_db = point.io == "db" and not options.target
+    problems = _ready_database(db) if uses_db else []
+    if any(p.invalidates for p in problems):
+        return {}, problems
+    server = _server(point, raw, options, db if uses_db else None)
     sampler: Sampler | None = None
     load: LoadGenerator | None = None
     try:
@@ -171,54 +158,12 @@ def measure_point(
         sampler.phase = "load"
         load = LoadGenerator(point, server.url, raw, loadgen)
         sampler.loadgen_pid = load.start()
-        outcome = load.wait()
-        if outcome.no_workers:
-            problems.append(
-                Problem(
-                    verdict.LOADGEN,
-                    f"fewer than {loadgen.workers} locust workers connected within "
-                    f"{loadgen.wait_s:g} s (is `echobench loadgen-worker` running?)",
-                )
-            )
-        elif outcome.timed_out:
-            problems.append(
-                Problem(verdict.LOADGEN, "locust did not finish in time and was stopped")
-            )
-        elif outcome.returncode not in (0, None):
-            problems.append(
-                Problem(verdict.LOADGEN, f"locust exited with code {outcome.returncode}")
-            )
-        if outcome.cpu_warning:
-            problems.append(remark(verdict.LOADGEN_CPU, f"locust warned: {CPU_WARNING}"))
-        problems += worker_problems(raw)
-        if not server.alive():
-            problems.append(
-                Problem(
-                    verdict.SERVER, f"server died mid-point (exit code {server.proc.returncode})"
-                )
-            )
-        if uses_db and not db.alive():
-            problems.append(Problem(verdict.DATABASE, "PostgreSQL died mid-point "
-                                    f"(exit code {db.proc.returncode})"))  # fmt: skip
-        if target:
-            problems.append(
-                remark(
-                    verdict.EXTERNAL,
-                    "external target: server memory and CPU not sampled, "
-                    "not restarted between points",
-                )
-            )
+        problems += _load_problems(load.wait(), loadgen) + worker_problems(raw)
+        problems += _survival_problems(server, db if uses_db else None, options.target)
     except ServerError as exc:
         problems.append(Problem(verdict.SERVER, str(exc)))
     finally:
-        if load is not None:
-            load.stop()
-        samples = sampler.stop() if sampler else []
-        server.stop()
-        if samples:
-            write_samples(samples, raw / "samples.csv")
-        pids = sorted((sampler.pids_seen if sampler else set()) | _pids(server, load))
-        results.write_json({"pids": pids}, raw / "pids.json")
+        _stop_and_keep(raw, server, sampler, load)
     if not metrics.record_files(raw):
         return {}, problems
     row = row_from_raw(point, raw, loadgen.local_processes)
@@ -229,6 +174,64 @@ def measure_point(
             )
         )
     return row, problems
+
+
+def _server(point: Point, raw: Path, options: RunOptions, db) -> Server | ExternalServer:
+    """The point's fresh server (waiting on `db` for io = db), or the user's target."""
+    if options.target:
+        return ExternalServer(point.config, options.target)
+    settings = Settings(db.url, point.pool, options.pool_timeout_s) if db else None
+    return Server(point.config, host=options.bind, delay_s=point.delay_s,
+                  log_path=raw / "server.log", db=settings)  # fmt: skip
+
+
+def _load_problems(outcome, loadgen: Loadgen) -> list[Problem]:
+    """What locust's run says went wrong: no workers, a hang, an exit code, a CPU warning."""
+    found = []
+    if outcome.no_workers:
+        found.append(
+            Problem(
+                verdict.LOADGEN,
+                f"fewer than {loadgen.workers} locust workers connected within "
+                f"{loadgen.wait_s:g} s (is `echobench loadgen-worker` running?)",
+            )
+        )
+    elif outcome.timed_out:
+        found.append(Problem(verdict.LOADGEN, "locust did not finish in time and was stopped"))
+    elif outcome.returncode not in (0, None):
+        found.append(Problem(verdict.LOADGEN, f"locust exited with code {outcome.returncode}"))
+    if outcome.cpu_warning:
+        found.append(remark(verdict.LOADGEN_CPU, f"locust warned: {CPU_WARNING}"))
+    return found
+
+
+def _survival_problems(server, db, target: str | None) -> list[Problem]:
+    """Whether the server and the database lived through the point; a target's remark."""
+    found = []
+    if not server.alive():
+        found.append(
+            Problem(verdict.SERVER, f"server died mid-point (exit code {server.proc.returncode})")
+        )
+    if db is not None and not db.alive():
+        found.append(
+            Problem(verdict.DATABASE, f"PostgreSQL died mid-point (exit code {db.proc.returncode})")
+        )
+    if target:
+        found.append(remark(verdict.EXTERNAL, "external target: server memory and CPU not "
+                            "sampled, not restarted between points"))  # fmt: skip
+    return found
+
+
+def _stop_and_keep(raw: Path, server, sampler: Sampler | None, load: LoadGenerator | None) -> None:
+    """Stop locust and the server, keep the samples and every PID the point had."""
+    if load is not None:
+        load.stop()
+    samples = sampler.stop() if sampler else []
+    server.stop()
+    if samples:
+        write_samples(samples, raw / "samples.csv")
+    pids = sorted((sampler.pids_seen if sampler else set()) | _pids(server, load))
+    results.write_json({"pids": pids}, raw / "pids.json")
 
 
 def _ready_database(db) -> list[Problem]:
@@ -327,8 +330,7 @@ def execute(run: Run, console: Console | None = None) -> Run:
                         f"(elapsed {elapsed}, ETA {fmt_duration(remaining)})"
                     )
                 raw = run.run_dir / "raw" / point.point_id
-                measured, problems = measure_point(point, raw, run.target, run.bind, run.loadgen,
-                                                   run.database, run.pool_timeout_s)  # fmt: skip
+                measured, problems = measure_point(point, raw, run.options, run.database)
                 row = {**_base_row(run, point), **measured}
                 if point.kind.calibrates:
                     row = verdict.judge_calibration(row, problems)

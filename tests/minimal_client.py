@@ -28,7 +28,7 @@ from pathlib import Path
 
 from echobench import processes, runner
 from echobench.configs import get_config
-from echobench.loadgen import Loadgen
+from echobench.options import RunOptions
 from echobench.point import Point
 from echobench.server import Server
 from loadtests.answers import request_bytes
@@ -81,11 +81,12 @@ async def burst(host: str, port: int, n: int, delay_s: float) -> Burst:
     return Burst(last - sent[0], 1000.0 * (sent[-1] - sent[0]), ok, n - ok)
 
 
-def echobench_burst(config: str, n: int, delay_s: float, loadgen: Loadgen) -> dict:
+def echobench_burst(config: str, n: int, delay_s: float, processes: int = 1) -> dict:
     """One burst point measured as `echobench run` measures it; its summary figures."""
     point = Point(1, "burst", get_config(config), n, delay_s, 1)
     with tempfile.TemporaryDirectory(prefix="echobench-side-by-side-") as folder:
-        row, problems = runner.measure_point(point, Path(folder) / "raw", loadgen=loadgen)
+        row, problems = runner.measure_point(point, Path(folder) / "raw",
+                                             RunOptions(loadgen_processes=processes))  # fmt: skip
     return {**row, "problems": [str(p) for p in problems]}
 
 
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.n <= 20_000 or not 0 < args.delay <= 60:
         parser.error("n must be 1 to 20000 and --delay above 0 and at most 60")
     processes.raise_open_files_limit()
-    ours = echobench_burst(args.config, args.n, args.delay, Loadgen(args.loadgen_processes))
+    ours = echobench_burst(args.config, args.n, args.delay, args.loadgen_processes)
     theirs = minimal_burst(args.config, args.n, args.delay)
     print(f"{args.config}, {args.n} x {args.delay:g} s")
     print(f"  echobench:      {ours.get('makespan_s') or float('nan'):.3f} s makespan, "

@@ -8,7 +8,6 @@ import socket
 
 import pytest
 
-from echobench.loadgen import Loadgen
 from loadtests.answers import read_answer
 from servers import contract
 from tests import minimal_client
@@ -62,7 +61,7 @@ def test_echobench_bursts_as_fast_as_a_minimal_client():
     fresh server: every answer right, the release loop short, makespans alike (the
     measured ratio is a recorded result, not a goal asserted here: this bound only
     catches a release that is no longer simultaneous)."""
-    ours = minimal_client.echobench_burst("fastapi-async", 200, 0.5, Loadgen(1))
+    ours = minimal_client.echobench_burst("fastapi-async", 200, 0.5)
     theirs = minimal_client.minimal_burst("fastapi-async", 200, 0.5)
     assert ours["ok"] == theirs.ok == 200 and not ours["problems"]
     assert ours["send_spread_ms"] < 100

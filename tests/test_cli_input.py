@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import echobench
-from echobench import cli, configs, loadgen, profiles, results, runner
+from echobench import cli, configs, loadgen, profiles, results
 from echobench.configs import FAMILIES, ConfigError, get_config
+from echobench.options import RunOptions
 from echobench.server import LOOPBACK_V4, Server, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,9 +227,9 @@ def test_everything_binds_loopback_unless_told_otherwise():
     assert ipaddress.ip_address(LOOPBACK_V4).is_loopback
     parser = cli.build_parser()
     assert parser.parse_args(["serve", "fastapi-async"]).host == LOOPBACK_V4
-    run = parser.parse_args(["run"])
-    assert run.bind is None and run.loadgen_bind == LOOPBACK_V4  # None: runner.Run's default
-    assert runner.Run.__dataclass_fields__["bind"].default == LOOPBACK_V4
+    run = RunOptions.from_args(parser.parse_args(["run"]))
+    assert run.bind == run.loadgen_bind == LOOPBACK_V4
+    assert RunOptions() == run, "the parser's defaults are the options' own"
     assert loadgen.Loadgen().host == LOOPBACK_V4
     assert inspect.signature(Server).parameters["host"].default == LOOPBACK_V4
     assert inspect.signature(free_port).parameters["host"].default == LOOPBACK_V4

@@ -18,6 +18,7 @@ import pytest
 
 from echobench import database, findings, profiles, report, results, runner
 from echobench.configs import get_config
+from echobench.options import RunOptions
 from echobench.processes import tree
 from echobench.server import Server, free_port
 from servers import contract
@@ -142,7 +143,7 @@ def _execute(tmp_path, groups: str, db=None, pool_timeout_s: float = 30.0) -> ru
     profile = profiles.load_profile(str(path))
     run = runner.Run("test", profile, results.create_run_dir(tmp_path / "run"),
                      database=db or database.EmbeddedPostgres(),
-                     pool_timeout_s=pool_timeout_s)  # fmt: skip
+                     options=RunOptions(pool_timeout_s=pool_timeout_s))  # fmt: skip
     return runner.execute(run)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from echobench import processes, runner
 from echobench.configs import get_config
-from echobench.loadgen import Loadgen
+from echobench.options import RunOptions
 from echobench.point import Point
 from echobench.server import Server
 
@@ -89,8 +89,8 @@ def echobench_point(config, args) -> tuple[dict, list]:
     point = Point(1, "steady", config, args.users, args.delay, 1, warmup_s=1.0,
                   window_s=float(args.window))  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="echobench-wrk-") as folder:
-        return runner.measure_point(point, Path(folder) / "raw",
-                                    loadgen=Loadgen(args.loadgen_processes))  # fmt: skip
+        options = RunOptions(loadgen_processes=args.loadgen_processes)
+        return runner.measure_point(point, Path(folder) / "raw", options)
 
 
 if __name__ == "__main__":

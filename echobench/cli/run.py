@@ -1,0 +1,171 @@
+"""`echobench run`: measure every point of a profile, then write its report.
+
+The steps, in order: `validate` (the options and the profile, before anything
+starts), `plan` (the database, the run folder, the Run), `execute` (every point, saved
+after each) and `report` (the summary table, report.md and charts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from echobench import database, processes, profiles, results, scenarios
+from echobench.cli.common import UsageError, exposed, stop_on_signals
+from echobench.configs import get_config, require_installed
+from echobench.options import RunOptions, one_to_hundred
+from echobench.server import LOOPBACK_V4, ExternalServer, port_in_use
+
+
+def add(sub) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a benchmark profile and write results/runs/<run-id>/",
+        description="Run every point of a profile: a fresh server per point, locust load, "
+        "memory and CPU sampling, one summary.csv row per point. Exit 0 when every point "
+        "is valid, 3 when some are not (see their note), 130 when interrupted.",
+    )
+    p.add_argument(
+        "--profile",
+        default="standard",
+        help=f"built-in profile ({', '.join(profiles.available())}) or a .toml path "
+        "(default standard)",
+    )
+    p.add_argument("--out", help="run folder to create (default results/runs/<run-id>)")
+    p.add_argument(
+        "--configs",
+        nargs="+",
+        metavar="CONFIG",
+        help="run these configs in every group instead of the profile's",
+    )
+    p.add_argument(
+        "--scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        choices=scenarios.names(),
+        help="only the profile's groups of these scenarios",
+    )
+    p.add_argument(
+        "--repeat", type=one_to_hundred, help="repeat every point N times, in a shuffled order"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of that order (default 0)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the points and the expected time, then stop (nothing is started or written)",
+    )
+    RunOptions.add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from echobench import terminal
+
+    options = RunOptions.from_args(args)
+    profile = validate(args, options)
+    if args.dry_run:
+        terminal.print_plan(profile, terminal.console())
+        return 0
+    planned = plan(args, options, profile)
+    console = terminal.console()
+    if (code := execute(planned, console)) is not None:
+        return code
+    return report(planned, console)
+
+
+def validate(args: argparse.Namespace, options: RunOptions) -> profiles.Profile:
+    """The options and the profile, refused in one line before anything starts."""
+    _check_distribution(options)
+    profile = profiles.load_profile(args.profile, args.configs, args.scenarios, args.repeat,
+                                    seed=args.seed)  # fmt: skip
+    if not options.target:  # every server this run starts must be installed, before any starts
+        for config in {p.config.id: p.config for p in profile.points}.values():
+            require_installed(config)
+    if options.db_url and not any(p.io == "db" for p in profile.points):
+        raise UsageError("--db-url is for io = db points, and this profile has none")
+    if options.target:
+        if not args.configs or len(args.configs) != 1:
+            raise UsageError("--target needs --configs naming the one config the target runs "
+                             "(the model needs its K)")  # fmt: skip
+        ExternalServer(get_config(args.configs[0]), options.target)  # refuses a malformed URL
+    return profile
+
+
+def _check_distribution(options: RunOptions) -> None:
+    if options.loadgen_workers and options.loadgen_processes > 1:
+        raise UsageError(
+            "--loadgen-workers and --loadgen-processes cannot be combined; "
+            "run `echobench loadgen-worker` on this machine too for local workers"
+        )
+    if options.target and options.bind != LOOPBACK_V4:
+        raise UsageError("--bind sets where echobench's own servers listen; not with --target")
+    for option, host in (("--bind", options.bind), ("--loadgen-bind", options.loadgen_bind)):
+        if host and exposed(host):
+            print(f"warning: {option} {host}: reachable beyond this machine", file=sys.stderr)
+    if options.loadgen_workers and port_in_use(options.loadgen_bind, options.loadgen_port):
+        raise UsageError(f"--loadgen-port {options.loadgen_port} is already in use")
+
+
+def plan(args: argparse.Namespace, options: RunOptions, profile: profiles.Profile):
+    """The run: its database (the user's checked first), its folder, its Run object."""
+    from echobench import runner
+
+    db = None
+    if any(p.io == "db" for p in profile.points) and not options.target:
+        db = (database.ExternalPostgres(options.db_url) if options.db_url
+              else database.EmbeddedPostgres())  # fmt: skip
+        profile.points = [replace(p, db_connections=db.max_connections) if p.io == "db" else p
+                          for p in profile.points]  # fmt: skip
+    run_id = runner.new_run_id(profile)
+    run_dir = Path(args.out) if args.out else results.RUNS_DIR / run_id
+    results.check_writable(run_dir)
+    processes.raise_open_files_limit()
+    stop_on_signals()
+    return runner.Run(run_id, profile, results.create_run_dir(run_dir), options=options,
+                      database=db)  # fmt: skip
+
+
+def execute(run, console) -> int | None:
+    """Every point, saved after each; 130 when interrupted (the points measured are kept)."""
+    from echobench import runner, terminal
+
+    console.print(f"echobench run [bold]{run.run_id}[/]: {len(run.profile.points)} points, "
+                  f"expected about {terminal.fmt_duration(run.profile.expected_s)} -> "
+                  f"{run.run_dir}")  # fmt: skip
+    options = run.options
+    if options.loadgen_workers:
+        console.print(
+            f"each point waits for {options.loadgen_workers} locust workers: on each load host "
+            f"run `python -m echobench loadgen-worker --master {options.loadgen_bind} "
+            f"--port {options.loadgen_port}`"
+        )
+    try:
+        runner.execute(run, console)
+    except KeyboardInterrupt:
+        console.print(
+            f"[red]interrupted[/]: {len(run.rows)} completed points kept in {run.run_dir}; "
+            f"their report: `python -m echobench report {run.run_dir}`"
+        )
+        return 130
+    finally:
+        if run.run_dir.resolve().parent == results.RUNS_DIR.resolve():
+            results.point_latest(run.run_dir)
+    return None
+
+
+def report(run, console) -> int:
+    """The summary table and the report; 0 when every point is valid, else 3."""
+    from echobench import report, terminal
+
+    terminal.print_summary(run, console)
+    try:
+        path = report.write_report(run.run_dir)
+        console.print(f"report: {path}, charts in {path.parent / 'charts'}")
+    except Exception as exc:  # the measurements are saved; a report failure must not hide them
+        console.print(
+            f"[red]report not written[/] ({type(exc).__name__}: {exc}); the results are in "
+            f"{run.run_dir}; `python -m echobench report {run.run_dir}` tries again"
+        )
+    return 0 if all(row["valid"] for row in run.rows) else 3
