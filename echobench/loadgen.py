@@ -120,11 +120,11 @@ def locust_point(point: Point, raw: Path) -> dict:
         "fresh_connections": kind.fresh_connections,
         "delay_s": point.delay_s,
         "work_ms": point.work_ms,
-        "warmup_s": point.effective_warmup_s,
+        "warmup_s": point.timings.effective_warmup_s,
         "window_s": point.window_s,
-        "drain_s": point.drain_s,
-        "deadline_s": point.deadline_s,
-        "timeout_s": point.client_timeout_s,
+        "drain_s": point.timings.drain_s,
+        "deadline_s": point.timings.deadline_s,
+        "timeout_s": point.timings.client_timeout_s,
         "fast_interval_s": point.fast_interval_s,
         "spawn_timeout_s": spawn_timeout_s(point),
         "rate": point.rate,
@@ -147,7 +147,7 @@ def primed_share(point: Point) -> float:
 def locust_argv(point: Point, url: str, raw: Path, loadgen: Loadgen | None = None) -> list[str]:
     """Locust's command for one point; every file it writes lands in raw/."""
     users = point.users + point.kind.extra_users
-    run_time = int(point.max_load_s + STARTUP_SLACK_S)
+    run_time = int(point.timings.max_load_s + STARTUP_SLACK_S)
     return [
         sys.executable, "-m", "locust",
         "--locustfile", locustfiles([point.kind]),
@@ -194,7 +194,7 @@ class LoadGenerator:
     def timeout_s(self) -> float:
         """How long locust may run before it is stopped and the point marked as hung."""
         waiting = self.loadgen.wait_s if self.loadgen.workers else 0.0
-        return self.point.max_load_s + 2 * STARTUP_SLACK_S + waiting
+        return self.point.timings.max_load_s + 2 * STARTUP_SLACK_S + waiting
 
     def wait(self) -> LoadRun:
         timed_out = False

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 from echobench import model
 from echobench.configs import ServerConfig, get_config
 from echobench.scenarios import SCENARIOS, Scenario
+from echobench.scenarios.base import POINT_OVERHEAD_S, Timings
 
-# Time a point needs beyond its load: server start, idle sampling, locust start-up
-# (about 3 s per point measured on the 2-core reference machine; a little more here).
-POINT_OVERHEAD_S = 3.5
+__all__ = ["POINT_OVERHEAD_S", "Point", "Timings"]
 
 
 @dataclass(frozen=True)
@@ -74,42 +74,14 @@ class Point:
         """K / (D + c), at most min(P, M) / c: the most answers per second the model allows."""
         return model.capacity_rps(self.slots, self.delay_s, **self.cpu)
 
-    @property
-    def ideal_latency_s(self) -> float:
-        return self.kind.ideal_latency_s(self)
-
-    @property
-    def demanded_rps(self) -> float | None:
-        """The request rate the model asks of the load generator at this point."""
-        return self.kind.demanded_rps(self)
-
-    @property
-    def effective_warmup_s(self) -> float:
-        return self.kind.effective_warmup_s(self)
-
-    @property
-    def drain_s(self) -> float:
-        return self.kind.drain_s(self)
-
-    @property
-    def client_timeout_s(self) -> float:
-        return self.kind.client_timeout_s(self)
-
-    @property
-    def deadline_s(self) -> float:
-        return self.kind.deadline_s(self)
-
-    @property
-    def load_s(self) -> float:
-        return self.kind.load_s(self)
-
-    @property
-    def max_load_s(self) -> float:
-        return self.kind.max_load_s(self)
+    @cached_property
+    def timings(self) -> Timings:
+        """Its derived timings, computed once by its scenario (the point is frozen)."""
+        return self.kind.timings(self)
 
     @property
     def expected_s(self) -> float:
-        return self.load_s + POINT_OVERHEAD_S
+        return self.timings.expected_s
 
     @classmethod
     def from_description(cls, data: dict) -> Point:
@@ -122,12 +94,6 @@ class Point:
         data = asdict(self)
         data["config"] = self.config.id
         data["point_id"] = self.point_id
-        for name in (
-            "effective_warmup_s",
-            "drain_s",
-            "deadline_s",
-            "client_timeout_s",
-            "ideal_latency_s",
-        ):
-            data[name] = getattr(self, name)
+        described = asdict(self.timings)
+        data.update((name, described[name]) for name in Timings.DESCRIBED)
         return data

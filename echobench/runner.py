@@ -340,7 +340,7 @@ def execute(run: Run, console: Console | None = None) -> Run:
                     samples = run.calibration.get("loadgen_ceiling_samples", 0)
                     gap = verdict.model_gap(row)
                     row = verdict.judge(row, [*problems, *([gap] if gap else [])],
-                                        point.demanded_rps, ceiling, samples)  # fmt: skip
+                                        point.timings.demanded_rps, ceiling, samples)  # fmt: skip
                 run.rows.append(row)
                 run.save()
                 line = terminal.point_line(row, point.kind.headline)

@@ -63,7 +63,7 @@ def test_open_loop_capacity_with_cpu():
     assert model.capacity_rps(4, 0.5) == pytest.approx(8.0)
     open_point = point("open", config="fastapi-async", delay_s=0.1, rate=60.0, work_ms=20)
     assert open_point.capacity_rps == pytest.approx(50.0)
-    assert open_point.ideal_latency_s == math.inf, "past the CPU's capacity the queue grows"
+    assert open_point.timings.ideal_latency_s == math.inf, "past the CPU's capacity the queue grows"
 
 
 def test_a_point_carries_its_cpu_terms_and_names_its_work():

@@ -68,7 +68,7 @@ def test_a_db_point_uses_that_k_everywhere_the_model_is_asked():
     assert sleep.slots == 40 and db.slots == 10
     assert sleep.kind.ideal_rps(sleep) == pytest.approx(400)
     assert db.kind.ideal_rps(db) == pytest.approx(100)
-    assert db.ideal_latency_s == pytest.approx(0.64)  # 64 users through 10 connections
+    assert db.timings.ideal_latency_s == pytest.approx(0.64)  # 64 users through 10 connections
     assert db.point_id == "001-steady-fastapi-threadpool-u64-db10-r1"
     assert Point.from_description(db.describe()) == db
 

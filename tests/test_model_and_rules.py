@@ -105,7 +105,7 @@ def test_in_flight_head_of_line_and_the_burst_floor():
 def test_each_scenarios_timings(scenario, params, timings):
     p = point(scenario, **params)
     for name, value in timings.items():
-        assert getattr(p, name) == (None if value is None else pytest.approx(value)), name
+        assert getattr(p.timings, name) == (None if value is None else pytest.approx(value)), name
 
 
 def test_a_point_describes_itself_for_run_json():
@@ -115,7 +115,7 @@ def test_a_point_describes_itself_for_run_json():
     assert p.point_id == "001-open-flask-sync-2-l6-r1"
     for name in ("effective_warmup_s", "drain_s", "deadline_s", "client_timeout_s",
                  "ideal_latency_s"):  # fmt: skip
-        assert described[name] == getattr(p, name), name
+        assert described[name] == getattr(p.timings, name), name
     assert Point.from_description(described).describe() == described
 
 
@@ -129,21 +129,23 @@ def test_open_loop_without_an_end_mark_censors_at_the_window_end(tmp_path):
 
 def test_point_timings_follow_the_model():
     steady = point(users=8, delay_s=1.0)  # K = 2: latency 4 s, warm-up stagger + 4 s
-    assert steady.ideal_latency_s == pytest.approx(4.0)
-    assert steady.effective_warmup_s == pytest.approx(5.0)
-    assert steady.demanded_rps == pytest.approx(2.0)
-    assert point(users=8, delay_s=1.0, warmup_s=9.0).effective_warmup_s == pytest.approx(9.0)
+    assert steady.timings.ideal_latency_s == pytest.approx(4.0)
+    assert steady.timings.effective_warmup_s == pytest.approx(5.0)
+    assert steady.timings.demanded_rps == pytest.approx(2.0)
+    assert point(users=8, delay_s=1.0, warmup_s=9.0).timings.effective_warmup_s == pytest.approx(
+        9.0
+    )
     burst = point("burst", users=5, delay_s=1.0)  # 3 rounds
-    assert burst.demanded_rps is None, "a primed burst asks no sustained rate of the client"
-    assert burst.load_s == pytest.approx(3.0)
-    assert burst.deadline_s == pytest.approx(1.5 * 3.0 + 10.0)
+    assert burst.timings.demanded_rps is None, "a primed burst asks no sustained rate of the client"
+    assert burst.timings.load_s == pytest.approx(3.0)
+    assert burst.timings.deadline_s == pytest.approx(1.5 * 3.0 + 10.0)
     opened = point("open", users=10, delay_s=0.5, rate=3.0)  # K/D = 4/s
     assert opened.capacity_rps == pytest.approx(4.0)
-    assert opened.ideal_latency_s == pytest.approx(0.5)
-    assert opened.demanded_rps == pytest.approx(3.0)
-    assert opened.effective_warmup_s == pytest.approx(0.5)
-    assert math.isinf(point("open", users=10, delay_s=0.5, rate=5.0).ideal_latency_s)
-    assert point("calibrate", delay_s=0.0).demanded_rps is None
+    assert opened.timings.ideal_latency_s == pytest.approx(0.5)
+    assert opened.timings.demanded_rps == pytest.approx(3.0)
+    assert opened.timings.effective_warmup_s == pytest.approx(0.5)
+    assert math.isinf(point("open", users=10, delay_s=0.5, rate=5.0).timings.ideal_latency_s)
+    assert point("calibrate", delay_s=0.0).timings.demanded_rps is None
 
 
 # --- figures from synthetic raw records ---------------------------------------------------
@@ -618,9 +620,9 @@ def test_every_scenario_is_complete(tmp_path, name):
     assert p.kind is kind and p.point_id.startswith(f"001-{name}-flask-sync-2-")
     for timing in ("effective_warmup_s", "drain_s", "deadline_s", "client_timeout_s",
                    "load_s", "max_load_s", "expected_s"):  # fmt: skip
-        value = getattr(p, timing)
+        value = getattr(p.timings, timing)
         assert math.isfinite(value) and value >= 0, (name, timing, value)
-    assert p.max_load_s >= p.load_s - 1e-9
+    assert p.timings.max_load_s >= p.timings.load_s - 1e-9
     row = runner.row_from_raw(p, write_raw(tmp_path, [mark("release", T0), mark("end", T0 + 3)]))
     assert set(row) <= set(results.COLUMNS), set(row) - set(results.COLUMNS)
     payload = loadgen.locust_point(p, tmp_path)

@@ -11,7 +11,8 @@ loadtests/users/.
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 import pandas as pd
 
@@ -38,6 +39,32 @@ class Point(Protocol):
     def cpu(self) -> dict[str, float]: ...
     @property
     def capacity_rps(self) -> float: ...
+
+
+# Time a point needs beyond its load: server start, idle sampling, locust start-up
+# (about 3 s per point measured on the 2-core reference machine; a little more here).
+POINT_OVERHEAD_S = 3.5
+
+
+@dataclass(frozen=True)
+class Timings:
+    """A point's derived timings, in seconds (demanded_rps: the request rate the model asks
+    of the load generator), computed once from its parameters by its scenario."""
+
+    ideal_latency_s: float
+    effective_warmup_s: float
+    drain_s: float
+    deadline_s: float
+    client_timeout_s: float
+    load_s: float
+    max_load_s: float
+    expected_s: float
+    demanded_rps: float | None
+
+    # what run.json's matrix keeps of them, beside the point's own fields
+    DESCRIBED: ClassVar[tuple[str, ...]] = (
+        "effective_warmup_s", "drain_s", "deadline_s", "client_timeout_s", "ideal_latency_s",
+    )  # fmt: skip
 
 
 class Scenario:
@@ -71,6 +98,20 @@ class Scenario:
     report_latencies: tuple[str, ...] = ()
 
     # --- timings, in seconds, from the point's parameters ---------------------------------
+
+    def timings(self, p: Point) -> Timings:
+        """All of them at once: what the point, locust and the runner use."""
+        return Timings(
+            ideal_latency_s=self.ideal_latency_s(p),
+            effective_warmup_s=self.effective_warmup_s(p),
+            drain_s=self.drain_s(p),
+            deadline_s=self.deadline_s(p),
+            client_timeout_s=self.client_timeout_s(p),
+            load_s=self.load_s(p),
+            max_load_s=self.max_load_s(p),
+            expected_s=self.load_s(p) + POINT_OVERHEAD_S,
+            demanded_rps=self.demanded_rps(p),
+        )
 
     def ideal_latency_s(self, p: Point) -> float:
         return model.ideal_latency_s(p.users, p.slots, p.delay_s, **p.cpu)
