@@ -14,7 +14,7 @@ from pathlib import Path
 
 from echobench import metrics, processes
 from echobench.configs import get_config
-from echobench.loadgen import LoadGenerator
+from echobench.loadgen import LocustProcess
 from echobench.point import Point
 from echobench.scenarios.steady import STEADY
 
@@ -51,7 +51,7 @@ def measure(raw: Path) -> dict:
         url = f"http://127.0.0.1:{port_file.read_text()}"
         point = Point(0, STEADY.name, get_config("fastapi-async"), USERS, 0.0, 1, warmup_s=0.5,
                       window_s=WINDOW_S)  # fmt: skip
-        load = LoadGenerator(point, url, raw)
+        load = LocustProcess(point, url, raw)
         locust = load.start()
         _pin(locust, cpus and cpus[1])
         outcome = load.wait()

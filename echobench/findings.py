@@ -335,10 +335,10 @@ def _by_way(rows: pd.DataFrame) -> pd.DataFrame:
 def _way(row: pd.Series, scenario: str) -> str:
     way = derived.way_label(row)
     k = f"K = {k_label(row['capacity'])}"
-    kind = SCENARIOS[scenario]
-    if kind.calibrates:
+    scenario_def = SCENARIOS[scenario]
+    if scenario_def.calibrates:
         said = f"{way}: R0 = {row['rps']:.0f} req/s"
-    elif kind.fixed_requests:
+    elif scenario_def.fixed_requests:
         if pd.isna(row["makespan_s"]):
             return f"{way}: did not all finish ({int(row['failed'])} failed)"
         said = f"{way}: {row['makespan_s']:.2f} s (model {row['ideal_makespan_s']:g} s, {k})"

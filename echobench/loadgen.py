@@ -34,7 +34,7 @@ MASTER_PORT = 5557
 
 
 @dataclass(frozen=True)
-class Loadgen:
+class LoadSetup:
     """How a run sends its load, the same for every point: locust processes forked here,
     or workers on other hosts connecting to a master that listens on host:port and waits
     wait_s for them."""
@@ -59,14 +59,14 @@ class Loadgen:
         }
 
     @classmethod
-    def from_description(cls, data: dict | None) -> Loadgen:
+    def from_description(cls, data: dict | None) -> LoadSetup:
         """The setup a run.json or point.json `loadgen` entry describes (host not kept)."""
         data = data or {}
         return cls(data.get("processes", 1), data.get("external_workers", 0))
 
 
 @dataclass
-class LoadRun:
+class LocustOutcome:
     returncode: int | None
     timed_out: bool
     cpu_warning: bool
@@ -84,7 +84,7 @@ def locustfiles(kinds) -> str:
     files of the scenarios' user modules, found without importing them (importing
     locust would patch this process with gevent)."""
     paths = [locustfile()]
-    for module in dict.fromkeys(m for kind in kinds for m in kind.user_modules):
+    for module in dict.fromkeys(m for scenario_def in kinds for m in scenario_def.user_modules):
         spec = importlib.util.find_spec(module)
         if spec is None or spec.origin is None:
             raise ValueError(f"no locust user module {module!r}")
@@ -92,7 +92,7 @@ def locustfiles(kinds) -> str:
     return ",".join(map(str, paths))
 
 
-def distribution_argv(loadgen: Loadgen) -> list[str]:
+def distribution_argv(loadgen: LoadSetup) -> list[str]:
     if loadgen.workers:
         return [
             "--master",
@@ -113,11 +113,11 @@ def spawn_timeout_s(point: Point) -> float:
 
 def locust_point(point: Point, raw: Path) -> dict:
     """What the locust side needs of a point (loadtests/settings.py), in one argument."""
-    kind = point.kind
+    scenario_def = point.scenario_def
     return {
         "records": str(raw / "requests.csv"),
-        "release": kind.release,
-        "fresh_connections": kind.fresh_connections,
+        "release": scenario_def.release,
+        "fresh_connections": scenario_def.fresh_connections,
         "delay_s": point.delay_s,
         "work_ms": point.work_ms,
         "warmup_s": point.timings.effective_warmup_s,
@@ -139,18 +139,18 @@ def primed_share(point: Point) -> float:
     them, unless the server's slots and half its listen backlog hold fewer (the others
     could not be taken in at once anyway: they are later rounds, and a connection the
     backlog cannot hold is cut). The rest connect and send right after the release."""
-    if not point.kind.fixed_requests or math.isinf(point.slots):
+    if not point.scenario_def.fixed_requests or math.isinf(point.slots):
         return 1.0
     return min(1.0, (point.slots + LISTEN_BACKLOG // 2) / point.users)
 
 
-def locust_argv(point: Point, url: str, raw: Path, loadgen: Loadgen | None = None) -> list[str]:
+def locust_argv(point: Point, url: str, raw: Path, loadgen: LoadSetup | None = None) -> list[str]:
     """Locust's command for one point; every file it writes lands in raw/."""
-    users = point.users + point.kind.extra_users
+    users = point.users + point.scenario_def.extra_users
     run_time = int(point.timings.max_load_s + STARTUP_SLACK_S)
     return [
         sys.executable, "-m", "locust",
-        "--locustfile", locustfiles([point.kind]),
+        "--locustfile", locustfiles([point.scenario_def]),
         "--config", os.devnull,
         "--headless",
         "--host", url,
@@ -164,8 +164,8 @@ def locust_argv(point: Point, url: str, raw: Path, loadgen: Loadgen | None = Non
         "--html", str(raw / "locust_report.html"),
         "--csv", str(raw / "locust"),
         "--eb-point", json.dumps(locust_point(point, raw)),
-        *distribution_argv(loadgen or Loadgen()),
-        *point.kind.user_classes,
+        *distribution_argv(loadgen or LoadSetup()),
+        *point.scenario_def.user_classes,
     ]  # fmt: skip
 
 
@@ -174,13 +174,13 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
 
 
-class LoadGenerator:
+class LocustProcess:
     """One locust process; `wait` bounds it, `stop` kills its process group."""
 
-    def __init__(self, point: Point, url: str, raw: Path, loadgen: Loadgen | None = None) -> None:
+    def __init__(self, point: Point, url: str, raw: Path, loadgen: LoadSetup | None = None) -> None:
         self.point = point
         self.raw = raw
-        self.loadgen = loadgen or Loadgen()
+        self.loadgen = loadgen or LoadSetup()
         self.argv = locust_argv(point, url, raw, self.loadgen)
         self.proc: subprocess.Popen | None = None
 
@@ -196,7 +196,7 @@ class LoadGenerator:
         waiting = self.loadgen.wait_s if self.loadgen.workers else 0.0
         return self.point.timings.max_load_s + 2 * STARTUP_SLACK_S + waiting
 
-    def wait(self) -> LoadRun:
+    def wait(self) -> LocustOutcome:
         timed_out = False
         try:
             self.proc.wait(timeout=self.timeout_s)
@@ -207,7 +207,7 @@ class LoadGenerator:
         log = self.raw / "locust.log"
         text = log.read_text(errors="replace") if log.exists() else ""
         warned = CPU_WARNING in text or WORKER_CPU_WARNING in text
-        return LoadRun(self.proc.returncode, timed_out, warned,
+        return LocustOutcome(self.proc.returncode, timed_out, warned,
                        self.raw / "requests.csv", log, NO_WORKERS in text)  # fmt: skip
 
     def stop(self) -> None:

@@ -9,17 +9,17 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field, fields
 
-from echobench.loadgen import MASTER_PORT, WORKERS_WAIT_S, Loadgen
+from echobench.loadgen import MASTER_PORT, WORKERS_WAIT_S, LoadSetup
 from echobench.server import LOOPBACK_V4
 from servers.database import DEFAULT_POOL_TIMEOUT_S
 
 
-def ranged(kind: type, low: float, high: float, what: str, open_low=False, open_high=False):
-    """A check: a `kind` from low to high, refused in one line otherwise."""
+def ranged(convert: type, low: float, high: float, what: str, open_low=False, open_high=False):
+    """A check: a `convert` from low to high, refused in one line otherwise."""
 
     def parse(text: str):
         try:
-            value = kind(text)
+            value = convert(text)
         except ValueError:
             value = None
         if (
@@ -106,9 +106,9 @@ class RunOptions:
     )  # fmt: skip
 
     @property
-    def loadgen(self) -> Loadgen:
+    def loadgen(self) -> LoadSetup:
         """The load generator every point uses."""
-        return Loadgen(self.loadgen_processes, self.loadgen_workers, self.loadgen_bind,
+        return LoadSetup(self.loadgen_processes, self.loadgen_workers, self.loadgen_bind,
                        self.loadgen_port, self.loadgen_wait)  # fmt: skip
 
     @classmethod

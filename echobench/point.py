@@ -59,13 +59,13 @@ class Point:
         return {"work_s": self.work_s, "parallel": self.config.parallel, "cores": self.cores}
 
     @property
-    def kind(self) -> Scenario:
+    def scenario_def(self) -> Scenario:
         """The scenario object that knows this point's timings, users and figures."""
         return SCENARIOS[self.scenario]
 
     @property
     def point_id(self) -> str:
-        load = self.kind.load_label(self) + (f"-w{self.work_ms:g}" if self.work_ms else "")
+        load = self.scenario_def.load_label(self) + (f"-w{self.work_ms:g}" if self.work_ms else "")
         load += f"-db{self.pool}" if self.io == "db" else ""
         return f"{self.index:03d}-{self.scenario}-{self.config.id}-{load}-r{self.repeat}"
 
@@ -77,7 +77,7 @@ class Point:
     @cached_property
     def timings(self) -> Timings:
         """Its derived timings, computed once by its scenario (the point is frozen)."""
-        return self.kind.timings(self)
+        return self.scenario_def.timings(self)
 
     @property
     def expected_s(self) -> float:

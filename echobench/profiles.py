@@ -163,9 +163,9 @@ def load_profile(
     # Calibration first: later points are judged against the ceiling it measures. Its
     # repeats are spread evenly through the rest, so the calibration follows the machine
     # through the run instead of being one moment at its start.
-    first = [p for p in profile.points if p.kind.calibrates and p.repeat == 1]
-    again = [p for p in profile.points if p.kind.calibrates and p.repeat > 1]
-    rest = [p for p in profile.points if not p.kind.calibrates]
+    first = [p for p in profile.points if p.scenario_def.calibrates and p.repeat == 1]
+    again = [p for p in profile.points if p.scenario_def.calibrates and p.repeat > 1]
+    rest = [p for p in profile.points if not p.scenario_def.calibrates]
     if any(p.repeat > 1 for p in rest):  # interleave repeats: drift cannot pose as a difference
         random.Random(seed).shuffle(rest)
         profile.seed = seed
@@ -232,8 +232,8 @@ def _ios(group: dict) -> list[dict]:
 def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Point]:
     """One group's points: config x load level x CPU work x way of waiting x repeat."""
     scenario = group["scenario"]
-    kind = SCENARIOS[scenario]
-    if kind.calibrates:  # zero delay: the config's own capacity R0
+    scenario_def = SCENARIOS[scenario]
+    if scenario_def.calibrates:  # zero delay: the config's own capacity R0
         if "delay_s" in group:
             raise ProfileError("a calibrate group runs at zero delay: drop delay_s")
         delay = 0.0
@@ -246,7 +246,7 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
         "window_s": _number(group, "window_s", 10.0, 0.5, 3600.0),
         "fast_interval_s": _number(group, "fast_interval_s", 0.2, 0.01, 10.0),
     }
-    if kind.by_rate:
+    if scenario_def.by_rate:
         rates = group.get("rates")
         if not isinstance(rates, list) or not rates or "users" in group:
             raise ProfileError("an open group needs a rates list (arrivals/s) and no users")
@@ -268,7 +268,7 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
             raise ProfileError(f"a {scenario} group needs a users list and no rates")
         levels = [{"users": raw} for raw in users]
     works = _works(group)
-    if kind.calibrates and works != [0.0]:
+    if scenario_def.calibrates and works != [0.0]:
         raise ProfileError("a calibrate group measures the bare server: drop work_ms")
     ways = _ios(group)
     points = []
@@ -282,7 +282,7 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
                     for rep in range(1, repeats + 1):
                         fields = {**common, **level, **way, "config": config, "repeat": rep,
                                   "work_ms": work}  # fmt: skip
-                        if not kind.by_rate:
+                        if not scenario_def.by_rate:
                             fields["users"] = _users(level["users"], config)
                         points.append(Point(index=0, **fields))
     return points

@@ -67,8 +67,8 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
             "ideal rps": data["ideal_rps"].map(lambda v: _fmt(v, 1)),
         }
     )
-    kind = SCENARIOS[scenario]
-    if not kind.by_rate:
+    scenario_def = SCENARIOS[scenario]
+    if not scenario_def.by_rate:
         table = table.drop(columns="offered rps")
     computes = (data["_work"] > 0).any()
     if computes:
@@ -79,12 +79,12 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
         table.insert(1, "wait", [derived.way_label(r) for _, r in data.iterrows()])
     if (data["repeat"] > 1).any():
         table.insert(2, "repeat", data["repeat"])
-    for figure in (DECLARED[name] for name in kind.report_rates):
+    for figure in (DECLARED[name] for name in scenario_def.report_rates):
         table[figure.heading] = data[figure.name].map(figure.shown)
     table["efficiency"] = data["efficiency"].map(lambda v: _fmt(v, 3))
     table["p50 ms"] = data["p50_ms"].map(_fmt)
     table["p99 ms"] = data["p99_ms"].map(_fmt)
-    for figure in (DECLARED[name] for name in kind.report_latencies):
+    for figure in (DECLARED[name] for name in scenario_def.report_latencies):
         table[figure.heading] = data[figure.name].map(figure.shown)
     table["ok / sent"] = data["ok"].map(_fmt) + " / " + data["requests"].map(_fmt)
     # the counts are all measured or all missing: an unmeasured point stays empty, not 0

@@ -17,10 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from echobench import figures
-from echobench.decision import cpu_points
 from echobench.scenarios import SCENARIOS
-from echobench.scenarios.burst import BURST
-from echobench.scenarios.open import OPEN
 
 SCHEMA_VERSION = 1
 RESULTS_ROOT = Path("results")
@@ -136,53 +133,6 @@ def load_run(run_dir: Path | str) -> dict:
     if not path.is_file():
         raise ResultsError(f"no run.json in {run_dir}")
     return json.loads(path.read_text())
-
-
-COMPANIONS = {
-    OPEN.name: RESULTS_ROOT / "reference-open",
-    "scale": RESULTS_ROOT / "reference-scale",
-    "crossover": RESULTS_ROOT / "reference-crossover",
-    "db": RESULTS_ROOT / "reference-db",
-}
-
-
-def _has_points_for(summary: pd.DataFrame, kind: str) -> bool:
-    """Whether a run has what the `open`, `scale`, `crossover` or `db` sections show."""
-    if kind == "db":
-        return bool((summary["io"] == "db").any())
-    if kind == OPEN.name:
-        return not OPEN.rows(summary).empty
-    if kind == "scale":
-        bursts = BURST.rows(summary)
-        return bool((bursts.groupby("config")["users"].nunique() > 1).any())
-    return not cpu_points(summary).empty
-
-
-def companion_run(run_dir: Path, kind: str) -> Path | None:
-    """The run to show for `open`, `scale`, `crossover` or `db`: this one if it has such points,
-    else your newest run that has them (results/runs/, newest first), else the committed
-    reference run of that profile, else None."""
-    if _has_points_for(load_summary(run_dir), kind):
-        return run_dir
-    yours = sorted(RUNS_DIR.glob("*/summary.csv"), reverse=True) if RUNS_DIR.is_dir() else []
-    for path in yours:  # run ids start with their UTC start time: newest first
-        try:
-            if _has_points_for(load_summary(path.parent), kind):
-                return path.parent.resolve()
-        except (OSError, ValueError, ResultsError):
-            continue  # a run folder cut short: skip it
-    fallback = COMPANIONS[kind]
-    return fallback.resolve() if (fallback / "summary.csv").is_file() else None
-
-
-def source_line(run_dir: Path | None, what: str) -> str:
-    """Where a notebook section's figures come from, said plainly."""
-    if run_dir is None:
-        return f"No {what} run of yours, and no committed reference run of it."
-    if run_dir.parent.name == "results" and run_dir.name.startswith("reference"):
-        return (f"**From the committed reference run `{run_dir.name}`** (made on the machine "
-                f"its run.json names; no {what} run of yours in results/runs/).")  # fmt: skip
-    return f"From your run `{run_dir.name}`."
 
 
 def resolve_run(run_dir: Path | str | None = None, reference: bool = True) -> Path:

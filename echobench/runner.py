@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from echobench import client_cost, database, environment, metrics, results, stats, terminal, verdict
-from echobench.loadgen import CPU_WARNING, Loadgen, LoadGenerator, worker_problems
+from echobench.loadgen import CPU_WARNING, LoadSetup, LocustProcess, worker_problems
 from echobench.options import RunOptions
 from echobench.point import Point
 from echobench.profiles import Profile
@@ -27,7 +27,7 @@ from echobench.sampler import Sampler, write_samples
 from echobench.server import ExternalServer, Server, ServerError
 from echobench.terminal import fmt_duration
 from echobench.verdict import Problem, remark
-from servers.database import Settings
+from servers.database import PoolSettings
 
 IDLE_SAMPLE_S = 1.0
 
@@ -149,14 +149,14 @@ def measure_point(
         return {}, problems
     server = _server(point, raw, options, db if uses_db else None)
     sampler: Sampler | None = None
-    load: LoadGenerator | None = None
+    load: LocustProcess | None = None
     try:
         server.start()
         server.verify()
         sampler = Sampler(server.pid, db if uses_db else None).start()
         time.sleep(IDLE_SAMPLE_S)
         sampler.phase = "load"
-        load = LoadGenerator(point, server.url, raw, loadgen)
+        load = LocustProcess(point, server.url, raw, loadgen)
         sampler.loadgen_pid = load.start()
         problems += _load_problems(load.wait(), loadgen) + worker_problems(raw)
         problems += _survival_problems(server, db if uses_db else None, options.target)
@@ -167,7 +167,7 @@ def measure_point(
     if not metrics.record_files(raw):
         return {}, problems
     row = row_from_raw(point, raw, loadgen.local_processes)
-    if point.kind.fixed_requests and row.get("requests") not in (None, point.users):
+    if point.scenario_def.fixed_requests and row.get("requests") not in (None, point.users):
         problems.append(
             Problem(
                 verdict.BURST_COUNT, f"a burst of {point.users} sent {row['requests']} requests"
@@ -180,12 +180,12 @@ def _server(point: Point, raw: Path, options: RunOptions, db) -> Server | Extern
     """The point's fresh server (waiting on `db` for io = db), or the user's target."""
     if options.target:
         return ExternalServer(point.config, options.target)
-    settings = Settings(db.url, point.pool, options.pool_timeout_s) if db else None
+    settings = PoolSettings(db.url, point.pool, options.pool_timeout_s) if db else None
     return Server(point.config, host=options.bind, delay_s=point.delay_s,
                   log_path=raw / "server.log", db=settings)  # fmt: skip
 
 
-def _load_problems(outcome, loadgen: Loadgen) -> list[Problem]:
+def _load_problems(outcome, loadgen: LoadSetup) -> list[Problem]:
     """What locust's run says went wrong: no workers, a hang, an exit code, a CPU warning."""
     found = []
     if outcome.no_workers:
@@ -222,7 +222,7 @@ def _survival_problems(server, db, target: str | None) -> list[Problem]:
     return found
 
 
-def _stop_and_keep(raw: Path, server, sampler: Sampler | None, load: LoadGenerator | None) -> None:
+def _stop_and_keep(raw: Path, server, sampler: Sampler | None, load: LocustProcess | None) -> None:
     """Stop locust and the server, keep the samples and every PID the point had."""
     if load is not None:
         load.stop()
@@ -266,7 +266,7 @@ def row_from_raw(point: Point, raw: Path, local_processes: int | None = None) ->
             "processes": described.get("loadgen_processes", 1),
             "external_workers": described.get("loadgen_workers", 0),
         }
-        local_processes = Loadgen.from_description(setup).local_processes
+        local_processes = LoadSetup.from_description(setup).local_processes
     samples_path = raw / "samples.csv"
     samples = pd.read_csv(samples_path) if samples_path.exists() else pd.DataFrame()
     requests, marks = metrics.read_point(raw)
@@ -286,7 +286,7 @@ def _figures(
 
     `local_processes`: the locust processes on this machine, whose CPU the sampler sums.
     """
-    row, measured, start, stop = point.kind.summarize(point, requests, marks)
+    row, measured, start, stop = point.scenario_def.summarize(point, requests, marks)
     timed = measured["outcome"].isin(["ok", "ok_censored"])
     row.update(metrics.percentiles(measured[timed]["latency_ms"]))
     answered = measured[measured["outcome"] == "ok"]
@@ -332,7 +332,7 @@ def execute(run: Run, console: Console | None = None) -> Run:
                 raw = run.run_dir / "raw" / point.point_id
                 measured, problems = measure_point(point, raw, run.options, run.database)
                 row = {**_base_row(run, point), **measured}
-                if point.kind.calibrates:
+                if point.scenario_def.calibrates:
                     row = verdict.judge_calibration(row, problems)
                     run.calibrate(row)
                 else:
@@ -343,7 +343,7 @@ def execute(run: Run, console: Console | None = None) -> Run:
                                         point.timings.demanded_rps, ceiling, samples)  # fmt: skip
                 run.rows.append(row)
                 run.save()
-                line = terminal.point_line(row, point.kind.headline)
+                line = terminal.point_line(row, point.scenario_def.headline)
                 progress.console.print(line if row["valid"] else f"[yellow]{line}")
                 progress.advance(task)
         run.status = "complete"
@@ -376,7 +376,7 @@ def _client_cost(run: Run, console: Console) -> dict:
 
 
 def _describe(point: Point) -> str:
-    load = f"{point.kind.describe_load(point)} D={point.delay_s:g}s"
+    load = f"{point.scenario_def.describe_load(point)} D={point.delay_s:g}s"
     work = f" c={point.work_ms:g}ms" if point.work_ms else ""
     repeat = f" repeat {point.repeat}" if point.repeat > 1 else ""
     return f"{point.scenario} {point.config.id} {load}{work}{repeat}"

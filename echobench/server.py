@@ -112,7 +112,7 @@ class Server:
         delay_s: float = contract.DEFAULT_DELAY_S,
         log_path: Path | None = None,
         work_ms: float = 0.0,
-        db: database.Settings | None = None,
+        db: database.PoolSettings | None = None,
     ) -> None:
         self.config = config
         self.db = db  # io = db: where its workers' pools connect, and their size

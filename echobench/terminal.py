@@ -94,8 +94,8 @@ def print_comparison(table, name_a: str, name_b: str, out: Console) -> None:
     for col in ("scenario", "config", "load", "figure", "A", "B", "B/A", "verdict"):
         view.add_column(col, justify="left" if col in ("scenario", "config", "figure") else "right")
     for r in table.itertuples():
-        kind = SCENARIOS.get(r.scenario)
-        load = f"{r.offered_rps:g}/s" if kind and kind.by_rate else f"{r.users}"
+        scenario_def = SCENARIOS.get(r.scenario)
+        load = f"{r.offered_rps:g}/s" if scenario_def and scenario_def.by_rate else f"{r.users}"
         colour = colours[r.verdict]
         view.add_row(
             r.scenario,

@@ -1,6 +1,6 @@
 """Whether a point can be trusted: problems as data, and the rules that judge a row.
 
-A problem has a kind and says whether it invalidates the point; `judge` reads kinds
+A problem has a cause and says whether it invalidates the point; `judge` reads causes
 and flags, never message text, so rewording a message cannot flip a point's validity.
 """
 
@@ -25,7 +25,7 @@ CLOCK_TOLERANCE_S = 0.005
 class Problem:
     """Something that went wrong or is worth saying about one point."""
 
-    kind: str
+    cause: str  # which part failed or is worth saying: SERVER, LOADGEN, ... below
     text: str
     invalidates: bool = True
 
@@ -33,7 +33,7 @@ class Problem:
         return self.text
 
 
-# Kinds. Remarks (invalidates=False) are said on the row without invalidating it.
+# Causes. Remarks (invalidates=False) are said on the row without invalidating it.
 SERVER = "server"  # did not start, answered the verification wrongly, died mid-point
 LOADGEN = "loadgen"  # locust failed, hung, or its workers never came
 LOADGEN_CPU = "loadgen_cpu"  # locust warned about its CPU: the point is load-generator bound
@@ -49,8 +49,8 @@ MODEL_GAP = "model_gap"  # remark: a valid rate point more than MODEL_TOLERANCE 
 MODEL_TOLERANCE = 0.10
 
 
-def remark(kind: str, text: str) -> Problem:
-    return Problem(kind, text, invalidates=False)
+def remark(cause: str, text: str) -> Problem:
+    return Problem(cause, text, invalidates=False)
 
 
 def judge(
@@ -81,7 +81,7 @@ def judge(
         else:
             said += " (one calibration sample: said, not decisive)"
         notes.append(said)
-    if any(p.kind == LOADGEN_CPU for p in problems):
+    if any(p.cause == LOADGEN_CPU for p in problems):
         bound = True
     if not row.get("requests"):
         notes.append("no request was measured")
@@ -115,12 +115,12 @@ def model_gap(row: dict) -> Problem | None:
     held, and a burst's own send spread. None within tolerance.
     """
     eff = row.get("efficiency")
-    kind = SCENARIOS.get(row.get("scenario"))
-    if kind is None or not kind.judged_by_model or eff is None:
+    scenario_def = SCENARIOS.get(row.get("scenario"))
+    if scenario_def is None or not scenario_def.judged_by_model or eff is None:
         return None
     if 1.0 - MODEL_TOLERANCE <= eff <= 1.0 + MODEL_TOLERANCE:
         return None
-    reasons = kind.gap_causes(row)
+    reasons = scenario_def.gap_causes(row)
     found = [r for r in reasons if r]
     head = f"{abs(1 - eff):.0%} {'below' if eff < 1 else 'above'} the model"
     tail = "; ".join(found) or "no measured cause: see the server and load-generator CPU columns"

@@ -20,7 +20,7 @@ from locust.runners import STATE_RUNNING, WorkerRunner
 
 from loadtests.distributed import LINK
 from loadtests.recorder import RECORDER
-from loadtests.settings import Settings
+from loadtests.settings import LocustPoint
 
 TICK_S = 1.0
 
@@ -29,7 +29,7 @@ class Conductor:
     """When this process's users may send, and until when."""
 
     def __init__(self) -> None:
-        self.settings: Settings | None = None
+        self.settings: LocustPoint | None = None
         self.arrived = 0
         self.indexed = 0
         self.all_arrived = Event()
@@ -162,7 +162,7 @@ def finish(runner, error: str = "") -> None:
         runner.quit()
 
 
-def schedule_arrivals(point: Settings, rate: float, stream: int) -> None:
+def schedule_arrivals(point: LocustPoint, rate: float, stream: int) -> None:
     """Open loop: put each arrival's intended time in the queue when it falls due.
 
     Arrivals do not wait for answers; if every user is busy they wait in the queue,

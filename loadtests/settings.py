@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Settings:
+class LocustPoint:
     records: str  # where a local run writes its rows (a master: the folder of its workers')
     # how the load is released (the scenario's `release`): "at_once", one request per
     # user, all together; "window", closed loops until the window ends; "schedule",
@@ -33,5 +33,5 @@ class Settings:
     primed_share: float = 1.0  # a burst: the share of users primed before the release
 
 
-def parse(text: str) -> Settings:
-    return Settings(**json.loads(text))
+def parse(text: str) -> LocustPoint:
+    return LocustPoint(**json.loads(text))

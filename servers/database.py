@@ -43,13 +43,13 @@ class Unavailable(Exception):
 
 
 @dataclass(frozen=True)
-class Settings:
+class PoolSettings:
     url: str
     pool: int  # connections per serving process
     timeout_s: float = DEFAULT_POOL_TIMEOUT_S
 
     @classmethod
-    def from_env(cls) -> Settings | None:
+    def from_env(cls) -> PoolSettings | None:
         """This process's database settings, or None in `sleep` mode."""
         if os.environ.get(IO_ENV, "sleep") != "db":
             return None
@@ -97,7 +97,7 @@ def _reason(exc: Exception, timeout_s: float) -> str:
 class SyncDatabase:
     """A blocking pool: Flask in every worker kind, FastAPI's `def` endpoints."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: PoolSettings) -> None:
         from psycopg_pool import ConnectionPool
 
         self.settings = settings
@@ -126,7 +126,7 @@ class SyncDatabase:
 class AsyncDatabase:
     """An asyncio pool for `async def` endpoints; open it inside the event loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: PoolSettings) -> None:
         from psycopg_pool import AsyncConnectionPool
 
         self.settings = settings

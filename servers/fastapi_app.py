@@ -37,7 +37,7 @@ def _lifespan(pool: type) -> Callable:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings = database.Settings.from_env()
+        settings = database.PoolSettings.from_env()
         db = None
         if settings is not None:
             db = pool(settings)

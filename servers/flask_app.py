@@ -12,7 +12,7 @@ app = Flask(__name__)
 SERVER_DELAY_S = contract.default_delay()
 SERVER_WORK_MS = contract.default_work()
 # io = db: this worker's own pool, open (every connection made) before it is ready.
-_settings = database.Settings.from_env()
+_settings = database.PoolSettings.from_env()
 DB = database.SyncDatabase(_settings) if _settings else None
 
 

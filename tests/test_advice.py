@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from echobench import advice
+from echobench import advice, notebook
 
 
 def rows():
@@ -69,20 +69,20 @@ def test_a_notebook_section_reads_your_newest_run_of_its_profile(tmp_path, monke
 
     monkeypatch.setattr(results, "RUNS_DIR", tmp_path / "results" / "runs")
     reference = tmp_path / "results" / "reference-open"
-    monkeypatch.setitem(results.COMPANIONS, "open", reference)
+    monkeypatch.setitem(notebook.COMPANIONS, "open", reference)
     standard = run("20261201T000000Z-standard", "burst")
-    assert results.companion_run(standard, "open") is None, "no open run anywhere"
+    assert notebook.companion_run(standard, "open") is None, "no open run anywhere"
     reference.mkdir(parents=True)
     (reference / "summary.csv").write_text((standard / "summary.csv").read_text()
                                            .replace("burst", "open"))  # fmt: skip
-    assert results.companion_run(standard, "open") == reference.resolve()
-    assert results.source_line(reference.resolve(), "open-loop").startswith(
+    assert notebook.companion_run(standard, "open") == reference.resolve()
+    assert notebook.source_line(reference.resolve(), "open-loop").startswith(
         "**From the committed reference run `reference-open`**"
     )
     older, newer = run("20261202T000000Z-open", "open"), run("20261203T000000Z-open", "open")
-    assert results.companion_run(standard, "open") == newer.resolve() != older.resolve()
-    assert results.source_line(newer, "open-loop") == "From your run `20261203T000000Z-open`."
-    assert results.companion_run(newer, "open") == newer, "a run with the points shows itself"
+    assert notebook.companion_run(standard, "open") == newer.resolve() != older.resolve()
+    assert notebook.source_line(newer, "open-loop") == "From your run `20261203T000000Z-open`."
+    assert notebook.companion_run(newer, "open") == newer, "a run with the points shows itself"
 
 
 def test_every_chart_survives_points_that_measured_nothing():

@@ -230,7 +230,7 @@ def test_everything_binds_loopback_unless_told_otherwise():
     run = RunOptions.from_args(parser.parse_args(["run"]))
     assert run.bind == run.loadgen_bind == LOOPBACK_V4
     assert RunOptions() == run, "the parser's defaults are the options' own"
-    assert loadgen.Loadgen().host == LOOPBACK_V4
+    assert loadgen.LoadSetup().host == LOOPBACK_V4
     assert inspect.signature(Server).parameters["host"].default == LOOPBACK_V4
     assert inspect.signature(free_port).parameters["host"].default == LOOPBACK_V4
     argv = get_config("flask-sync-2").argv(LOOPBACK_V4, 8000)

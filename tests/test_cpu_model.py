@@ -69,7 +69,7 @@ def test_open_loop_capacity_with_cpu():
 def test_a_point_carries_its_cpu_terms_and_names_its_work():
     p = point(config="fastapi-async-2", users=16, delay_s=0.1, work_ms=25, cores=2)
     assert p.cpu == {"work_s": 0.025, "parallel": 2, "cores": 2}
-    assert p.kind.ideal_rps(p) == pytest.approx(2 / 0.025)
+    assert p.scenario_def.ideal_rps(p) == pytest.approx(2 / 0.025)
     assert p.point_id.endswith("-u16-w25-r1")
     assert point(users=16).point_id.endswith("-u16-r1"), "no work: the id is unchanged"
     described = p.describe()
@@ -251,7 +251,7 @@ def gap_row(**extra):
 
 def test_a_point_off_the_model_says_why():
     gap = verdict.model_gap(gap_row())
-    assert gap is not None and not gap.invalidates and gap.kind == verdict.MODEL_GAP
+    assert gap is not None and not gap.invalidates and gap.cause == verdict.MODEL_GAP
     assert gap.text.startswith("42% below the model: ")
     assert "busiest of 2 workers answered 84% of the requests" in gap.text
     assert "caps the rate at 238 req/s" in gap.text  # 1 / (0.84 x 5 ms)

@@ -66,8 +66,8 @@ def test_a_db_point_uses_that_k_everywhere_the_model_is_asked():
     sleep = Point(1, "steady", cfg, 64, 0.1, 1)
     db = Point(1, "steady", cfg, 64, 0.1, 1, io="db", pool=10, db_connections=100)
     assert sleep.slots == 40 and db.slots == 10
-    assert sleep.kind.ideal_rps(sleep) == pytest.approx(400)
-    assert db.kind.ideal_rps(db) == pytest.approx(100)
+    assert sleep.scenario_def.ideal_rps(sleep) == pytest.approx(400)
+    assert db.scenario_def.ideal_rps(db) == pytest.approx(100)
     assert db.timings.ideal_latency_s == pytest.approx(0.64)  # 64 users through 10 connections
     assert db.point_id == "001-steady-fastapi-threadpool-u64-db10-r1"
     assert Point.from_description(db.describe()) == db

@@ -22,7 +22,7 @@ from echobench.options import RunOptions
 from echobench.processes import tree
 from echobench.server import Server, free_port
 from servers import contract
-from servers.database import Settings
+from servers.database import PoolSettings
 from tests import independent
 from tests.helpers import ROOT, Served, alive, assert_accounted, pids_of, simultaneous_gets
 
@@ -107,7 +107,7 @@ def test_each_app_kind_queries_through_its_own_pool():
     with database.EmbeddedPostgres() as db:
         for cid in ("fastapi-async", "flask-gevent-1", "fastapi-threadpool"):
             config = get_config(cid)
-            with Server(config, delay_s=0.3, db=Settings(db.url, 4)) as server:
+            with Server(config, delay_s=0.3, db=PoolSettings(db.url, 4)) as server:
                 answers, makespan = simultaneous_gets(server.port, "/?field=x&delay=0.3", 8)
             assert [a[0] for a in answers] == [200] * 8, cid
             assert all(a[1] == contract.render_page("x") for a in answers), cid

@@ -151,7 +151,7 @@ def test_locust_that_fails_is_recorded(tmp_path, monkeypatch):
 def test_locust_that_hangs_is_stopped(tmp_path, monkeypatch):
     hangs = [sys.executable, "-c", "import time; time.sleep(600)"]
     monkeypatch.setattr(loadgen, "locust_argv", lambda *_args: hangs)
-    monkeypatch.setattr(loadgen.LoadGenerator, "timeout_s", property(lambda self: 2.0))
+    monkeypatch.setattr(loadgen.LocustProcess, "timeout_s", property(lambda self: 2.0))
     started = time.monotonic()
     run = _run_in_process(tmp_path, QUICK)
     assert time.monotonic() - started < 30

@@ -342,7 +342,7 @@ def test_the_warning_is_read_from_locusts_log(tmp_path, monkeypatch):
     ]
     for text, warned in logs:
         (tmp_path / "locust.log").write_text(text)
-        load = loadgen.LoadGenerator(point("burst"), "http://127.0.0.1:9", tmp_path)
+        load = loadgen.LocustProcess(point("burst"), "http://127.0.0.1:9", tmp_path)
         load.start()
         assert load.wait().cpu_warning is warned
 
@@ -476,7 +476,7 @@ W = verdict.WORKERS
 def test_the_roll_call_judges_the_point(tmp_path, roll, problems):
     (tmp_path / "workers.json").write_text(json.dumps(roll))
     found = loadgen.worker_problems(tmp_path)
-    assert [(p.kind, p.text) for p in found] == problems
+    assert [(p.cause, p.text) for p in found] == problems
     assert [p.invalidates for p in found] == [kind != verdict.CLOCK for kind, _ in problems]
     valid = all(kind == verdict.CLOCK for kind, _ in problems)
     assert verdict.judge({"requests": 4, "ok": 4}, found)["valid"] is valid
@@ -617,7 +617,7 @@ def test_every_scenario_is_complete(tmp_path, name):
     assert stats.HEADLINE[name] == (kind.headline, kind.higher_is_better)
     extra = {"rate": 2.0} if kind.by_rate else {}
     p = point(name, delay_s=0.0 if kind.calibrates else 0.5, **extra)
-    assert p.kind is kind and p.point_id.startswith(f"001-{name}-flask-sync-2-")
+    assert p.scenario_def is kind and p.point_id.startswith(f"001-{name}-flask-sync-2-")
     for timing in ("effective_warmup_s", "drain_s", "deadline_s", "client_timeout_s",
                    "load_s", "max_load_s", "expected_s"):  # fmt: skip
         value = getattr(p.timings, timing)
@@ -626,7 +626,7 @@ def test_every_scenario_is_complete(tmp_path, name):
     row = runner.row_from_raw(p, write_raw(tmp_path, [mark("release", T0), mark("end", T0 + 3)]))
     assert set(row) <= set(results.COLUMNS), set(row) - set(results.COLUMNS)
     payload = loadgen.locust_point(p, tmp_path)
-    assert set(payload) == set(settings.Settings.__dataclass_fields__)
+    assert set(payload) == set(settings.LocustPoint.__dataclass_fields__)
     argv = loadgen.locust_argv(p, "http://127.0.0.1:9", tmp_path)
     assert argv[-len(kind.user_classes) :] == list(kind.user_classes)
-    assert settings.parse(argv[argv.index("--eb-point") + 1]) == settings.Settings(**payload)
+    assert settings.parse(argv[argv.index("--eb-point") + 1]) == settings.LocustPoint(**payload)

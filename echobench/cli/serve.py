@@ -12,7 +12,7 @@ from echobench.configs import DEFAULT_POOL_MAX, MAX_POOL, get_config, require_in
 from echobench.options import RunOptions, port, ranged
 from echobench.server import LOOPBACK_V4, Server
 from servers import contract
-from servers.database import IO_MODES, Settings
+from servers.database import IO_MODES, PoolSettings
 
 
 def _delay(text: str) -> float:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if db is not None:
             db.start()
-            server.db = Settings(db.url, args.pool or config.default_pool, args.pool_timeout_s)
+            server.db = PoolSettings(db.url, args.pool or config.default_pool, args.pool_timeout_s)
         server.start()  # with io = db, every worker's pool is open: the database answers
         print(f"ready {server.url}", flush=True)
         while server.alive():
