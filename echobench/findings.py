@@ -12,51 +12,8 @@ from echobench import decision, derived, model
 from echobench.scenarios import SCENARIOS
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.calibrate import CALIBRATE
-from echobench.scenarios.mixed import MIXED
-from echobench.scenarios.open import OPEN
 from echobench.scenarios.steady import STEADY
 from echobench.style import k_label, ordered_configs
-
-
-def burst(summary: pd.DataFrame) -> list[str]:
-    data = BURST.rows(summary)
-    lines = []
-    for config in ordered_configs(data["config"]):
-        for row in data[data["config"] == config].itertuples():
-            if pd.isna(row.makespan_s):
-                lines.append(
-                    f"{config}: {row.users} simultaneous requests did not all finish "
-                    f"({row.unfinished} unfinished, {row.failed} failed, {row.timeouts} timed out)."
-                )
-                continue
-            lines.append(
-                f"{config} (K={k_label(row.capacity)}): {row.users} simultaneous requests at D = "
-                f"{row.delay_s:g} s answered in {row.makespan_s:.3f} s, {row.rps:.2f} req/s; "
-                f"ideal ceil(n/K) x D = {row.ideal_makespan_s:g} s, so efficiency "
-                f"{row.efficiency:.3f} of the ideal rate"
-                + ("" if row.valid else f" [invalid: {row.note}]")
-                + "."
-            )
-    return lines
-
-
-def steady(summary: pd.DataFrame) -> list[str]:
-    data = STEADY.rows(summary)
-    lines = []
-    for config in ordered_configs(data["config"]):
-        rows = data[data["config"] == config].sort_values("users")
-        if rows["users"].nunique() < 2:
-            continue
-        top = rows.iloc[-1]
-        k = float(top["capacity"])
-        state = "below its K" if top["users"] <= k else f"past its K = {k_label(top['capacity'])}"
-        lines.append(
-            f"{config}: at C = {top['users']} ({state}) it served {top['rps']:.1f} req/s against "
-            f"an ideal {top['ideal_rps']:.1f} (efficiency {top['efficiency']:.3f}), median "
-            f"latency {top['p50_ms'] / 1000:.3f} s against an ideal "
-            f"{top['ideal_latency_ms'] / 1000:.3f} s."
-        )
-    return lines
 
 
 def memory(summary: pd.DataFrame) -> list[str]:
@@ -82,19 +39,6 @@ def memory(summary: pd.DataFrame) -> list[str]:
     return lines
 
 
-def head_of_line(summary: pd.DataFrame) -> list[str]:
-    data = MIXED.rows(summary).dropna(subset=["fast_p50_ms"])
-    lines = []
-    for config in ordered_configs(data["config"]):
-        for row in data[data["config"] == config].itertuples():
-            lines.append(
-                f"{config} (K={k_label(row.capacity)}, C={row.users}): the fast page took "
-                f"{row.fast_p50_ms:.1f} ms at the median, {row.fast_p99_ms:.1f} ms at p99, "
-                f"while slow requests wait {row.delay_s:g} s."
-            )
-    return lines
-
-
 def validity(summary: pd.DataFrame) -> list[str]:
     bad = summary[~summary["valid"]]
     if bad.empty:
@@ -104,53 +48,6 @@ def validity(summary: pd.DataFrame) -> list[str]:
         + "; ".join(f"{r.point_id} ({r.note})" for r in bad.itertuples())
         + "."
     ]
-
-
-def open_loop(summary: pd.DataFrame) -> list[str]:
-    data = OPEN.rows(summary)
-    lines = []
-    for config in ordered_configs(data["config"]):
-        rows = data[data["config"] == config].sort_values("offered_rps")
-        capacity = model.capacity_rps(float(rows["capacity"].iloc[0]), rows["delay_s"].iloc[0])
-        below = rows[rows["offered_rps"] <= capacity]
-        above = rows[rows["offered_rps"] > capacity]
-        limit = "unbounded" if capacity == float("inf") else f"K/D = {capacity:g} req/s"
-        text = f"{config} (capacity {limit}):"
-        if len(below):
-            worst = below.iloc[-1]
-            text += (
-                f" at {worst['offered_rps']:g} req/s offered, p99 {worst['p99_ms'] / 1000:.3f} s"
-            )
-        if len(above):
-            top = above.iloc[-1]
-            text += (
-                f"; past capacity, at {top['offered_rps']:g} req/s, p99 "
-                f"{top['p99_ms'] / 1000:.1f} s with {top['unfinished']:.0f} requests "
-                "still queued at the end"
-            )
-            share = top.get("answered_in_bound_share")
-            if share is not None and pd.notna(share):
-                text += f"; {share:.0%} of its arrivals answered within 2 x D"
-        text += _send_lag(rows, 1000.0 * rows["delay_s"].iloc[0])
-        lines.append(text + ".")
-    return lines
-
-
-def _send_lag(rows: pd.DataFrame, delay_ms: float) -> str:
-    """How late the client sent against the schedule: its own cost, unless every sender
-    was left waiting on an overloaded server (a lag longer than D)."""
-    if "send_lag_p99_ms" not in rows or rows["send_lag_p99_ms"].isna().all():
-        return ""
-    lag = rows["send_lag_p99_ms"]
-    own = lag[lag <= delay_ms]
-    said = f"; the client sent within {own.max():.1f} ms of schedule (p99)" if len(own) else ""
-    held = rows[lag > delay_ms]
-    if len(held):
-        first = held.iloc[0]
-        said += (f"; from {first['offered_rps']:g} req/s every sender was waiting on the "
-                 f"server and arrivals left up to {lag.max() / 1000:.1f} s late (p99), their "
-                 "latency still counted from the schedule")  # fmt: skip
-    return said
 
 
 def scale(summary: pd.DataFrame, calibration: dict | None) -> list[str]:

@@ -15,6 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 from echobench import advice, findings, plots, report, results
+from echobench.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,10 +145,10 @@ def test_report_puts_invalid_points_first(reported, tmp_path):
 
 def test_findings_speak_of_the_data(reported):
     summary = results.load_summary(reported)
-    burst = findings.burst(summary)
+    burst = SCENARIOS["burst"].findings(summary)
     assert any("fastapi-async" in line and "ideal" in line for line in burst)
     assert findings.validity(summary) == [f"All {len(summary)} points are valid."]
-    assert any("fast page" in line for line in findings.head_of_line(summary))
+    assert any("fast page" in line for line in SCENARIOS["mixed"].findings(summary))
 
 
 def test_notebook_executes_on_a_run(reported):

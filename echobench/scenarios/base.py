@@ -209,6 +209,10 @@ class Scenario:
         return [gaps.uneven_workers(row), gaps.cores_short(row), gaps.database_cost(row),
                 gaps.slow_round_trip(row), gaps.few_answers(row)]  # fmt: skip
 
+    def findings(self, summary: pd.DataFrame) -> list[str]:
+        """Its sentences from a run's rows (the notebook says them; none by default)."""
+        return []
+
     def rows(self, summary: pd.DataFrame) -> pd.DataFrame:
         """This scenario's rows of a summary."""
         return summary[summary["scenario"] == self.name]

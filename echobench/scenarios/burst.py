@@ -7,6 +7,7 @@ import pandas as pd
 from echobench import gaps, model
 from echobench.metrics import counts
 from echobench.scenarios.base import Point, Scenario
+from echobench.style import k_label, ordered_configs
 
 
 class Burst(Scenario):
@@ -62,6 +63,30 @@ class Burst(Scenario):
 
     def gap_causes(self, row: dict) -> list[str | None]:
         return [gaps.uneven_burst(row), gaps.send_spread(row)]
+
+    def findings(self, summary: pd.DataFrame) -> list[str]:
+        """Per config and burst: its makespan against ceil(n/K) x D."""
+        data = self.rows(summary)
+        lines = []
+        for config in ordered_configs(data["config"]):
+            for row in data[data["config"] == config].itertuples():
+                if pd.isna(row.makespan_s):
+                    lines.append(
+                        f"{config}: {row.users} simultaneous requests did not all finish "
+                        f"({row.unfinished} unfinished, {row.failed} failed, "
+                        f"{row.timeouts} timed out)."
+                    )
+                    continue
+                lines.append(
+                    f"{config} (K={k_label(row.capacity)}): {row.users} simultaneous "
+                    f"requests at D = {row.delay_s:g} s answered in {row.makespan_s:.3f} s, "
+                    f"{row.rps:.2f} req/s; "
+                    f"ideal ceil(n/K) x D = {row.ideal_makespan_s:g} s, so efficiency "
+                    f"{row.efficiency:.3f} of the ideal rate"
+                    + ("" if row.valid else f" [invalid: {row.note}]")
+                    + "."
+                )
+        return lines
 
 
 BURST = Burst()

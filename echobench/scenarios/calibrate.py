@@ -22,5 +22,8 @@ class Calibrate(Steady):
     def ideal_rps(self, p: Point) -> None:
         return None  # this measures the capacity the model takes as given
 
+    def findings(self, summary) -> list[str]:
+        return []  # R0 is said where it is used: the scale findings
+
 
 CALIBRATE = Calibrate()

@@ -6,6 +6,7 @@ import pandas as pd
 
 from echobench.metrics import percentiles
 from echobench.scenarios.steady import Steady
+from echobench.style import k_label, ordered_configs
 
 
 class Mixed(Steady):
@@ -33,6 +34,19 @@ class Mixed(Steady):
             "fast_p99_ms": fast_p["p99_ms"],
             "fast_max_ms": fast_p["max_ms"],
         }
+
+    def findings(self, summary: pd.DataFrame) -> list[str]:
+        """Per point: how long the fast page waited behind the slow echoes."""
+        data = self.rows(summary).dropna(subset=["fast_p50_ms"])
+        lines = []
+        for config in ordered_configs(data["config"]):
+            for row in data[data["config"] == config].itertuples():
+                lines.append(
+                    f"{config} (K={k_label(row.capacity)}, C={row.users}): the fast page took "
+                    f"{row.fast_p50_ms:.1f} ms at the median, {row.fast_p99_ms:.1f} ms at p99, "
+                    f"while slow requests wait {row.delay_s:g} s."
+                )
+        return lines
 
 
 MIXED = Mixed()

@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from echobench import model
 from echobench.scenarios.base import Point, Scenario
+from echobench.style import ordered_configs
 
 # The longest wait for a backlog to clear before its rest counts as unfinished.
 OPEN_MAX_DRAIN_S = 30.0
@@ -83,5 +85,51 @@ class Open(Scenario):
             outcome=measured["outcome"].where(~unfinished, "ok_censored"),
         )
 
+    def findings(self, summary: pd.DataFrame) -> list[str]:
+        """Per config: its p99 below capacity, and past it the queue and the share in time."""
+        data = self.rows(summary)
+        lines = []
+        for config in ordered_configs(data["config"]):
+            rows = data[data["config"] == config].sort_values("offered_rps")
+            capacity = model.capacity_rps(float(rows["capacity"].iloc[0]), rows["delay_s"].iloc[0])
+            below = rows[rows["offered_rps"] <= capacity]
+            above = rows[rows["offered_rps"] > capacity]
+            limit = "unbounded" if capacity == float("inf") else f"K/D = {capacity:g} req/s"
+            text = f"{config} (capacity {limit}):"
+            if len(below):
+                worst = below.iloc[-1]
+                offered, p99_s = worst["offered_rps"], worst["p99_ms"] / 1000
+                text += f" at {offered:g} req/s offered, p99 {p99_s:.3f} s"
+            if len(above):
+                top = above.iloc[-1]
+                text += (
+                    f"; past capacity, at {top['offered_rps']:g} req/s, p99 "
+                    f"{top['p99_ms'] / 1000:.1f} s with {top['unfinished']:.0f} requests "
+                    "still queued at the end"
+                )
+                share = top.get("answered_in_bound_share")
+                if share is not None and pd.notna(share):
+                    text += f"; {share:.0%} of its arrivals answered within 2 x D"
+            text += send_lag(rows, 1000.0 * rows["delay_s"].iloc[0])
+            lines.append(text + ".")
+        return lines
+
 
 OPEN = Open()
+
+
+def send_lag(rows: pd.DataFrame, delay_ms: float) -> str:
+    """How late the client sent against the schedule: its own cost, unless every sender
+    was left waiting on an overloaded server (a lag longer than D)."""
+    if "send_lag_p99_ms" not in rows or rows["send_lag_p99_ms"].isna().all():
+        return ""
+    lag = rows["send_lag_p99_ms"]
+    own = lag[lag <= delay_ms]
+    said = f"; the client sent within {own.max():.1f} ms of schedule (p99)" if len(own) else ""
+    held = rows[lag > delay_ms]
+    if len(held):
+        first = held.iloc[0]
+        said += (f"; from {first['offered_rps']:g} req/s every sender was waiting on the "
+                 f"server and arrivals left up to {lag.max() / 1000:.1f} s late (p99), their "
+                 "latency still counted from the schedule")  # fmt: skip
+    return said
