@@ -42,3 +42,22 @@ def test_a_familys_colour_and_marker_are_its_own_declaration():
         )
     colours = [f.color for f in FAMILIES.values()]
     assert len(set(colours)) == len(colours), "no two families share a colour"
+
+
+def test_a_new_chart_module_registers_itself_by_discovery(tmp_path, monkeypatch):
+    """A chart module in a package is found by discovery, with no other file edited."""
+    package = tmp_path / "toycharts"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "toy.py").write_text(
+        "from echobench.plots.registry import chart\n"
+        "@chart('toy_chart', 999, applies=lambda s: False, note='A toy: never drawn.')\n"
+        "def toy(summary, colors=None, run=None):\n    raise AssertionError\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        plots.discover([str(package)], "toycharts.")
+        assert registry.CHARTS["toy_chart"].note == "A toy: never drawn."
+        assert list(registry.CHARTS)[-1] == "toy_chart", "in its order"
+    finally:
+        registry.CHARTS.pop("toy_chart", None)

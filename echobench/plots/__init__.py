@@ -6,11 +6,16 @@ Every chart draws the queueing model's ideal dashed, marks invalid points with a
 cross, labels units, and gives each config the same colour everywhere (style.py).
 Every chart is called alike: `chart(summary, colors=None, run=None)`.
 
-A chart is one module's function, registered with its note by `registry.chart`; the
-modules below are imported for that, and `all_charts` draws what a run has data for.
+A chart is one module's function, registered with its note by `registry.chart`; every
+module of this package is imported (found by discovery, so a new chart module needs no
+line here), and `all_charts` draws what a run has data for. The names below are the
+charts callers draw one at a time.
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -34,6 +39,7 @@ __all__ = [
     "crossover",
     "db_cpu",
     "decision_map",
+    "discover",
     "efficiency_overview",
     "head_of_line",
     "latency_vs_users",
@@ -44,6 +50,15 @@ __all__ = [
     "throughput_vs_users",
     "worker_spread",
 ]
+
+
+def discover(path=__path__, prefix: str = f"{__name__}.") -> None:
+    """Import every module found on `path`: each chart registers itself on import."""
+    for module in pkgutil.iter_modules(path, prefix):
+        importlib.import_module(module.name)
+
+
+discover()
 
 
 def all_charts(summary: pd.DataFrame, run: dict | None = None) -> dict[str, Figure]:
