@@ -54,6 +54,9 @@ class Profile:
     points: list[Point] = field(default_factory=list)
     source: str = ""
     seed: int | None = None
+    # measure the client's own cost before the first point (client_cost.py); a profile
+    # made for a test may say `client_cost = false` to save its five seconds
+    client_cost: bool = True
 
     @property
     def expected_s(self) -> float:
@@ -132,7 +135,11 @@ def load_profile(
     except ConfigError as exc:
         raise ProfileError(str(exc)) from None
 
-    profile = Profile(Path(source).stem, str(data.get("description", "")), repeats, source=source)
+    cost = data.get("client_cost", True)
+    if not isinstance(cost, bool):
+        raise ProfileError(f"{source}: client_cost must be true or false, got {cost!r}")
+    profile = Profile(Path(source).stem, str(data.get("description", "")), repeats,
+                      source=source, client_cost=cost)  # fmt: skip
     for number, group in enumerate(groups, 1):
         if not isinstance(group, dict):
             raise ProfileError(f"{source}: group {number} is not a table")

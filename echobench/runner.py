@@ -304,7 +304,7 @@ def execute(run: Run, console: Console | None = None) -> Run:
     console = console or Console(stderr=True)
     points = run.profile.points
     run.save()
-    if points:
+    if points and run.profile.client_cost:
         run.meta["client_cost"] = _client_cost(run, console)
         run.save()
     expected_total = sum(p.expected_s for p in points)

@@ -41,3 +41,20 @@ def test_the_report_says_the_clients_cost_or_why_it_is_missing():
         "- The client's own cost was not measured: boom"
     ]
     assert report._client_cost_lines(None) == [], "older runs have none"
+
+
+def test_a_profile_may_leave_the_clients_cost_out_and_must_say_so_plainly(tmp_path):
+    import pytest
+
+    from echobench import profiles
+
+    base = '[[groups]]\nscenario = "burst"\nconfigs = ["fastapi-async"]\nusers = [2]\n'
+    base += "delay_s = 0.1\n"
+    path = tmp_path / "p.toml"
+    path.write_text(base)
+    assert profiles.load_profile(str(path)).client_cost is True, "measured unless said"
+    path.write_text("client_cost = false\n" + base)
+    assert profiles.load_profile(str(path)).client_cost is False
+    path.write_text('client_cost = "no"\n' + base)
+    with pytest.raises(profiles.ProfileError, match="client_cost must be true or false"):
+        profiles.load_profile(str(path))

@@ -139,7 +139,7 @@ pool = [4, 16]
 
 def _execute(tmp_path, groups: str, db=None, pool_timeout_s: float = 30.0) -> runner.Run:
     path = tmp_path / "p.toml"
-    path.write_text('description = "db test"\n' + groups)
+    path.write_text('description = "db test"\nclient_cost = false\n' + groups)
     profile = profiles.load_profile(str(path))
     run = runner.Run("test", profile, results.create_run_dir(tmp_path / "run"),
                      database=db or database.EmbeddedPostgres(),

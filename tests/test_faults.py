@@ -30,7 +30,10 @@ def fake_config(code: str):
 
 
 def write_profile(path: Path, *groups: str) -> Path:
-    path.write_text('description = "test"\n' + "".join(f"\n[[groups]]\n{g}\n" for g in groups))
+    path.write_text(
+        'description = "test"\nclient_cost = false\n'
+        + "".join(f"\n[[groups]]\n{g}\n" for g in groups)
+    )
     return path
 
 

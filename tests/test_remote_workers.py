@@ -245,7 +245,7 @@ def test_a_worker_on_another_network_host(tmp_path, two_hosts):
     )  # fmt: skip
     try:
         profile = tmp_path / "remote.toml"
-        profile.write_text(f'description = "two hosts"\n{DISTRIBUTED}')
+        profile.write_text(f'description = "two hosts"\nclient_cost = false\n{DISTRIBUTED}')
         out = tmp_path / "remote"
         done = subprocess.run(
             ["ip", "netns", "exec", bench, sys.executable, "-m", "echobench", "run",
