@@ -21,6 +21,7 @@ class Figure:
     heading: str = ""  # in the report's tables
     digits: int = 0  # decimals there
     says: str = ""  # a headline on the progress line: "{:.1f} req/s"
+    short: str = ""  # its heading in the end-of-run table on the terminal
     aggregated: bool = False  # repeats give its median and quartiles (aggregate.csv)
     scenarios: tuple[str, ...] = ()  # the scenarios that have it; () every one
 
@@ -103,6 +104,8 @@ FIGURES: list[Figure] = [
         "offered_rps",
         "open only: λ, the scheduled arrival rate",
         scenarios=("open",),
+        heading="offered rps",
+        digits=1,
     ),
     Figure(
         "repeat",
@@ -127,12 +130,18 @@ FIGURES: list[Figure] = [
         "burst: ok / makespan; steady/mixed: ok answers *completed* inside the window / window",
         says="{:.1f} req/s",
         aggregated=True,
+        heading="rps",
+        digits=1,
+        short="rps",
     ),
     Figure(
         "ideal_rps",
         "burst: n / ideal makespan; steady/mixed: min( min(C, K) / (D + c), min(P, M) / c ) (the "
         "second term only when c > 0); open: min(λ, that capacity with C unbounded); calibrate: "
         "empty (it measures what the model takes as given)",
+        heading="ideal rps",
+        digits=1,
+        short="ideal",
     ),
     *group(
         ("makespan_s", "ideal_makespan_s"),
@@ -145,6 +154,7 @@ FIGURES: list[Figure] = [
                 "digits": 3,
                 "aggregated": True,
                 "says": "{:.3f} s makespan",
+                "short": "makespan s",
             },
             "ideal_makespan_s": {"heading": "ideal s", "digits": 3},
         },
@@ -173,6 +183,9 @@ FIGURES: list[Figure] = [
         "efficiency",
         "measured / ideal rate (burst: ideal makespan / makespan); 1.0 is the model's ideal",
         aggregated=True,
+        heading="efficiency",
+        digits=3,
+        short="eff",
     ),
     *group(
         ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"),
@@ -182,8 +195,13 @@ FIGURES: list[Figure] = [
         " then (a lower bound)",
         row="p50_ms ... max_ms",
         each={
-            "p50_ms": {"aggregated": True},
-            "p99_ms": {"aggregated": True, "says": "p99 {:.0f} ms"},
+            "p50_ms": {"aggregated": True, "heading": "p50 ms", "short": "p50 ms"},
+            "p99_ms": {
+                "aggregated": True,
+                "says": "p99 {:.0f} ms",
+                "heading": "p99 ms",
+                "short": "p99 ms",
+            },
         },
     ),
     Figure(
@@ -221,6 +239,7 @@ FIGURES: list[Figure] = [
         "server_pss_peak_mb",
         "highest PSS of the tree during the measured phase",
         aggregated=True,
+        short="PSS peak MB",
     ),
     Figure(
         "server_cpu_s",

@@ -62,14 +62,15 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
             "config": data["config"],
             "users": data["users"],
             "D s": data["delay_s"].map(lambda v: f"{v:g}"),
-            "offered rps": data["offered_rps"].map(lambda v: _fmt(v, 1)),
-            "rps": data["rps"].map(lambda v: _fmt(v, 1)),
-            "ideal rps": data["ideal_rps"].map(lambda v: _fmt(v, 1)),
+            **{
+                DECLARED[name].heading: data[name].map(DECLARED[name].shown)
+                for name in ("offered_rps", "rps", "ideal_rps")
+            },
         }
     )
     scenario_def = SCENARIOS[scenario]
     if not scenario_def.by_rate:
-        table = table.drop(columns="offered rps")
+        table = table.drop(columns=DECLARED["offered_rps"].heading)
     computes = (data["_work"] > 0).any()
     if computes:
         table.insert(
@@ -81,9 +82,8 @@ def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
         table.insert(2, "repeat", data["repeat"])
     for figure in (DECLARED[name] for name in scenario_def.report_rates):
         table[figure.heading] = data[figure.name].map(figure.shown)
-    table["efficiency"] = data["efficiency"].map(lambda v: _fmt(v, 3))
-    table["p50 ms"] = data["p50_ms"].map(_fmt)
-    table["p99 ms"] = data["p99_ms"].map(_fmt)
+    for figure in (DECLARED[name] for name in ("efficiency", "p50_ms", "p99_ms")):
+        table[figure.heading] = data[figure.name].map(figure.shown)
     for figure in (DECLARED[name] for name in scenario_def.report_latencies):
         table[figure.heading] = data[figure.name].map(figure.shown)
     table["ok / sent"] = data["ok"].map(_fmt) + " / " + data["requests"].map(_fmt)

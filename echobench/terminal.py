@@ -38,6 +38,7 @@ def print_plan(profile, out: Console) -> None:
 
 # How each scenario's headline figure reads on a point's progress line.
 HEADLINES = {f.name: f.says for f in FIGURES if f.says}
+DECLARED = {f.name: f for f in FIGURES}
 
 
 def point_line(row: dict, headline: str) -> str:
@@ -56,32 +57,23 @@ def _num(value, fmt: str = "{:.0f}") -> str:
     return fmt.format(value)
 
 
+# The end-of-run table's figures, in its order (headings and digits: figures.py).
+SUMMARY_TABLE = ("rps", "ideal_rps", "efficiency", "makespan_s", "p50_ms", "p99_ms")
+
+
 def print_summary(run, out: Console) -> None:
     table = Table(title=f"echobench {run.run_id} ({run.status})", show_lines=False)
-    for col in (
-        "point",
-        "rps",
-        "ideal",
-        "eff",
-        "makespan s",
-        "p50 ms",
-        "p99 ms",
-        "ok/req",
-        "PSS peak MB",
-        "valid",
-    ):
-        table.add_column(col, justify="left" if col == "point" else "right")
+    shown = [DECLARED[name] for name in SUMMARY_TABLE]
+    pss = DECLARED["server_pss_peak_mb"]
+    table.add_column("point", justify="left")
+    for heading in (*(f.short for f in shown), "ok/req", pss.short, "valid"):
+        table.add_column(heading, justify="right")
     for r in run.rows:
         table.add_row(
             r["point_id"],
-            _num(r.get("rps"), "{:.1f}"),
-            _num(r.get("ideal_rps"), "{:.1f}"),
-            _num(r.get("efficiency"), "{:.3f}"),
-            _num(r.get("makespan_s"), "{:.3f}"),
-            _num(r.get("p50_ms")),
-            _num(r.get("p99_ms")),
+            *(_num(r.get(f.name), f"{{:.{f.digits}f}}") for f in shown),
             "-" if r.get("requests") is None else f"{r['ok']}/{r['requests']}",
-            _num(r.get("server_pss_peak_mb")),
+            _num(r.get(pss.name), f"{{:.{pss.digits}f}}"),
             "yes" if r["valid"] else "[red]no[/]",
         )
     out.print(table)
