@@ -58,3 +58,28 @@ def test_a_profile_may_leave_the_clients_cost_out_and_must_say_so_plainly(tmp_pa
     path.write_text('client_cost = "no"\n' + base)
     with pytest.raises(profiles.ProfileError, match="client_cost must be true or false"):
         profiles.load_profile(str(path))
+
+
+def test_the_report_shows_cpu_per_request_only_where_the_clock_can_tell(tmp_path):
+    """The server's CPU moves in 10 ms ticks: over fewer than ten, its per-answer figure
+    would be noise (0 or 1250 us for 8 answers), so the cell stays empty."""
+    import pandas as pd
+
+    from echobench import results
+
+    rows = []
+    for pid, cpu_s in (
+        ("001-steady-fastapi-async-u2-r1", 0.01),
+        ("002-steady-fastapi-async-u4-r1", 0.5),
+    ):
+        rows.append({"run_id": "r", "point_id": pid, "config": "fastapi-async",
+                     "scenario": "steady", "users": 2, "delay_s": 0.01, "repeat": 1,
+                     "requests": 1000, "ok": 1000, "failed": 0, "timeouts": 0, "unfinished": 0,
+                     "rps": 500.0, "duration_s": 2.0, "server_cpu_s": cpu_s,
+                     "loadgen_cpu_us_per_request": 40.0, "valid": True, "loadgen_bound": False,
+                     "note": "", "io": "sleep"})  # fmt: skip
+    results.write_summary(rows, tmp_path / "summary.csv")
+    table = report.scenario_table(results.load_summary(tmp_path), "steady")
+    assert list(table["server CPU us/answer"]) == ["", "500"]
+    assert list(table["client CPU us/request"]) == ["40", "40"]
+    assert isinstance(table, pd.DataFrame)
