@@ -39,6 +39,7 @@ def measure(raw: Path) -> dict:
     raw.mkdir(parents=True, exist_ok=True)
     port_file = raw / "answerer.port"
     cpus = _cpus()
+    load: LocustProcess | None = None
     answerer = processes.spawn([sys.executable, "-m", "echobench.answerer", str(port_file)],
                                raw / "answerer.log")  # fmt: skip
     try:
@@ -56,6 +57,8 @@ def measure(raw: Path) -> dict:
         _pin(locust, cpus and cpus[1])
         outcome = load.wait()
     finally:
+        if load is not None:
+            load.stop()  # stopped twice is fine; never left running on an error
         processes.stop(answerer)
     requests, marks = metrics.read_point(raw)
     cost = metrics.loadgen_cpu_us_per_request(marks)

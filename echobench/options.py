@@ -88,8 +88,8 @@ class RunOptions:
         metavar="SECONDS",
         help=f"how long each point waits for its workers (default {WORKERS_WAIT_S:g})",
     )  # fmt: skip
-    bind: str = option(
-        "--bind", LOOPBACK_V4, metavar="HOST",
+    bind: str | None = option(  # None: not given (then loopback; never with --target)
+        "--bind", None, metavar="HOST",
         help="address echobench's servers listen on (default 127.0.0.1); workers on "
         "other hosts need one they can reach",
     )  # fmt: skip
@@ -104,6 +104,11 @@ class RunOptions:
         help="io = db: how long a request may wait for a connection before its 503 "
         f"(default {DEFAULT_POOL_TIMEOUT_S:g}, psycopg_pool's)",
     )  # fmt: skip
+
+    @property
+    def server_host(self) -> str:
+        """Where echobench's own servers listen: --bind, else loopback ("" too)."""
+        return self.bind or LOOPBACK_V4
 
     @property
     def loadgen(self) -> LoadSetup:

@@ -77,7 +77,7 @@ class Run:
             "points_done": len(self.rows),
             "calibration": self.calibration,
             "target": self.options.target,
-            "bind": self.options.bind,
+            "bind": self.options.server_host,
             "loadgen": self.options.loadgen.describe(),
             "database": self.database.describe() if self.database else None,
             "pool_timeout_s": self.options.pool_timeout_s if self.database else None,
@@ -181,7 +181,7 @@ def _server(point: Point, raw: Path, options: RunOptions, db) -> Server | Extern
     if options.target:
         return ExternalServer(point.config, options.target)
     settings = PoolSettings(db.url, point.pool, options.pool_timeout_s) if db else None
-    return Server(point.config, host=options.bind, delay_s=point.delay_s,
+    return Server(point.config, host=options.server_host, delay_s=point.delay_s,
                   log_path=raw / "server.log", db=settings)  # fmt: skip
 
 
@@ -304,9 +304,6 @@ def execute(run: Run, console: Console | None = None) -> Run:
     console = console or Console(stderr=True)
     points = run.profile.points
     run.save()
-    if points and run.profile.client_cost:
-        run.meta["client_cost"] = _client_cost(run, console)
-        run.save()
     expected_total = sum(p.expected_s for p in points)
     progress = Progress(
         TextColumn("[bold]{task.completed}/{task.total}[/] {task.description}"),
@@ -318,6 +315,9 @@ def execute(run: Run, console: Console | None = None) -> Run:
     )
     started = time.monotonic()
     try:
+        if points and run.profile.client_cost:  # inside: an interrupt here still ends the run
+            run.meta["client_cost"] = _client_cost(run, console)
+            run.save()
         with progress:
             task = progress.add_task("", total=len(points), eta=fmt_duration(expected_total))
             for i, point in enumerate(points):
@@ -367,7 +367,7 @@ def _client_cost(run: Run, console: Console) -> dict:
     said and kept, and the run goes on without it."""
     try:
         cost = client_cost.measure(run.run_dir / "client-cost")
-    except (RuntimeError, OSError, ValueError) as exc:
+    except (RuntimeError, OSError, ValueError, Warning) as exc:  # Warning: a torn record
         console.print(f"[yellow]the client's own cost was not measured: {exc}")
         return {"error": str(exc)}
     console.print(f"the client alone: {cost['us_per_request']:.0f} us of CPU per request "

@@ -9,9 +9,11 @@ the same whoever sends it.
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 
 READ_SIZE = 65536
+HEX_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 def request_bytes(netloc: str, path: str, close: bool = True) -> bytes:
@@ -51,7 +53,7 @@ def read_answer(sock) -> tuple[int, dict[str, str], bytes]:
         whole = _dechunk(body)
         if whole is None:
             raise http.client.IncompleteRead(body)
-        body = whole
+        body = whole[0]
     elif "content-length" in headers and int(headers["content-length"]) != len(body):
         raise http.client.IncompleteRead(body)
     return status, headers, body
@@ -77,14 +79,15 @@ class KeepAlive:
     def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
         reused = self.sock is not None
         try:
-            return self._send_and_read(request)
-        except StaleConnection:
-            self.close()
-            if not reused:
-                raise
-            return self._send_and_read(request)
+            try:
+                return self._send_and_read(request)
+            except StaleConnection:
+                self.close()
+                if not reused:
+                    raise
+                return self._send_and_read(request)  # its own failure closes it below
         except BaseException:
-            self.close()
+            self.close()  # a connection left mid-answer would hand its answer to the next
             raise
 
     def close(self) -> None:
@@ -107,22 +110,24 @@ class KeepAlive:
             data += self._more(data)
         version, status, headers = parse_head(data[:end])
         body = data[end + 4 :]
+        extra = False
         if headers.get("transfer-encoding", "").lower() == "chunked":
             while (whole := _dechunk(body)) is None:
                 body += self._more(body)
-            body = whole
+            extra = whole[1] < len(body)
+            body = whole[0]
         elif "content-length" in headers:
             length = int(headers["content-length"])
             while len(body) < length:
                 body += self._more(body)
-            if len(body) != length:
-                raise http.client.IncompleteRead(body)
+            extra, body = len(body) > length, body[:length]
         else:  # the answer ends when the server closes
             while more := self.sock.recv(READ_SIZE):
                 body += more
             self.close()
         connection = headers.get("connection", "").lower()
-        if connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive"):
+        closing = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
+        if closing or extra:  # bytes past the answer would be taken for the next one
             self.close()
         return status, headers, body
 
@@ -133,22 +138,25 @@ class KeepAlive:
         return data
 
 
-def _dechunk(data: bytes) -> bytes | None:
-    """A chunked body's content, or None while its last chunk (and trailers) is not all
-    here yet."""
+def _dechunk(data: bytes) -> tuple[bytes, int] | None:
+    """A chunked body's content and where it ends in `data`, or None while its last chunk
+    (and trailers) is not all here yet. A size that is not plain hex is an error: a
+    negative one would send the parse backwards for ever."""
     out, at = [], 0
     while True:
         line_end = data.find(b"\r\n", at)
         if line_end < 0:
             return None
-        try:
-            size = int(data[at:line_end].split(b";")[0], 16)
-        except ValueError:
-            raise http.client.IncompleteRead(data) from None
+        size_field = data[at:line_end].split(b";")[0].strip()
+        if not HEX_SIZE.fullmatch(size_field):
+            raise http.client.IncompleteRead(data)
+        size = int(size_field, 16)
         at = line_end + 2
         if size == 0:  # the last chunk, then an empty line or trailers and an empty line
-            done = data[at : at + 2] == b"\r\n" or data.find(b"\r\n\r\n", at) >= 0
-            return b"".join(out) if done else None
+            if data[at : at + 2] == b"\r\n":
+                return b"".join(out), at + 2
+            trailers_end = data.find(b"\r\n\r\n", at)
+            return (b"".join(out), trailers_end + 4) if trailers_end >= 0 else None
         if len(data) < at + size + 2:
             return None
         out.append(data[at : at + size])

@@ -123,6 +123,7 @@ def test_invalid_profiles_are_refused(tmp_path, name):
         (["serve", "fastapi-async", "--work", "-5"], "work must be"),
         (["run", "--loadgen-workers", "2", "--loadgen-processes", "2"], "cannot be combined"),
         (["run", "--bind", "127.0.0.2", "--target", "http://127.0.0.1:9"], "not with --target"),
+        (["run", "--bind", "127.0.0.1", "--target", "http://127.0.0.1:9"], "not with --target"),
         (["run", "--loadgen-workers", "0"], "whole number from 1 to 100"),
         (["run", "--loadgen-port", "70000"], "port must be"),
         (["loadgen-worker"], "--master"),
@@ -228,7 +229,8 @@ def test_everything_binds_loopback_unless_told_otherwise():
     parser = cli.build_parser()
     assert parser.parse_args(["serve", "fastapi-async"]).host == LOOPBACK_V4
     run = RunOptions.from_args(parser.parse_args(["run"]))
-    assert run.bind == run.loadgen_bind == LOOPBACK_V4
+    assert run.bind is None and run.server_host == run.loadgen_bind == LOOPBACK_V4
+    assert RunOptions(bind="").server_host == LOOPBACK_V4, "an empty --bind is loopback"
     assert RunOptions() == run, "the parser's defaults are the options' own"
     assert loadgen.LoadSetup().host == LOOPBACK_V4
     assert inspect.signature(Server).parameters["host"].default == LOOPBACK_V4

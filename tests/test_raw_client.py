@@ -161,6 +161,40 @@ def test_the_burst_reader_reads_to_the_close():
 def test_dechunk_reads_any_split_and_waits_on_every_prefix(chunks, trailer):
     wire = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks)
     wire += b"0\r\n" + (b"Trailer: t\r\n" if trailer else b"") + b"\r\n"
-    assert _dechunk(wire) == b"".join(chunks)
+    assert _dechunk(wire) == (b"".join(chunks), len(wire))
+    assert _dechunk(wire + b"HTTP/1.1") == (b"".join(chunks), len(wire)), "it says where it ends"
     for cut in range(len(wire)):
         assert _dechunk(wire[:cut]) is None, f"complete at {cut} of {len(wire)}"
+
+
+@pytest.mark.parametrize("size", [b"-6", b"+5", b"0x5", b"5_0", b"z"])
+def test_a_chunk_size_that_is_not_plain_hex_is_refused_never_looped_on(size):
+    with pytest.raises(http.client.IncompleteRead):
+        _dechunk(size + b"\r\nhello\r\n0\r\n\r\n")
+
+
+def test_a_failed_retry_closes_its_connection_so_no_late_answer_is_taken_for_the_next(server):
+    listener = socket.create_server(("127.0.0.1", 0))  # the retry's server: accepts, never answers
+    try:
+        conn = KeepAlive(listener.getsockname(), 0.3)
+        stale_a, stale_b = socket.socketpair()
+        stale_b.close()  # the kept connection the server had closed
+        conn.sock = stale_a
+        with pytest.raises(TimeoutError):
+            conn.exchange(request_bytes("x", "/", close=False))
+        assert conn.sock is None, "the retry's socket is closed with its failure"
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_bytes_past_an_answer_end_the_connection(server, chunked):
+    if chunked:
+        extra = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nJUNK"
+    else:
+        extra = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK"
+    s = server([extra], [answer(b"next")])
+    conn = KeepAlive(s.address, 5)
+    assert conn.exchange(request_bytes("x", "/", close=False))[2] == b"ok"
+    assert conn.sock is None, "JUNK would have been read as the next answer"
+    assert conn.exchange(request_bytes("x", "/", close=False))[2] == b"next"

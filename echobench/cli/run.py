@@ -16,7 +16,7 @@ from echobench import database, processes, profiles, results, scenarios
 from echobench.cli.common import UsageError, exposed, stop_on_signals
 from echobench.configs import get_config, require_installed
 from echobench.options import RunOptions, one_to_hundred
-from echobench.server import LOOPBACK_V4, ExternalServer, port_in_use
+from echobench.server import ExternalServer, port_in_use
 
 
 def add(sub) -> None:
@@ -99,7 +99,7 @@ def _check_distribution(options: RunOptions) -> None:
             "--loadgen-workers and --loadgen-processes cannot be combined; "
             "run `echobench loadgen-worker` on this machine too for local workers"
         )
-    if options.target and options.bind != LOOPBACK_V4:
+    if options.target and options.bind is not None:
         raise UsageError("--bind sets where echobench's own servers listen; not with --target")
     for option, host in (("--bind", options.bind), ("--loadgen-bind", options.loadgen_bind)):
         if host and exposed(host):
