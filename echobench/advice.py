@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from echobench import decision, derived
+from echobench import decision, derived, model
 from echobench.configs import FAMILIES, ConfigError, get_config
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.mixed import MIXED
@@ -105,9 +105,12 @@ def sentences(
     computing = [c for c in cells if c.work_ms and c.winners]
     if computing:
         counts = pd.Series([w for c in computing for w in c.winners[:1]]).value_counts()
+        example_ms = 1000.0 * model.loop_loses_above_s(0.1, 4)
         lines.append(
             "Requests that also compute: one event loop runs all their CPU on one core, so "
-            "it loses to N worker processes once c passes about D / 3; "
+            "in the model it loses to N sync worker processes once c passes D / (N - 1), "
+            f"where the cores let more than one compute (four workers, D = 100 ms: from "
+            f"{example_ms:.0f} ms); "
             f"{counts.index[0]} answered the most in {counts.iloc[0]} of {len(computing)} "
             "measured (D, c) cells with CPU work (the decision map)."
         )

@@ -102,6 +102,16 @@ def capacity_rps(
     return ideal_rps(math.inf, capacity, delay_s, work_s, parallel, cores)
 
 
+def loop_loses_above_s(delay_s: float, workers: int, cores: float = math.inf) -> float:
+    """The CPU per request c past which one event loop (at most 1 / c) answers less than
+    N sync workers (min(N / (D + c), min(N, M) / c)) with enough users for both: 1 / c <
+    N / (D + c) when c > D / (N - 1), and 1 / c < min(N, M) / c when more than one of
+    them can compute (N > 1 and M > 1); inf when the loop never loses."""
+    if workers <= 1 or cores <= 1:
+        return math.inf
+    return delay_s / (workers - 1)
+
+
 def in_flight(users: int, capacity: float) -> float:
     """Requests a config holds at once under C closed-loop users: min(C, K)."""
     return min(float(users), float(capacity))

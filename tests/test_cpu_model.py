@@ -428,3 +428,35 @@ def test_a_burst_off_the_model_names_its_busiest_workers_rounds():
     assert verdict.model_gap({**row, "efficiency": 0.95}) is None
     unbounded = {**row, "capacity": INF, "busiest_share": 0.9}
     assert "the busiest" not in verdict.model_gap(unbounded).text
+
+
+@pytest.mark.parametrize("delay_s", [0.02, 0.1, 2.0])
+@pytest.mark.parametrize(("workers", "cores"), [(2, 2), (4, 2), (4, 64), (16, 2), (8, 8)])
+def test_the_general_rule_is_where_the_models_own_rates_cross(delay_s, workers, cores):
+    """c = D / (N - 1): below it one loop answers more than N sync workers, above it
+    fewer, by model.ideal_rps itself (enough users that slots never bind the loop)."""
+    c = model.loop_loses_above_s(delay_s, workers, cores)
+    assert c == pytest.approx(delay_s / (workers - 1))
+    users = 10_000
+
+    def loop(work_s):
+        return model.ideal_rps(users, math.inf, delay_s, work_s, 1, cores)
+
+    def sync(work_s):
+        return model.ideal_rps(users, workers, delay_s, work_s, workers, cores)
+
+    assert loop(0.99 * c) > sync(0.99 * c) and loop(1.01 * c) < sync(1.01 * c)
+    row = {"users": users, "delay_s": delay_s, "cores": cores}
+    found_ms = findings._model_crossover_ms(
+        pd.Series({**row, "capacity": math.inf, "parallel": 1}),
+        pd.Series({**row, "capacity": workers, "parallel": workers}),
+    )
+    assert found_ms == pytest.approx(1000.0 * c, rel=1e-6), "the bisection over the model agrees"
+
+
+def test_the_loop_never_loses_to_one_worker_or_on_one_core():
+    assert math.isinf(model.loop_loses_above_s(0.1, 1))
+    assert math.isinf(model.loop_loses_above_s(0.1, 8, cores=1))
+    for c in (0.01, 0.1, 1.0):  # on one core the workers share it: never more than 1 / c
+        assert model.ideal_rps(10_000, 8, 0.1, c, 8, 1) <= model.ideal_rps(10_000, math.inf,
+                                                                          0.1, c, 1, 1)  # fmt: skip
