@@ -23,10 +23,15 @@ def _cpu_share(data: pd.DataFrame) -> pd.Series:
     return data["work_ms"] / (1000.0 * data["delay_s"] + data["work_ms"])
 
 
+def _computes(summary: pd.DataFrame) -> bool:
+    """Points with CPU work per request: what the crossover and the map are drawn from."""
+    return not decision.cpu_points(summary).empty
+
+
 @chart(
     "crossover",
     80,
-    applies=lambda s: not decision.cpu_points(s).empty,
+    applies=_computes,
     note=(
         "Each request waits D, then computes c ms of CPU holding the GIL. Top: answers per "
         "second; bottom: p99; dashed: the model min(min(C, K)/(D + c), min(P, M)/c) and its "
@@ -111,7 +116,7 @@ def _users(data: pd.DataFrame) -> str:
 @chart(
     "decision_map",
     90,
-    applies=lambda s: not decision.cpu_points(s).empty,
+    applies=_computes,
     note=(
         "Per measured (D, c): the config with the most answers per second among the valid "
         "points whose p99 stays within 10 x (D + c), its margin over the next config, its "

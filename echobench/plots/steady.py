@@ -22,10 +22,15 @@ from echobench.plots.registry import chart
 from echobench.style import config_colors, ordered_configs
 
 
+def has_sweep(summary: pd.DataFrame) -> bool:
+    """Steady points at two loads or more for some config: a line to draw."""
+    return not steady_points(summary).empty
+
+
 @chart(
     "throughput_vs_users",
     20,
-    applies=lambda s: not steady_points(s).empty,
+    applies=has_sweep,
     note=(
         "Solid: measured answers per second; dashed: min(C, K) / D. Where a config's solid "
         "line goes flat it has run out of slots (C > K)."
@@ -68,7 +73,7 @@ def throughput_vs_users(summary: pd.DataFrame, colors=None, run=None, ax=None) -
 @chart(
     "latency_vs_users",
     30,
-    applies=lambda s: not steady_points(s).empty,
+    applies=has_sweep,
     note=(
         "Solid: measured p50 / p99; dashed: D x max(1, C/K). Closed-loop users wait for their"
         " answer before sending again, so queueing shows as latency, not as errors."
