@@ -6,9 +6,11 @@ the advice at the top of a report or the README is never written around the numb
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from echobench import decision, derived, model
+from echobench import costs, decision, model, stats
 from echobench.configs import FAMILIES, ConfigError, get_config
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.mixed import MIXED
@@ -17,6 +19,8 @@ from echobench.style import k_label, ordered_configs
 
 # The classic demonstration the table quotes: n simultaneous requests of D seconds.
 CLASSIC_BURST = (200, 2.0)
+# A rate below this share of its model is flagged in the table, with the point's reason.
+FLAG_BELOW = 0.9
 
 
 def _burst(summary: pd.DataFrame) -> pd.Series:
@@ -27,45 +31,119 @@ def _burst(summary: pd.DataFrame) -> pd.Series:
     return rows.groupby("config")["makespan_s"].median()
 
 
-def _memory_per_request(summary: pd.DataFrame) -> pd.Series:
-    """Peak PSS over the requests held at once, at each config's fullest point."""
-    fullest = derived.fullest_points(summary)
-    return fullest["per_request"].set_axis(fullest["config"])
-
-
 def _fast_page(summary: pd.DataFrame) -> pd.Series:
     work = summary["work_ms"].fillna(0.0) if "work_ms" in summary else 0.0
     mixed = summary[(summary["scenario"] == MIXED.name) & (work == 0)]
     return mixed.groupby("config")["fast_p50_ms"].median()
 
 
+def significant(value: float, answers: float) -> str:
+    """`value` to the digits its sample supports: one answer more or fewer moves a rate
+    by 1 / n, so n answers carry about log10(n) significant digits (at least 2)."""
+    if value is None or pd.isna(value):
+        return ""
+    digits = max(2, math.ceil(math.log10(max(answers, 1.0))))
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{value:,.{decimals}f}"
+
+
+def table_points(summary: pd.DataFrame) -> dict[str, tuple]:
+    """The steady (D, C, c) points the table reads: waiting only (c = 0) and with CPU
+    (c > 0), each the one measured for the most configs (the first such on a tie)."""
+    steady = STEADY.rows(summary)
+    work = steady["work_ms"].fillna(0.0) if "work_ms" in steady else pd.Series(0.0, steady.index)
+    io = steady["io"] if "io" in steady else pd.Series("sleep", steady.index)
+    steady = steady.assign(work_ms=work)[io != "db"]
+    out = {}
+    for label, rows in (("waiting", steady[work == 0]), ("cpu", steady[work > 0])):
+        if rows.empty:
+            continue
+        counts = rows.groupby(["delay_s", "users", "work_ms"], sort=False)["config"].nunique()
+        out[label] = counts.idxmax()
+    return out
+
+
+def _at(summary: pd.DataFrame, key: tuple, config: str) -> pd.DataFrame:
+    delay, users, work = key
+    steady = STEADY.rows(summary)
+    work_col = steady["work_ms"].fillna(0.0) if "work_ms" in steady else 0.0
+    io = steady.get("io", "sleep")
+    return steady[(steady["config"] == config) & (steady["delay_s"] == delay)
+                  & (steady["users"] == users) & (work_col == work) & (io != "db")]  # fmt: skip
+
+
+def _rate(rows: pd.DataFrame) -> str:
+    """The median rate (with its interval from 3 repeats), its share of the model, and
+    a flag with the reason below 0.9 of it; "not measured" when no point was."""
+    if rows.empty:
+        return "not measured"
+    span = stats.median_interval(rows["rps"])
+    answers = rows["ok"].median()
+    text = significant(span.median, answers)
+    if span.known:
+        text += f" [{significant(span.low, answers)}, {significant(span.high, answers)}]"
+    else:
+        text += f" (n = {span.n})"
+    efficiency = rows["efficiency"].median()
+    text += f", {efficiency:.2f} of model"
+    if efficiency < FLAG_BELOW:
+        notes = rows["note"].dropna() if "note" in rows else pd.Series(dtype=str)
+        reason = str(notes.iloc[0]).split(";")[0] if len(notes) else "no reason in its note"
+        text += f" (below {FLAG_BELOW:g}: {reason})"
+    return text
+
+
+def _memory(summary: pd.DataFrame, config: str) -> tuple[str, str, str]:
+    """Base MB, MB per added worker, MB per added request in flight, for one config."""
+    cfg = get_config(config)
+    base = costs.base_mb(summary).get(config)
+    worker_fit = costs.per_worker(summary).get(cfg.family)
+    request_fit = costs.per_request(summary).get(config)
+    base_text = f"{base:.0f}" if base is not None and pd.notna(base) else "not measured"
+    if cfg.model == "sync":
+        request_text = "a whole worker (K = N)"
+    elif request_fit is not None:
+        request_text = request_fit.text()
+    else:
+        request_text = "fewer than 3 loads measured"
+    if worker_fit is not None:
+        worker_text = worker_fit.text()
+    elif cfg.workers == 1 and cfg.parallel == 1:
+        worker_text = "one process"
+    else:
+        worker_text = "fewer than 3 worker counts measured"
+    return base_text, worker_text, request_text
+
+
 def table(summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per config with at least one of the three figures, in reading order."""
-    burst, memory, fast = _burst(summary), _memory_per_request(summary), _fast_page(summary)
-    n, d = CLASSIC_BURST
+    """One row per config the run measured, the same columns each: K,
+    P, throughput waiting only and with CPU (where the run has such a point), p99, and
+    the fitted memory costs (costs.py). A cell a config lacks says "not measured"."""
+    points = table_points(summary)
     rows = []
-    for config in ordered_configs(set(burst.index) | set(memory.index) | set(fast.index)):
+    for config in ordered_configs(summary["config"]):
         try:
             cfg = get_config(config)
         except ConfigError:
             continue  # a config this version does not know
-        rows.append(
-            {
-                "config": config,
-                "K (slots)": k_label(cfg.capacity),
-                "P (processes)": cfg.parallel,
-                f"{n} x {d:g} s burst": _fmt(burst.get(config), "{:.2f} s"),
-                "MB per request in flight": _fmt(memory.get(config), "{:.2f}"),
-                "fast page while busy": _fmt(fast.get(config), "{:.1f} ms"),
-                "pitfall": FAMILIES[cfg.family].pitfall,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    return frame.loc[:, (frame != "").any()] if len(frame) else frame  # no empty column
-
-
-def _fmt(value, text: str) -> str:
-    return "" if value is None or pd.isna(value) else text.format(value)
+        row = {"config": config, "K (slots)": k_label(cfg.capacity), "P (processes)": cfg.parallel}
+        for key in points.values():
+            delay, users, work = key
+            at = _at(summary, key, config)
+            where = f"D = {1000 * delay:g} ms" + (f", c = {work:g} ms" if work else "")
+            row[f"req/s, {where}, C = {users}"] = _rate(at)
+            row[f"p99 ms, {where}"] = (
+                significant(at["p99_ms"].median(), at["ok"].median()) if len(at) else "not measured"
+            )
+        base, worker, request = _memory(summary, config)
+        row["base MB"], row["MB per worker"] = base, worker
+        row["MB per request in flight"] = request
+        row["pitfall"] = FAMILIES[cfg.family].pitfall
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def sentences(
@@ -80,20 +158,28 @@ def sentences(
         best, worst = burst.idxmin(), burst.idxmax()
         n, d = CLASSIC_BURST
         processes = get_config(best).workers
+        worst_k = get_config(worst).capacity
+        why = (
+            f"serving in rounds of its {worst_k:g} slots"
+            if math.isfinite(worst_k) and worst_k < n
+            else "with room for every request: the model does not say why"
+        )
         lines.append(
             f"Mostly waiting: an event loop holds every request at once, so {best} answered "
             f"{n} simultaneous {d:g} s requests in {burst[best]:.2f} s with {processes} "
             f"process{'es' if processes > 1 else ''}; {worst} needed {burst[worst]:.2f} s, "
-            "serving in rounds of its slots K."
+            f"{why}."
         )
-    slope = derived.idle_pss_per_worker_mb(derived.sync_workers(summary))
-    memory = _memory_per_request(summary).dropna()
-    if slope is not None and len(memory):
-        cheap = memory.idxmin()
-        lines.append(
-            f"What a slot costs: each {derived.SYNC_FAMILY} worker adds about {slope:.0f} MB; "
-            f"{cheap} held its requests at {memory[cheap]:.2f} MB each."
-        )
+    worker = costs.per_worker(summary)
+    requests = costs.per_request(summary)
+    sync = [f for f in worker if FAMILIES[f].model == "sync"]
+    if sync or requests:
+        parts = [f"each {f} worker adds {worker[f].text()}" for f in sync]
+        measurable = {c: f for c, f in requests.items() if f.measurable}
+        if measurable:
+            cheap = min(measurable, key=lambda c: measurable[c].slope)
+            parts.append(f"each request {cheap} holds adds {measurable[cheap].text()}")
+        lines.append("What a slot costs (fitted memory): " + "; ".join(parts) + ".")
     fast = _fast_page(summary).dropna()
     if len(fast) > 1:
         lines.append(
@@ -104,20 +190,43 @@ def sentences(
     cells = decision.decide(sweep) if sweep is not None else []
     computing = [c for c in cells if c.work_ms and c.winners]
     if computing:
-        counts = pd.Series([w for c in computing for w in c.winners[:1]]).value_counts()
         example_ms = 1000.0 * model.loop_loses_above_s(0.1, 4)
         lines.append(
             "Requests that also compute: one event loop runs all their CPU on one core, so "
             "in the model it loses to N sync worker processes once c passes D / (N - 1), "
             f"where the cores let more than one compute (four workers, D = 100 ms: from "
-            f"{example_ms:.0f} ms); "
-            f"{counts.index[0]} answered the most in {counts.iloc[0]} of {len(computing)} "
-            "measured (D, c) cells with CPU work (the decision map)."
+            f"{example_ms:.0f} ms); " + _map_outcome(computing)
         )
     pooled = _pool_sentence(db) if db is not None else None
     if pooled:
         lines.append(pooled)
     return lines
+
+
+def _map_outcome(cells: list) -> str:
+    """What the measured CPU cells decided, by their intervals, in a clause."""
+    few = [c for c in cells if c.rps is not None and not c.rps.known]
+    text = f"of {len(cells)} measured (D, c) cells with CPU work, "
+    if len(few) == len(cells):
+        return text + (
+            f"none was measured {stats.MIN_REPEATS} times or more, so none names a winner "
+            "(the decision map)."
+        )
+    decided = [c for c in cells if c.decided]
+    if decided:
+        wins = pd.Series([c.winners[0] for c in decided]).value_counts()
+        text += f"{wins.index[0]} won {wins.iloc[0]} alone (its interval clear of the rest)"
+    else:
+        text += "none had a sole winner"
+    ties = len(cells) - len(decided)
+    text += f", {ties} {'was a tie' if ties == 1 else 'were ties'}"
+    if few:
+        text += f" ({len(few)} of them measured fewer than {stats.MIN_REPEATS} times)"
+    cheap = pd.Series([c.cheapest for c in cells if c.cheapest]).value_counts()
+    if len(cheap):
+        text += f"; the least memory within the best's interval: {cheap.index[0]}, in "
+        text += f"{cheap.iloc[0]}"
+    return text + " (the decision map)."
 
 
 def _pool_sentence(db: pd.DataFrame) -> str | None:

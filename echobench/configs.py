@@ -242,7 +242,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family(
         name="flask-granian-NxT", pattern=f"flask-granian-{N}x{T}", model="threads",
         server="granian", slots=WORKERS_X_THREADS, parallel=WORKERS, color="#44AA99",
-        marker="o",
+        marker="p",
         description="Flask under granian's WSGI interface (Rust HTTP), N workers x T "
         "blocking threads",
         command=lambda n, t: commands.granian("wsgi", FLASK_APP, n, "--blocking-threads",
@@ -251,21 +251,21 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     ),
     Family(
         name="flask-waitress-T", pattern=f"flask-waitress-{T}", model="threads",
-        server="waitress", slots=THREADS, parallel=ONE, color="#999933", marker="s",
+        server="waitress", slots=THREADS, parallel=ONE, color="#999933", marker="h",
         description="Flask under waitress, one process with T threads (K = T)",
         command=lambda n, t: commands.waitress(t), modules=("waitress",),
         pitfall="one process: all T threads share one GIL",
     ),
     Family(
         name="flask-sync-N", pattern=f"flask-sync-{N}", model="sync", server="gunicorn",
-        slots=WORKERS, parallel=WORKERS, color="#AA4499", marker="^",
+        slots=WORKERS, parallel=WORKERS, color="#AA4499", marker="d",
         description="Flask, blocking time.sleep, N gunicorn sync worker processes (K = N)",
         command=lambda n, t: commands.gunicorn("sync", n), modules=("gunicorn",),
         pitfall="one request per process: a slow client holds a whole worker",
     ),
     Family(
         name="fastapi-blocking", pattern="fastapi-blocking", model="blocking",
-        server="uvicorn", slots=constant(1), parallel=ONE, color="#DDCC77", marker="D",
+        server="uvicorn", slots=constant(1), parallel=ONE, color="#DDCC77", marker="8",
         description="FastAPI async def calling blocking time.sleep: the event loop stalls "
         "(K = 1)",
         command=lambda n, t: commands.uvicorn("blocking_app"), modules=("uvicorn",),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from echobench import decision, derived, model
+from echobench import costs, decision, derived, model, stats
 from echobench.scenarios import SCENARIOS
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.calibrate import CALIBRATE
@@ -17,24 +17,26 @@ from echobench.style import k_label, ordered_configs
 
 
 def memory(summary: pd.DataFrame) -> list[str]:
+    """The fitted costs: per sync worker, per request in flight (costs.py)."""
     lines = []
     per_n = derived.sync_workers(summary)
-    slope = derived.idle_pss_per_worker_mb(per_n)
-    if slope is not None:
+    worker = costs.per_worker(summary).get(derived.SYNC_FAMILY)
+    if worker is not None:
         lines.append(
-            f"{derived.SYNC_FAMILY} idle PSS grows by about {slope:.1f} MB per worker: "
+            f"{derived.SYNC_FAMILY}: each worker adds {worker.text()} of idle PSS (a fit over "
+            f"{worker.loads} worker counts, residual {worker.residual:.1f} MB): "
             + ", ".join(
                 f"{n} workers {mb:.0f} MB"
                 for n, mb in zip(per_n["workers"], per_n["idle"], strict=True)
             )
             + "."
         )
-    fullest = derived.fullest_points(summary).set_index("config")
-    for config in ordered_configs(fullest.index):
-        row = fullest.loc[config]
+    fits = costs.per_request(summary)
+    for config in ordered_configs(fits):
+        f = fits[config]
         lines.append(
-            f"{config}: peak {row['server_pss_peak_mb']:.0f} MB with {row['in_flight']:.0f} "
-            f"requests in flight, {row['per_request']:.2f} MB per in-flight request."
+            f"{config}: each added request in flight costs {f.text()} of peak PSS (a fit over "
+            f"{f.loads} loads, residual {f.residual:.1f} MB)."
         )
     return lines
 
@@ -121,45 +123,48 @@ def crossover(summary: pd.DataFrame) -> list[str]:
     lines = []
     loop, sync = _one_loop_and_sync(sweep)
     for delay, at_d in sweep.groupby("delay_s"):
-        per = at_d.groupby(["config", "work_ms"])["rps"].median().unstack("config")
+        spans = at_d.groupby(["config", "work_ms"])["rps"].apply(stats.median_interval)
+        per = spans.unstack("config")
         if loop not in per or sync not in per:
             continue
-        ahead = per[sync] > per[loop]
-        first = ahead[ahead].index.min() if ahead.any() else None
         model_ms = _model_crossover_ms(
             at_d[at_d["config"] == loop].iloc[0], at_d[at_d["config"] == sync].iloc[0]
         )
         where = f"model: from c = {model_ms:.1f} ms" if model_ms is not None else "model: never"
-        if first is None:
+        pairs = per[[loop, sync]].dropna()
+        ahead = [c for c, (lo, sy) in pairs.iterrows() if sy.clears(lo)]
+        behind = [c for c, (lo, sy) in pairs.iterrows() if lo.clears(sy)]
+        head = f"At D = {1000 * delay:g} ms, {sync} against one async process ({loop}): "
+        if not any(lo.known and sy.known for lo, sy in pairs.itertuples(index=False)):
             lines.append(
-                f"At D = {1000 * delay:g} ms one async process ({loop}) answered at least as "
-                f"many requests as {sync} at every measured c, up to {per.index.max():g} ms "
-                f"({where})."
+                head + f"no c was measured {stats.MIN_REPEATS} times on both, so no c "
+                f"decides between them ({where})."
             )
             continue
-        before = per.index[per.index < first]
+        first = min(ahead) if ahead else None
+        told = (
+            f"{sync} answered more from c = {first:g} ms ({pairs.at[first, sync].text()} "
+            f"against {pairs.at[first, loop].text()} req/s)"
+            if first is not None
+            else f"{sync} answered more at no measured c"
+        )
+        led = f"; {loop} answered more at c = " + ", ".join(f"{c:g}" for c in behind) + " ms"
+        ties = len(pairs) - len(ahead) - len(behind)
         lines.append(
-            f"At D = {1000 * delay:g} ms one async process ({loop}) led {sync} "
-            + (f"up to c = {before.max():g} ms; " if len(before) else "at no measured c; ")
-            + f"from c = {first:g} ms {sync} answered more ({per.at[first, sync]:.1f} against "
-            f"{per.at[first, loop]:.1f} req/s, {per.at[first, sync] / per.at[first, loop]:.2f}x)"
-            f" ({where})."
+            head + told + (led if behind else "") + f"; {ties} of {len(pairs)} measured c "
+            f"were ties within the repeats' intervals ({where})."
         )
     cells = decision.decide(summary)
-    agree = [c for c in cells if c.model_agrees]
+    decided = [c for c in cells if c.decided]
+    agree = [c for c in decided if c.model_agrees]
     lines.append(
-        f"Decision map: the measured winner is among the model's picks in {len(agree)} of "
-        f"{len(cells)} cells"
-        + (
-            "; elsewhere: "
-            + "; ".join(
-                f"D = {1000 * c.delay_s:g} ms, c = {c.work_ms:g} ms: measured "
-                f"{' = '.join(c.winners) or 'none valid'}, model {' = '.join(c.model_winners)}"
-                for c in cells
-                if not c.model_agrees
-            )
-            if len(agree) < len(cells)
-            else ""
+        f"Decision map: {len(decided)} of {len(cells)} cells have a sole winner by the "
+        f"repeats' intervals; in {len(agree)} of those it is among the model's picks"
+        + "".join(
+            f"; D = {1000 * c.delay_s:g} ms, c = {c.work_ms:g} ms: measured {c.winners[0]}, "
+            f"model {' = '.join(c.model_winners)}"
+            for c in decided
+            if not c.model_agrees
         )
         + "."
     )

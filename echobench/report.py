@@ -194,7 +194,14 @@ def render(run_dir: Path, charts: list[str]) -> str:
             lines += [f"## {scenario.title}", "", _table(scenario_table(summary, name)), ""]
     if (summary["repeat"] > 1).any():
         lines += [
-            "## Repeats: median and interquartile range",
+            "## Repeats: median and interval",
+            "",
+            "Each figure: the median of its repeats [its interval]. The interval is the "
+            f"repeats' range below {stats.RANGE_BELOW} repeats (covering the true median "
+            f"{stats.range_level(3):.0%} of the time at 3, {stats.range_level(5):.0%} at 5) "
+            f"and a {stats.CONFIDENCE:.0%} order-statistic interval from {stats.RANGE_BELOW} "
+            f"on; below {stats.MIN_REPEATS} repeats there is none, and no comparison is made "
+            "(docs/methodology.md, section 6).",
             "",
             _table(repeats_table(stats.aggregate(summary))),
             "",
@@ -277,15 +284,17 @@ def render_html(markdown_text: str, folder: Path) -> str:
 
 
 def repeats_table(aggregate: pd.DataFrame) -> pd.DataFrame:
-    """Per point: repeats, and the median [q25, q75] of its main figures."""
+    """Per point: repeats, and the median [interval] of its main figures."""
 
     def spread(figure: str, digits: int):
         return [
-            f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" if pd.notna(m) else ""
-            for m, lo, hi in zip(
+            stats.Interval(m, lo, hi, level, int(n)).text(f"{{:.{digits}f}}")
+            for m, lo, hi, level, n in zip(
                 aggregate[f"{figure}_median"],
-                aggregate[f"{figure}_q25"],
-                aggregate[f"{figure}_q75"],
+                aggregate[f"{figure}_ci_low"],
+                aggregate[f"{figure}_ci_high"],
+                aggregate["ci_level"],
+                aggregate["repeats"],
                 strict=True,
             )
         ]
@@ -295,6 +304,7 @@ def repeats_table(aggregate: pd.DataFrame) -> pd.DataFrame:
             "scenario": aggregate["scenario"],
             "config": aggregate["config"],
             "users": aggregate["users"],
+            "interval level": [f"{v:.0%}" if v else "" for v in aggregate["ci_level"]],
             "valid / repeats": [
                 f"{v:.0f} / {n}"
                 for v, n in zip(aggregate["valid_repeats"], aggregate["repeats"], strict=True)

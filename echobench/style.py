@@ -16,6 +16,8 @@ from echobench.configs import FAMILIES, ConfigError, get_config
 
 INVALID = {"marker": "x", "color": "red", "s": 80, "linewidths": 2, "zorder": 5, "gid": "invalid"}
 IDEAL = {"linestyle": "--", "linewidth": 1.2, "alpha": 0.8}
+# Model and reference lines: a grey that no family wears (tests/test_style.py).
+REFERENCE = "#555555"
 FAMILY_RANK = {name: rank for rank, name in enumerate(FAMILIES)}
 
 

@@ -81,7 +81,8 @@ def print_summary(run, out: Console) -> None:
 
 
 def print_comparison(table, name_a: str, name_b: str, out: Console) -> None:
-    colours = {"better": "green", "worse": "red", "not significant": "dim"}
+    colours = {"better": "green", "worse": "red", "not significant": "dim",
+               "too few repeats": "yellow"}  # fmt: skip
     view = Table(title=f"B = {name_b} against A = {name_a}")
     for col in ("scenario", "config", "load", "figure", "A", "B", "B/A", "verdict"):
         view.add_column(col, justify="left" if col in ("scenario", "config", "figure") else "right")
@@ -94,9 +95,15 @@ def print_comparison(table, name_a: str, name_b: str, out: Console) -> None:
             r.config,
             load,
             r.figure,
-            f"{r.a_median:.4g} (n={r.a_repeats})",
-            f"{r.b_median:.4g} (n={r.b_repeats})",
+            _interval(r.a_median, r.a_ci_low, r.a_ci_high, r.a_repeats),
+            _interval(r.b_median, r.b_ci_low, r.b_ci_high, r.b_repeats),
             f"{r.ratio_b_over_a:.3f}",
             f"[{colour}]{r.verdict}[/]",
         )
     out.print(view)
+
+
+def _interval(median: float, low: float, high: float, n: int) -> str:
+    if low == low and high == high:  # not NaN
+        return f"{median:.4g} [{low:.4g}, {high:.4g}] (n={n})"
+    return f"{median:.4g} (n={n})"

@@ -8,11 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from echobench import advice, notebook
+from echobench.configs import get_config
 
 
 def rows():
     base = {"repeat": 1, "valid": True, "work_ms": 0.0, "fast_p50_ms": None,
-            "server_pss_peak_mb": None, "server_pss_idle_mb": None, "makespan_s": None}  # fmt: skip
+            "server_pss_peak_mb": None, "server_pss_idle_mb": None, "makespan_s": None,
+            "rps": 16.0, "ok": 100, "efficiency": 1.0, "p99_ms": 510.0, "note": ""}  # fmt: skip
     frame = pd.DataFrame([
         {**base, "scenario": "burst", "config": "fastapi-async", "users": 200, "delay_s": 2.0,
          "capacity": float("inf"), "makespan_s": 2.09},
@@ -32,18 +34,58 @@ def rows():
                         workers=sync.map({True: 8, False: 1}))  # fmt: skip
 
 
-def test_the_table_quotes_each_figure_and_leaves_out_what_was_not_measured():
+def test_the_table_has_a_row_per_known_config_and_the_same_columns_in_each():
     table = advice.table(rows())
     assert list(table["config"]) == ["fastapi-async", "flask-sync-8"], "unknown configs skipped"
-    assert "fast page while busy" not in table, "a column nothing filled is left out"
+    assert (table != "").all().all(), "no empty cell: what was not measured says so"
     first, second = table.to_dict("records")
     assert first["K (slots)"] == "unbounded" and first["P (processes)"] == 1
-    assert first["200 x 2 s burst"] == "2.09 s" and second["200 x 2 s burst"] == "50.07 s"
-    assert (
-        first["MB per request in flight"] == "0.34"
-        and second["MB per request in flight"] == "18.00"
-    )
+    assert first["MB per worker"] == "one process"
+    assert second["MB per request in flight"] == "a whole worker (K = N)"
+    assert first["MB per request in flight"] == "fewer than 3 loads measured"
+    assert first["base MB"] == "not measured", "no idle PSS in these rows"
     assert second["pitfall"].startswith("one request per process")
+
+
+def steady_rows(config: str, users: int, rps: list[float], efficiency: float, **extra):
+    cfg = get_config(config)
+    return [{"scenario": "steady", "config": config, "users": users, "delay_s": 0.1,
+             "work_ms": 0.0, "capacity": cfg.capacity, "workers": cfg.workers,
+             "model": cfg.model, "repeat": k + 1, "valid": True, "rps": r, "ok": 400,
+             "efficiency": efficiency, "p99_ms": 104.0, "note": extra.get("note", ""),
+             "server_pss_idle_mb": extra.get("idle", 40.0),
+             "server_pss_peak_mb": extra.get("peak", 41.0)}
+            for k, r in enumerate(rps)]  # fmt: skip
+
+
+def test_the_table_gives_intervals_flags_a_gap_with_its_reason_and_fits_memory():
+    frame = pd.DataFrame([
+        *steady_rows("fastapi-async", 32, [316.0, 318.0, 320.0], 0.99),
+        *steady_rows("fastapi-async", 8, [79.0], 0.99, peak=40.5),
+        *steady_rows("fastapi-async", 64, [600.0], 0.94, peak=42.2),
+        *steady_rows("flask-sync-4", 32, [30.0, 31.0, 29.0], 0.75,
+                     note="25% below the model: the busiest worker; more"),
+        *[{**r, "config": f"flask-sync-{n}", "workers": n, "capacity": n,
+           "server_pss_idle_mb": 20.0 + 15.0 * n, "rps": 10.0 * n}
+          for n in (1, 2, 8) for r in steady_rows("flask-sync-4", 32, [1.0], 0.99)],
+    ])  # fmt: skip
+    table = advice.table(frame).set_index("config")
+    column = "req/s, D = 100 ms, C = 32"
+    assert table.at["fastapi-async", column] == "318 [316, 320], 0.99 of model"
+    assert table.at["flask-sync-4", column] == (
+        "30.0 [29.0, 31.0], 0.75 of model (below 0.9: 25% below the model: the busiest worker)"
+    )
+    assert table.at["flask-sync-1", column] == "10.0 (n = 1), 0.99 of model"
+    assert table.at["fastapi-async", "MB per request in flight"].startswith("0.0286 MB [")
+    assert table.at["flask-sync-8", "MB per worker"].startswith("15 MB [15, 15]")
+    assert (table != "").all().all()
+
+
+def test_digits_follow_the_sample_size():
+    assert advice.significant(318.43, 40) == "318"  # 2 digits asked, never fewer than integers
+    assert advice.significant(3.1843, 40) == "3.2"
+    assert advice.significant(3.1843, 4000) == "3.184"
+    assert advice.significant(0.0, 10) == "0"
 
 
 def test_the_sentences_name_the_best_and_the_worst_burst():

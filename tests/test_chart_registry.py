@@ -40,8 +40,11 @@ def test_a_familys_colour_and_marker_are_its_own_declaration():
             family.color,
             family.marker,
         )
-    colours = [f.color for f in FAMILIES.values()]
+    colours = [f.color.lower() for f in FAMILIES.values()]
     assert len(set(colours)) == len(colours), "no two families share a colour"
+    markers = [f.marker for f in FAMILIES.values()]
+    assert len(set(markers)) == len(markers), "no two families share a marker"
+    assert style.REFERENCE.lower() not in colours, "a model line wears no family's colour"
 
 
 def test_a_new_chart_module_registers_itself_by_discovery(tmp_path, monkeypatch):

@@ -321,8 +321,14 @@ def sweep_row(config, work_ms, rps, ideal, p99_ms=100.0, valid=True, delay_s=0.1
     }  # fmt: skip
 
 
+def thrice(rows: list[dict], spread: float = 0.01) -> pd.DataFrame:
+    """Each row as three repeats, its rate at (1 - spread, 1, 1 + spread) of the given."""
+    return pd.DataFrame([{**r, "repeat": k + 1, "rps": r["rps"] * (1 + spread * (k - 1))}
+                         for r in rows for k in range(3)])  # fmt: skip
+
+
 def test_the_decision_map_picks_by_throughput_within_the_p99_bound():
-    summary = pd.DataFrame([
+    summary = thrice([
         sweep_row("fastapi-async", 0, 150.0, 160.0),
         sweep_row("flask-sync-4", 0, 39.0, 40.0),
         sweep_row("fastapi-async", 50, 20.0, 20.0, p99_ms=900.0),
@@ -333,30 +339,42 @@ def test_the_decision_map_picks_by_throughput_within_the_p99_bound():
     ])  # fmt: skip
     low, high = decision.decide(summary)
     assert (low.delay_s, low.work_ms, low.winners) == (0.1, 0.0, ("fastapi-async",))
+    assert low.decided and low.rps.text("{:.1f}") == "150.0 [148.5, 151.5]"
     assert low.margin == pytest.approx(150 / 39 - 1) and low.runner_up == "flask-sync-4"
-    assert low.mb_per_request == pytest.approx(40.0 / 16), "PSS over min(C, K) in flight"
-    assert high.winners == ("flask-sync-4",) and high.rps == 26.0
+    assert low.cheapest == "fastapi-async" and low.cheapest_pss_mb == 40.0
+    assert high.winners == ("flask-sync-4",) and high.rps.median == 26.0
     assert high.margin == pytest.approx(26 / 20 - 1) and high.runner_up == "fastapi-async"
-    assert high.mb_per_request == pytest.approx(80.0 / 4)
+    assert high.cheapest == "flask-sync-4" and high.cheapest_pss_mb == 80.0
     assert high.excluded == ("fastapi-async-2", "flask-gevent-2")
     assert high.model_winners == ("fastapi-async-2", "flask-gevent-2")
     assert not high.model_agrees and low.model_agrees
     assert high.p99_bound_ms == pytest.approx(1500.0) and high.cpu_share == pytest.approx(1 / 3)
 
 
-def test_within_five_percent_is_a_tie_and_nothing_valid_is_no_winner():
-    summary = pd.DataFrame([
-        sweep_row("fastapi-async", 25, 40.0, 40.0),
-        sweep_row("fastapi-async-2", 25, 41.5, 80.0),
+def test_overlapping_intervals_tie_the_cheapest_does_the_job_and_nothing_valid_is_no_winner():
+    summary = thrice([
+        sweep_row("fastapi-async", 25, 40.0, 40.0, pss=45.0),
+        sweep_row("fastapi-async-2", 25, 41.5, 80.0, pss=90.0),  # 41.5 +- 0.4 meets 40 +- 0.4
         sweep_row("flask-sync-4", 25, 30.0, 32.0),
         sweep_row("fastapi-async", 0, 150.0, 160.0, valid=False),
         sweep_row("flask-sync-4", 0, 39.0, 40.0, p99_ms=5000.0),
-    ])  # fmt: skip
+    ], spread=0.03)  # fmt: skip
     none, tie = decision.decide(summary)
     assert none.winners == () and none.rps is None and none.margin is None
-    assert none.model_winners == ("fastapi-async",)
-    assert tie.winners == ("fastapi-async-2", "fastapi-async")
+    assert none.model_winners == ("fastapi-async",) and none.cheapest is None
+    assert tie.winners == ("fastapi-async-2", "fastapi-async") and not tie.decided
+    assert tie.cheapest == "fastapi-async", "within the best's interval, the least memory"
     assert tie.runner_up == "flask-sync-4" and tie.margin == pytest.approx(41.5 / 30 - 1)
+
+
+def test_below_three_repeats_every_config_in_the_bound_ties():
+    once = pd.DataFrame([sweep_row("fastapi-async", 25, 40.0, 40.0),
+                         sweep_row("flask-sync-4", 25, 10.0, 32.0),
+                         sweep_row("flask-sync-4", 0, 39.0, 40.0)])  # fmt: skip
+    (_, cell) = decision.decide(once)
+    assert cell.winners == ("fastapi-async", "flask-sync-4") and not cell.decided
+    assert cell.runner_up is None and cell.margin is None and cell.cheapest is None
+    assert cell.rps.text() == "40.0 (n = 1)"
 
 
 def test_runs_without_a_cpu_sweep_have_no_map():
@@ -367,16 +385,23 @@ def test_runs_without_a_cpu_sweep_have_no_map():
 
 
 def test_the_map_and_the_crossover_chart_draw_what_was_decided():
-    summary = pd.DataFrame([
+    summary = thrice([
         sweep_row("fastapi-async", w, r, i) for w, r, i in ((0, 150.0, 160.0), (50, 20.0, 20.0))
     ] + [sweep_row("flask-sync-4", w, r, i) for w, r, i in ((0, 39.0, 40.0), (50, 26.0, 26.7))]
-    ).assign(ideal_latency_ms=100.0)  # fmt: skip
+    ).assign(ideal_latency_ms=100.0, workers=[1] * 6 + [4] * 6, parallel=[1] * 6 + [4] * 6,
+             cores=2)  # fmt: skip
     figure = plots.decision_map(summary)
-    texts = [t.get_text() for t in figure.axes[0].texts]
-    assert any("flask-sync-4\n26 req/s, +30% over fastapi-async" in t for t in texts), texts
-    assert any("model (agrees): flask-sync-4" in t for t in texts)
-    ticks = [t.get_text() for t in figure.axes[0].get_xticklabels()]
-    assert ticks == ["c / (D + c) = 0.00", "c / (D + c) = 0.33"]
+    (ax,) = [a for a in figure.axes if a.get_xlabel()]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["150 [148, 152] req/s", "26 [26, 26] req/s"], texts
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert "model: fastapi-async is among the best" in legend
+    assert "model: flask-sync-4 is among the best" in legend, "c = D/2 with 4 workers"
+    assert "measured: flask-sync-4 won alone" in legend
+    assert "measured: fastapi-async won alone" in legend
+    assert ax.get_yscale() == "log" and ax.get_xlim()[0] < 0 < 1 / 3 < ax.get_xlim()[1]
+    assert min(t.get_fontsize() for t in [*ax.texts, *figure.legends[0].get_texts()]) >= 9
+    assert figure.get_size_inches()[0] <= 9.0, "at 100 dpi: 900 px, type at least 12 px"
     chart = plots.crossover(summary)
     assert len(chart.axes) == 2 and chart.axes[0].get_title() == "each request waits D = 100 ms"
 
@@ -399,16 +424,24 @@ def finding_rows():
 
 
 def test_the_crossover_finding_names_where_the_loop_stopped_leading():
-    lines = findings.crossover(finding_rows())
+    rows = finding_rows()
+    thrice_rows = pd.concat([rows.assign(repeat=k + 1, rps=rows["rps"] * (1 + 0.01 * (k - 1)))
+                             for k in range(3)])  # fmt: skip
+    lines = findings.crossover(thrice_rows)
     assert lines[0] == (
-        "At D = 100 ms one async process (fastapi-async) led flask-sync-4 up to c = 25 ms; "
-        "from c = 50 ms flask-sync-4 answered more (26.0 against 20.0 req/s, 1.30x) "
-        "(model: from c = 33.3 ms)."
+        "At D = 100 ms, flask-sync-4 against one async process (fastapi-async): flask-sync-4 "
+        "answered more from c = 50 ms (26.0 [25.7, 26.3] against 20.0 [19.8, 20.2] req/s); "
+        "fastapi-async answered more at c = 0, 25 ms; 0 of 3 measured c were ties within "
+        "the repeats' intervals (model: from c = 33.3 ms)."
     )
-    assert lines[1].startswith("Decision map: the measured winner is among the model's picks")
-    assert lines[-1].startswith("5 of 6 valid CPU-sweep points are within 10% of the model; "
-                                "1 of the other 1 say why")  # fmt: skip
-    assert findings.crossover(finding_rows().assign(work_ms=0.0)) == []
+    assert lines[1] == ("Decision map: 3 of 3 cells have a sole winner by the repeats' "
+                        "intervals; in 3 of those it is among the model's picks.")  # fmt: skip
+    assert lines[-1].startswith("15 of 18 valid CPU-sweep points are within 10% of the model; "
+                                "3 of the other 3 say why")  # fmt: skip
+    once = findings.crossover(rows)
+    assert "no c was measured 3 times on both, so no c decides between them" in once[0]
+    assert once[1].startswith("Decision map: 0 of 3 cells have a sole winner")
+    assert findings.crossover(rows.assign(work_ms=0.0)) == []
 
 
 def test_a_burst_off_the_model_names_its_busiest_workers_rounds():

@@ -552,7 +552,7 @@ def test_compare_verdicts():
     assert stats.compare(frames[0], invalid).empty, "only points both runs measured validly"
 
 
-def test_repeats_are_aggregated_by_median_and_quartiles():
+def test_repeats_are_aggregated_by_median_and_interval():
     summary = pd.DataFrame({"scenario": "steady", "config": "fastapi-async", "users": 8,
                             "offered_rps": float("nan"), "delay_s": 0.5, "repeat": [1, 2, 3, 4],
                             "valid": [True, True, True, False], "rps": [15.0, 16.0, 17.0, 100.0],
@@ -560,7 +560,8 @@ def test_repeats_are_aggregated_by_median_and_quartiles():
                             "p99_ms": 510.0, "server_pss_peak_mb": 40.0})  # fmt: skip
     agg = stats.aggregate(summary).iloc[0]
     assert agg["repeats"] == 4 and agg["valid_repeats"] == 3 and agg["rps_median"] == 16.5
-    assert agg["rps_q25"] == pytest.approx(15.75) and agg["rps_q75"] == pytest.approx(37.75)
+    assert (agg["rps_ci_low"], agg["rps_ci_high"]) == (15.0, 100.0), "the range of 4"
+    assert agg["ci_level"] == pytest.approx(1 - 2 * 0.5**4)
 
 
 def test_repeats_run_in_a_shuffled_reproducible_order():

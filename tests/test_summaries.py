@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -244,18 +245,19 @@ def test_compare_gives_every_column_in_the_order_of_run_a():
         *_point_rows("steady", "zeta", "rps", [10.0]),  # only in A: skipped, not the end
         *_point_rows("steady", "empty", "rps", [10.0]),  # B measured nothing: skipped too
         *_point_rows("steady", "beta", "rps", [10.0, 10.0, 10.0]),
-        *_point_rows("open", "alpha", "p99_ms", [100.0], offered=0.5),
+        *_point_rows("open", "alpha", "p99_ms", [100.0, 101.0, 99.0], offered=0.5),
         *_point_rows("custom", "alpha", "rps", [10.0]),  # no headline: rps, higher is better
     ])  # fmt: skip
     b = pd.DataFrame([
         *_point_rows("steady", "beta", "rps", [12.0, 12.0, 12.0]),
-        *_point_rows("open", "alpha", "p99_ms", [150.0], offered=0.5),
+        *_point_rows("open", "alpha", "p99_ms", [150.0, 151.0, 149.0], offered=0.5),
         *_point_rows("custom", "alpha", "rps", [5.0]),
         *_point_rows("steady", "empty", "rps", [math.nan]),  # nothing measured in B
     ])  # fmt: skip
     table = stats.compare(a, b)
     assert list(table.columns) == ["scenario", "config", "users", "offered_rps", "delay_s",
-                                   "work_ms", "figure", "a_median", "b_median", "ratio_b_over_a",
+                                   "work_ms", "figure", "a_median", "a_ci_low", "a_ci_high",
+                                   "b_median", "b_ci_low", "b_ci_high", "ratio_b_over_a",
                                    "a_repeats", "b_repeats", "verdict"]  # fmt: skip
     records = table.to_dict("records")
     assert [r["config"] for r in records] == ["beta", "alpha", "alpha"]
@@ -265,7 +267,9 @@ def test_compare_gives_every_column_in_the_order_of_run_a():
         10.0, 12.0, 3, 3)  # fmt: skip
     assert math.isnan(beta["offered_rps"]) and opened["offered_rps"] == 0.5
     assert opened["figure"] == "p99_ms" and opened["verdict"] == "worse"
-    assert custom["figure"] == "rps" and custom["verdict"] == "worse"
+    assert (opened["b_ci_low"], opened["b_ci_high"]) == (149.0, 151.0), "B's range at n = 3"
+    assert custom["figure"] == "rps" and custom["verdict"] == "too few repeats", "n = 1"
+    assert math.isnan(custom["a_ci_low"])
 
 
 def test_points_that_differ_only_in_cpu_work_are_never_compared_together():
@@ -280,10 +284,12 @@ def test_points_that_differ_only_in_cpu_work_are_never_compared_together():
 @pytest.mark.parametrize(
     ("a_values", "b_values", "threshold", "verdict"),
     [
-        ([110.0, 110.0, 110.0], [100.0, 100.0, 110.0, 110.0], 0.02, "not significant"),  # touch
-        ([100.0, 100.0, 110.0, 110.0], [110.0, 110.0, 110.0], 0.02, "not significant"),
-        ([100.0], [125.0], 0.25, "better"),  # exactly the threshold counts
-        ([100.0], [124.0], 0.25, "not significant"),
+        ([110.0, 110.0, 110.0], [100.0, 100.0, 110.0, 110.0], 0.0, "not significant"),  # touch
+        ([100.0, 100.0, 110.0, 110.0], [110.0, 110.0, 110.0], 0.0, "not significant"),
+        ([100.0, 100.0, 100.0], [110.0, 110.0, 110.1], 0.0, "better"),
+        ([99.0, 100.0, 101.0], [124.5, 125.0, 126.0], 0.25, "better"),  # exactly the threshold
+        ([99.0, 100.0, 101.0], [123.0, 124.0, 126.0], 0.25, "not significant"),
+        ([100.0, 100.0], [200.0, 200.0], 0.0, "too few repeats"),  # two each decide nothing
     ],
 )
 def test_compare_at_its_boundaries(a_values, b_values, threshold, verdict):
@@ -294,8 +300,8 @@ def test_compare_at_its_boundaries(a_values, b_values, threshold, verdict):
 
 
 def test_compare_from_zero_has_no_ratio():
-    a = pd.DataFrame(_point_rows("steady", "c", "rps", [0.0]))
-    b = pd.DataFrame(_point_rows("steady", "c", "rps", [5.0]))
+    a = pd.DataFrame(_point_rows("steady", "c", "rps", [0.0, 0.0, 0.0]))
+    b = pd.DataFrame(_point_rows("steady", "c", "rps", [5.0, 5.0, 5.0]))
     (row,) = stats.compare(a, b).to_dict("records")
     assert math.isnan(row["ratio_b_over_a"])
 
@@ -341,3 +347,42 @@ def test_open_loop_records_of_two_processes(tmp_path):
     latencies = sorted([600.0, 500.0, 1000.0, 900.0])
     assert row["max_ms"] == pytest.approx(latencies[-1])
     assert row["p50_ms"] == pytest.approx((latencies[1] + latencies[2]) / 2)
+
+
+def test_an_interval_from_six_repeats_covers_a_known_median_95_times_in_100():
+    """Synthetic data with a known answer: exponential repeats (skewed, as latencies are),
+    whose true median is ln 2; order-statistic intervals must cover it at their level."""
+    rng = np.random.default_rng(20261201)
+    for n in (6, 9, 25):
+        spans = [stats.median_interval(rng.exponential(1.0, n)) for _ in range(2000)]
+        covered = np.mean([s.low <= math.log(2) <= s.high for s in spans])
+        assert all(s.level == stats.CONFIDENCE for s in spans)
+        assert 0.94 <= covered <= 0.995, (n, covered)
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_below_six_repeats_the_interval_is_the_range_at_its_true_level(n):
+    rng = np.random.default_rng(n)
+    spans = [stats.median_interval(rng.normal(10.0, 1.0, n)) for _ in range(4000)]
+    covered = np.mean([s.low <= 10.0 <= s.high for s in spans])
+    assert spans[0].level == pytest.approx(1 - 2 * 0.5**n)
+    assert abs(covered - spans[0].level) < 0.03, (covered, spans[0].level)
+
+
+def test_fewer_than_three_repeats_give_no_interval_and_no_winner():
+    one, two = stats.median_interval([5.0]), stats.median_interval([5.0, 9.0])
+    three = stats.median_interval([1.0, 2.0, 3.0])
+    assert math.isnan(one.low) and math.isnan(two.high) and two.median == 7.0
+    assert not three.clears(two) and not two.clears(three) and two.text() == "7.0 (n = 2)"
+    assert stats.median_interval([10.0, 11.0, 12.0]).clears(three)
+    assert three.clears(stats.median_interval([10.0, 11.0, 12.0]), higher_is_better=False)
+    assert three.text("{:.0f}") == "2 [1, 3]"
+
+
+def test_disjoint_ranges_of_three_are_the_mann_whitney_tests_strongest_result():
+    """Why a winner needs disjoint intervals at n = 3: that is p = 0.05 one-sided."""
+    from scipy.stats import mannwhitneyu
+
+    low, high = [10.0, 11.0, 12.0], [13.0, 14.0, 15.0]
+    assert stats.median_interval(high).clears(stats.median_interval(low))
+    assert mannwhitneyu(high, low, alternative="greater").pvalue == pytest.approx(0.05)

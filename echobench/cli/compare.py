@@ -17,16 +17,19 @@ def add(sub) -> None:
         help="compare two runs point by point (ratio B/A and a significance verdict)",
         description="For every point both runs measured validly: the median of its headline "
         "figure (burst makespan, steady rps, mixed fast-page p50, open p99) in each run, the "
-        "ratio B/A, and a verdict: 'not significant' when the change is under --threshold or "
-        "the runs' interquartile ranges overlap. Runs from different machines are refused.",
+        "ratio B/A, and a verdict decided by the medians' intervals (docs/methodology.md, "
+        "section 6): 'better' or 'worse' only when B's interval clears A's, 'not significant' "
+        "when they overlap, 'too few repeats' below 3 repeats in either run. Runs from "
+        "different machines are refused.",
     )
     p.add_argument("run_a", help="baseline run folder")
     p.add_argument("run_b", help="run folder to compare against it")
     p.add_argument(
         "--threshold",
         type=fraction,
-        default=0.02,
-        help="smallest relative change that can count (default 0.02)",
+        default=None,
+        help="also ignore changes smaller than this fraction, even with disjoint intervals "
+        "(default 0: the intervals alone decide)",
     )
     p.add_argument("--force", action="store_true", help="compare runs from different machines")
     p.add_argument("--csv", help="also write the comparison to this CSV file")
@@ -45,16 +48,18 @@ def run(args: argparse.Namespace) -> int:
             "--force compares them anyway"
         )
     table = stats.compare(
-        results.load_summary(run_a), results.load_summary(run_b), threshold=args.threshold
+        results.load_summary(run_a),
+        results.load_summary(run_b),
+        threshold=stats.DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
     )
     if table.empty:
         raise UsageError("the two runs have no valid point in common")
-    single = (table["a_repeats"] < 2) | (table["b_repeats"] < 2)
-    if single.any():
+    few = table["verdict"] == "too few repeats"
+    if few.any():
         print(
-            f"warning: {int(single.sum())} of {len(table)} points were measured once in a "
-            "run: their verdicts compare two single samples (run both with --repeat 3 or "
-            "more to see the spread)",
+            f"warning: {int(few.sum())} of {len(table)} points have fewer than "
+            f"{stats.MIN_REPEATS} repeats in a run, so no verdict (run both with --repeat "
+            f"{stats.MIN_REPEATS} or more)",
             file=sys.stderr,
         )
     terminal.print_comparison(table, meta_a["run_id"], meta_b["run_id"], terminal.console())

@@ -66,8 +66,20 @@ def all_charts(summary: pd.DataFrame, run: dict | None = None) -> dict[str, Figu
     colors = config_colors(summary["config"])
     slept = sleeping(summary)
     charts = {}
+    partial = len(slept) < len(summary)  # the run also waited on a database
     for name, chart in CHARTS.items():
         data = summary if chart.every_point else slept
         if chart.applies(data):
             charts[name] = chart.draw(data, colors=colors, run=run)
+            if partial and not chart.every_point:
+                _say_sleep_only(charts[name])
     return charts
+
+
+SLEEP_ONLY = "sleep points only: the database's points are in sleep_vs_db and db_cpu"
+
+
+def _say_sleep_only(fig: Figure) -> None:
+    """Put in the title that a chart left the run's database points out."""
+    title = fig.get_suptitle()
+    fig.suptitle(f"{title}\n({SLEEP_ONLY})" if title else f"({SLEEP_ONLY})")

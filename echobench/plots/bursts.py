@@ -20,7 +20,7 @@ from echobench.plots.common import (
 )
 from echobench.plots.registry import chart, has
 from echobench.scenarios.burst import BURST
-from echobench.style import config_colors, ordered_configs
+from echobench.style import REFERENCE, config_colors, ordered_configs
 
 
 @chart(
@@ -28,8 +28,9 @@ from echobench.style import config_colors, ordered_configs
     10,
     applies=has(BURST),
     note=(
-        "Bars: measured time from the first request sent to the last answer; dashed tick: the"
-        " model's ceil(n/K) x D. A bar at its tick is ideal."
+        "Dots: measured time from the first request sent to the last answer (a log axis, so "
+        "dots, never bars: a bar's length on it would not be its value); dashed tick: the "
+        "model's ceil(n/K) x D. A dot on its tick is ideal."
     ),
 )
 def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
@@ -47,15 +48,13 @@ def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Fig
     y = np.arange(len(data))[::-1]
     labels = [f"{r.config}\nn={r.users}, D={r.delay_s:g} s" for r in data.itertuples()]
     measured = data["makespan_s"].fillna(data["ideal_makespan_s"] * 0)
-    ax.barh(
-        y,
-        measured,
-        color=[colors[c] for c in data["config"]],
-        height=0.6,
-        label="measured makespan",
-    )
+    markers = style.line_styles(data["config"])
+    for yi, config, value in zip(y, data["config"], measured, strict=True):
+        ax.plot(value, yi, linestyle="none", marker=markers[config]["marker"], markersize=9,
+                color=colors[config])  # fmt: skip
+    ax.grid(True, axis="x", which="major", alpha=0.3)
     for yi, row in zip(y, data.itertuples(), strict=True):
-        ax.plot([row.ideal_makespan_s] * 2, [yi - 0.4, yi + 0.4], color="black", **IDEAL)
+        ax.plot([row.ideal_makespan_s] * 2, [yi - 0.4, yi + 0.4], color=REFERENCE, **IDEAL)
         if pd.notna(row.makespan_s):
             eff = (
                 f"  {row.makespan_s:.3f} s "
@@ -83,7 +82,7 @@ def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Fig
     ax.set_xlim(data["delay_s"].min() * 0.5, top * 6)
     ax.set_xlabel("makespan: first request sent to last answer (s, log scale)")
     legend_outside(
-        ax, [(Line2D([], [], color="black", **IDEAL), "ideal ceil(n/K) x D"), invalid_handle()]
+        ax, [(Line2D([], [], color=REFERENCE, **IDEAL), "ideal ceil(n/K) x D"), invalid_handle()]
     )
     return fig
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pandas as pd
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch
 
-from echobench import decision, style
+from echobench import decision, model, style
 from echobench.plots.common import IDEAL, INVALID, empty_panel, invalid_handle, plain_log
 from echobench.plots.registry import chart
-from echobench.style import config_colors, ordered_configs
-
-# Characters per line of a decision-map cell.
-CELL_CHARS = 46
+from echobench.style import REFERENCE, config_colors, ordered_configs
 
 
 def _cpu_share(data: pd.DataFrame) -> pd.Series:
@@ -93,9 +89,10 @@ def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, handle)
     extra = [
-        (Line2D([], [], color="grey", **IDEAL), "model: min(min(C,K)/(D+c), min(P,M)/c)"),
-        (Line2D([], [], color="grey", **IDEAL), "model latency C / X (a mean, under p99)"),
-    ]
+        (Line2D([], [], color="grey", **IDEAL),
+         "dashed, the model: top X = min(min(C,K)/(D+c), min(P,M)/c);\n"
+         "bottom its latency C / X (a mean, under p99)"),
+    ]  # fmt: skip
     if not points["valid"].all():
         extra.append(invalid_handle())
     fig.legend(
@@ -118,85 +115,106 @@ def _users(data: pd.DataFrame) -> str:
     90,
     applies=_computes,
     note=(
-        "Per measured (D, c): the config with the most answers per second among the valid "
-        "points whose p99 stays within 10 x (D + c), its margin over the next config, its "
-        "memory per request in flight, and the model's pick. Blank cells were not measured."
+        "Each request waits D (up) and computes c; across, its CPU share c / (D + c). Areas: "
+        "the config with the fewest processes among the model's best at each point (every "
+        "config tied with it is named in the report's table). Markers: the measured cells; "
+        "filled in the winner's colour when one config won alone by its repeats' intervals "
+        "and the model agrees, hollow when it won but the model's area says otherwise, a grey "
+        "ring when the cell is a tie (always, below 3 repeats). A winner's p99 stays within "
+        "10 x (D + c)."
     ),
 )
 def decision_map(summary: pd.DataFrame, colors=None, run=None) -> Figure:
-    """Per measured (D, c) cell: the config with the most throughput whose p99 stays
-    within the bound, its margin and memory, and the model's pick beside it."""
+    """The model's winner regions over (CPU share, D), the measured cells on top."""
     cells = decision.decide(summary)
-    delays = sorted({c.delay_s for c in cells})
-    n_cols = max((sum(c.delay_s == d for c in cells) for d in delays), default=1)
-    fig = Figure(figsize=(3.3 * n_cols + 1.5, 1.9 * max(1, len(delays)) + 1.6),
-                 layout="constrained")  # fmt: skip
+    fig = Figure(figsize=(9, 6.4), layout="constrained")
     ax = fig.subplots()
-    fig.suptitle(
-        "Decision map: which config answers the most requests per second, with p99 within "
-        f"{decision.P99_BOUND_FACTOR:g} x (D + c)"
-    )
+    fig.suptitle("Decision map: who answers the most per second, by wait D and CPU share",
+                 fontsize=12)  # fmt: skip
     if not cells:
         empty_panel(ax, "no CPU sweep in this run")
         return fig
     colors = colors or config_colors(summary["config"])
-    # Columns by CPU share c / (D + c) when every D was measured at the same shares (as
-    # the crossover profile is); otherwise by rank of c within its D.
-    shares = sorted({round(c.cpu_share, 3) for c in cells})
-    by_share = len(shares) == n_cols
-    for row, delay in enumerate(delays):
-        at_d = sorted((c for c in cells if c.delay_s == delay), key=lambda c: c.work_ms)
-        for rank, cell in enumerate(at_d):
-            col = shares.index(round(cell.cpu_share, 3)) if by_share else rank
-            _draw_cell(ax, col, row, cell, colors)
-    ax.set_xlim(-0.5, n_cols - 0.5)
-    ax.set_ylim(len(delays) - 0.5, -0.5)
-    ax.set_yticks(range(len(delays)), [f"wait D = {1000 * d:g} ms" for d in delays])
-    heads = (
-        [f"c / (D + c) = {s:.2f}" for s in shares]
-        if by_share
-        else [f"CPU cost {i + 1} of {n_cols}" for i in range(n_cols)]
-    )
-    ax.set_xticks(range(n_cols), heads)
-    ax.xaxis.tick_top()
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.set_xlabel(
-        "each cell: c (the request's CPU ms), the measured winner (within "
-        f"{decision.TIE:.0%}: a tie), its margin over the next config, its p99 and memory per "
-        "request in flight; below, the model's pick. Blank: not measured.",
-        fontsize=8,
-    )
+    sweep = decision.cpu_points(summary)
+    configs = sweep.groupby("config", sort=False).first()
+    users = int(sweep["users"].median())
+    delays = [c.delay_s for c in cells]
+    d_grid = np.geomspace(min(delays) / 1.6, max(delays) * 1.6, 160)
+    s_max = min(0.95, max(c.cpu_share for c in cells) * 1.25 + 0.05)
+    s_grid = np.linspace(0.0, s_max, 200)
+    names = ordered_configs(configs.index)
+    simplest = sorted(names, key=lambda n: (configs.at[n, "workers"], names.index(n)))
+    picks = np.zeros((len(d_grid), len(s_grid)), dtype=int)
+    for i, d in enumerate(d_grid):
+        for j, share in enumerate(s_grid):
+            work = d * share / (1.0 - share)
+            rates = {n: _ideal(configs.loc[n], users, d, work) for n in names}
+            best = max(rates.values())
+            picks[i, j] = next(k for k, n in enumerate(simplest) if rates[n] >= best * (1 - 1e-9))
+    shown = sorted(set(picks.flat))
+    cmap = ListedColormap([colors[simplest[k]] for k in range(len(simplest))])
+    ax.pcolormesh(s_grid, d_grid * 1000, picks, cmap=cmap, vmin=-0.5,
+                  vmax=len(simplest) - 0.5, alpha=0.35, shading="auto")  # fmt: skip
+    ax.contour(s_grid, d_grid * 1000, picks, levels=np.arange(len(simplest)) + 0.5,
+               colors="grey", linewidths=1.0)  # fmt: skip
+    handles = [
+        (Patch(facecolor=colors[simplest[k]], alpha=0.35, edgecolor="grey"),
+         f"model: {simplest[k]} is among the best")
+        for k in shown
+    ]  # fmt: skip
+    markers = style.line_styles(names)
+    for cell in cells:
+        x, y = cell.cpu_share, cell.delay_s * 1000
+        if cell.decided:
+            win = cell.winners[0]
+            agrees = cell.model_agrees
+            ax.plot(x, y, linestyle="none", marker=markers[win]["marker"], markersize=13,
+                    markeredgewidth=2, markeredgecolor=colors[win],
+                    markerfacecolor=colors[win] if agrees else "white")  # fmt: skip
+            ax.annotate(f"{cell.rps.text('{:.0f}')} req/s", (x, y), xytext=(0, -15),
+                        textcoords="offset points", ha="center", va="top", fontsize=9)  # fmt: skip
+        else:
+            ax.plot(x, y, linestyle="none", marker="o", markersize=13, markeredgewidth=2,
+                    markeredgecolor="#555555", markerfacecolor="none")  # fmt: skip
+            ax.annotate(f"tie of {len(cell.winners)}" if cell.winners else "none valid",
+                        (x, y), xytext=(0, -15), textcoords="offset points", ha="center",
+                        va="top", fontsize=9, color="#333333")  # fmt: skip
+    winners = ordered_configs(c.winners[0] for c in cells if c.decided)
+    handles += [
+        (Line2D([], [], linestyle="none", marker=markers[w]["marker"], markersize=10,
+                markeredgewidth=2, markeredgecolor=colors[w], markerfacecolor=colors[w]),
+         f"measured: {w} won alone")
+        for w in winners
+    ]  # fmt: skip
+    if any(c.decided and not c.model_agrees for c in cells):
+        handles.append((Line2D([], [], linestyle="none", marker="o", markersize=10,
+                               markeredgewidth=2, markeredgecolor="#555555",
+                               markerfacecolor="white"),
+                        "hollow: a sole winner the model does not pick"))  # fmt: skip
+    if any(not c.decided for c in cells):
+        few = sum(1 for c in cells if c.rps is not None and not c.rps.known)
+        handles.append((Line2D([], [], linestyle="none", marker="o", markersize=10,
+                               markeredgewidth=2, markeredgecolor="#555555",
+                               markerfacecolor="none"),
+                        "measured tie (intervals overlap"
+                        + (f"; {few} cells under 3 repeats)" if few else ")")))  # fmt: skip
+    ax.set_yscale("log")
+    plain_log(ax.yaxis)
+    ax.set_ylim(d_grid[0] * 1000, d_grid[-1] * 1000)
+    ax.set_xlim(-0.03 * s_max, s_max)
+    ax.set_xlabel("CPU share of each request's own time, c / (D + c)", fontsize=11)
+    ax.set_ylabel("wait D per request, ms (log)", fontsize=11)
+    ax.tick_params(labelsize=10)
+    ax.set_title(f"{users} closed-loop users, {int(configs['cores'].median())} cores; "
+                 f"p99 within {decision.P99_BOUND_FACTOR:g} x (D + c)", fontsize=10)  # fmt: skip
+    fig.legend([h for h, _ in handles], [t for _, t in handles], loc="outside lower center",
+               ncols=2, fontsize=10, frameon=False)  # fmt: skip
     return fig
 
 
-def _draw_cell(ax, col: int, row: int, cell: decision.Cell, colors: dict) -> None:
-    # one winner: its colour; a tie or no winner: no colour, so none is implied
-    fill = colors.get(cell.winners[0], "white") if len(cell.winners) == 1 else "white"
-    ax.add_patch(Rectangle((col - 0.48, row - 0.46), 0.96, 0.92, facecolor=fill, alpha=0.3,
-                           edgecolor="grey", linewidth=0.8))  # fmt: skip
-    lines = [f"c = {cell.work_ms:g} ms of CPU"]
-    if cell.winners:
-        tie = f"a tie of {len(cell.winners)}: " if len(cell.winners) > 1 else ""
-        lines.append(
-            textwrap.fill(tie + ", ".join(cell.winners), CELL_CHARS, break_on_hyphens=False)
-        )
-        margin = (
-            f"+{cell.margin:.0%} over {cell.runner_up}" if cell.margin is not None else "no rival"
-        )
-        lines.append(f"{cell.rps:.0f} req/s, {margin}")
-        mem = f", {cell.mb_per_request:.1f} MB/request" if cell.mb_per_request else ""
-        lines.append(f"p99 {cell.p99_ms:.0f} ms{mem}")
-    else:
-        lines.append("no config valid within the p99 bound")
-    agree = "agrees" if cell.model_agrees else "differs"
-    picks = ", ".join(cell.model_winners)
-    tied = f"a tie of {len(cell.model_winners)}: " if len(cell.model_winners) > 1 else ""
-    lines.append(
-        textwrap.fill(f"model ({agree}): {tied}{picks}", CELL_CHARS, break_on_hyphens=False)
-    )
-    ax.text(col, row, "\n".join(lines), ha="center", va="center", fontsize=7.5)
+def _ideal(config_row, users: int, delay_s: float, work_s: float) -> float:
+    return model.ideal_rps(users, float(config_row["capacity"]), delay_s, work_s,
+                           float(config_row["parallel"]), float(config_row["cores"]))  # fmt: skip
 
 
 def _has_worker_spread(summary: pd.DataFrame) -> bool:
@@ -238,7 +256,7 @@ def worker_spread(summary: pd.DataFrame, colors=None, run=None) -> Figure:
                    edgecolors=colors[config], s=22,
                    label="idlest worker" if x == 0 else None)  # fmt: skip
         even = 1.0 / rows["workers"].iloc[0]
-        ax.plot([x - 0.4, x + 0.4], [even, even], color="black", **IDEAL,
+        ax.plot([x - 0.4, x + 0.4], [even, even], color=REFERENCE, **IDEAL,
                 label="even share 1 / N" if x == 0 else None)  # fmt: skip
         ax.annotate(f"{len(rows)} points", (x, 1.02), ha="center", fontsize=8)
     ticks = [f"{c} (N = {int(data[data['config'] == c]['workers'].iloc[0])})" for c in configs]

@@ -7,12 +7,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from echobench import derived
+from echobench import derived, style
 from echobench.plots.common import INVALID, empty_panel, invalid_handle, plain_log
 from echobench.plots.registry import chart
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.steady import STEADY
-from echobench.style import config_colors, ordered_configs
+from echobench.style import REFERENCE, config_colors, ordered_configs
 
 DB_HATCH = "///"
 POSTGRES = {"facecolor": "white", "edgecolor": "dimgrey", "hatch": "xxx", "linewidth": 0.5}
@@ -44,13 +44,16 @@ def _slots(data: pd.DataFrame) -> list[tuple[str, pd.Series]]:
     return [(row["config"], row) for _, row in ranked.iterrows()]
 
 
-def _bars(ax, rows, measured: str, ideal: str, colors: dict, load: str) -> None:
+def _dots(ax, rows, measured: str, ideal: str, colors: dict, load: str) -> None:
+    """One dot per variant (filled: sleep, hollow: db): dots, because panels may be log."""
+    markers = style.line_styles([config for config, _ in rows])
     for x, (config, row) in enumerate(rows):
         db = row["io"] == "db"
-        ax.bar(x, row[measured], width=0.8, color=colors[config], alpha=0.55 if db else 0.9,
-               hatch=DB_HATCH if db else None, edgecolor="black", linewidth=0.5)  # fmt: skip
+        ax.plot(x, row[measured], linestyle="none", marker=markers[config]["marker"],
+                markersize=9, markeredgewidth=1.5, markeredgecolor=colors[config],
+                markerfacecolor="white" if db else colors[config])  # fmt: skip
         if pd.notna(row.get(ideal)):
-            ax.plot([x - 0.42, x + 0.42], [row[ideal]] * 2, color="black", linestyle="--",
+            ax.plot([x - 0.42, x + 0.42], [row[ideal]] * 2, color=REFERENCE, linestyle="--",
                     linewidth=1.3)  # fmt: skip
         if not row["valid"]:
             ax.scatter([x], [row[measured]], **INVALID)
@@ -65,9 +68,9 @@ def _bars(ax, rows, measured: str, ideal: str, colors: dict, load: str) -> None:
     120,
     applies=lambda s: (s["io"] == "db").any(),
     note=(
-        "Each config waits D either by sleeping (solid) or by one `SELECT pg_sleep(D)` on "
-        "PostgreSQL through a connection pool per process (hatched; the pool size is under "
-        "the bar). Dashed tick: the model with K = min(the server's slots, N x pool, "
+        "Each config waits D either by sleeping (filled dot) or by one `SELECT pg_sleep(D)` "
+        "on PostgreSQL through a connection pool per process (hollow dot; the pool size is "
+        "under it). Dashed tick: the model with K = min(the server's slots, N x pool, "
         "max_connections). A pool smaller than the load is a slot limit of its own."
     ),
     every_point=True,
@@ -77,8 +80,8 @@ def sleep_vs_db(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     and by one PostgreSQL query through pools of each size, with the model's tick."""
     fig = Figure(figsize=(17, 6.2), layout="constrained")
     axes = fig.subplots(1, len(PANELS))
-    fig.suptitle("A real database behind the wait: sleep (solid) against one PostgreSQL query "
-                 "through a connection pool per process (hatched)\ndashed tick: the model with "
+    fig.suptitle("A real database behind the wait: sleep (filled) against one PostgreSQL query "
+                 "through a connection pool per process (hollow)\ndashed tick: the model with "
                  "K = min(the server's slots, N x pool, max_connections)")  # fmt: skip
     colors = colors or config_colors(summary["config"])
     for ax, (scenario, measured, ideal, label, log) in zip(axes, PANELS, strict=True):
@@ -87,7 +90,7 @@ def sleep_vs_db(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             empty_panel(ax, f"no {scenario.name} point with io = db in this run")
             continue
         rows = _slots(_variants(data))
-        _bars(ax, rows, measured, ideal, colors, scenario.load_symbol)
+        _dots(ax, rows, measured, ideal, colors, scenario.load_symbol)
         delays = sorted(data["delay_s"].unique())
         ax.set_title(f"{scenario.name}, D = {', '.join(f'{1000 * d:g}' for d in delays)} ms",
                      fontsize=10)  # fmt: skip
@@ -96,10 +99,10 @@ def sleep_vs_db(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             ax.set_yscale("log")
             plain_log(ax.yaxis)
     legend = [
-        (Patch(facecolor="lightgrey", edgecolor="black"), "sleep"),
-        (Patch(facecolor="lightgrey", edgecolor="black", hatch=DB_HATCH),
-         "db: SELECT pg_sleep(D)"),
-        (Line2D([], [], color="black", linestyle="--"),
+        (Line2D([], [], linestyle="none", marker="o", color="grey", markersize=8), "sleep"),
+        (Line2D([], [], linestyle="none", marker="o", markerfacecolor="white",
+                markeredgecolor="grey", markersize=8), "db: SELECT pg_sleep(D)"),
+        (Line2D([], [], color=REFERENCE, linestyle="--"),
          "model: makespan, rate, and latency C / X (a mean, under p99)"),
     ]  # fmt: skip
     if not summary["valid"].all():

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from echobench import derived
-from echobench.plots.common import INVALID, empty_panel, invalid_handle, legend_outside, plain_log
+from echobench import costs, derived
+from echobench.plots.common import INVALID, empty_panel, invalid_handle, legend_outside
 from echobench.plots.registry import chart
 from echobench.style import FAMILY_COLORS, config_colors, ordered_configs
 
@@ -18,8 +18,10 @@ from echobench.style import FAMILY_COLORS, config_colors, ordered_configs
     applies=lambda s: not derived.loaded(s, sampled=False).empty,
     note=(
         "Left: total server PSS (all processes, shared pages split fairly) against the number"
-        " of sync workers, beside single-process servers. Right: peak PSS divided by the "
-        "requests in flight at each config's busiest point."
+        " of sync workers, beside single-process servers, with the fitted MB per worker. "
+        "Right: the MB each added request in flight costs, the slope of peak PSS over 3 or "
+        "more loads of one config with its 95% interval (a least-squares fit); a config "
+        "measured at fewer loads has no slope and is not drawn."
     ),
 )
 def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
@@ -49,11 +51,11 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             color=FAMILY_COLORS[derived.SYNC_FAMILY],
             label=f"{derived.SYNC_FAMILY} peak under load",
         )
-        slope = derived.idle_pss_per_worker_mb(per_n)
+        slope = costs.per_worker(summary).get(derived.SYNC_FAMILY)
         if slope is not None:
             left.annotate(
-                f"about {slope:.1f} MB more per worker",
-                (0.35, 0.9),
+                f"each worker adds\n{slope.text()}\n(a fit over {slope.loads} counts)",
+                (0.03, 0.80),
                 xycoords="axes fraction",
                 fontsize=9,
             )
@@ -77,34 +79,30 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
                 )
         left.set_xticks(per_n["workers"], [str(w) for w in per_n["workers"]])
         left.set_xlim(left=0)
-        left.set_xlabel("gunicorn sync workers N (linear: each worker adds its own memory)")
+        left.set_xlabel("gunicorn sync workers N")
         left.set_ylabel("server PSS (MB)")
         left.set_ylim(bottom=0)
         left.grid(True, alpha=0.3)
         left.set_title("Total server memory")
         legend_outside(left, [invalid_handle()] if len(bad) else [])
-    if loaded.empty:
-        empty_panel(right, "no loaded points in this run")
+    fits = costs.per_request(summary)
+    if not fits:
+        empty_panel(right, "no config was held at 3 or more loads in this run")
         return fig
-    busiest = derived.fullest_points(summary)
-    busiest = busiest.set_index("config").loc[ordered_configs(busiest["config"])].reset_index()
-    y = np.arange(len(busiest))[::-1]
-    right.barh(y, busiest["per_request"], color=[colors[c] for c in busiest["config"]], height=0.6)
-    for yi, row in zip(y, busiest.itertuples(), strict=True):
-        right.text(
-            row.per_request,
-            yi,
-            f"  {row.per_request:.2f} MB ({row.server_pss_peak_mb:.0f} MB / "
-            f"{row.in_flight:.0f} in flight, {row.scenario} C={row.users})",
-            va="center",
-            fontsize=8,
-        )
-        if not row.valid:
-            right.scatter([row.per_request], [yi], **INVALID)
-    right.set_yticks(y, busiest["config"], fontsize=8)
-    right.set_xscale("log")
-    plain_log(right.xaxis)
-    right.set_xlim(busiest["per_request"].min() / 2, busiest["per_request"].max() * 20)
-    right.set_xlabel("peak server PSS / requests in flight (MB per request, log scale)")
-    right.set_title("Memory per request in flight (each config's fullest point)")
+    names = ordered_configs(fits)
+    y = np.arange(len(names))[::-1]
+    for yi, config in zip(y, names, strict=True):
+        f = fits[config]
+        right.errorbar(f.slope, yi, xerr=[[f.slope - f.low], [f.high - f.slope]], fmt="o",
+                       color=colors.get(config, "grey"), capsize=4)  # fmt: skip
+        right.annotate(f"{f.text()}, {f.loads} loads", (f.high, yi), xytext=(6, 0),
+                       textcoords="offset points", va="center", fontsize=8)  # fmt: skip
+    right.axvline(0.0, color="grey", linewidth=0.8)
+    right.set_yticks(y, names, fontsize=8)
+    right.set_ylim(-0.7, len(names) - 0.3)
+    hi = max(f.high for f in fits.values())
+    right.set_xlim(min(0.0, min(f.low for f in fits.values())) * 1.2, hi * 3.2 if hi > 0 else 1)
+    right.set_xlabel("MB of peak PSS per added request in flight (linear; bars: 95% interval)")
+    right.set_title("What one more request in flight costs (fitted)")
+    right.grid(True, axis="x", alpha=0.3)
     return fig

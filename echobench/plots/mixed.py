@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from echobench import model
+from echobench import model, style
 from echobench.plots.common import (
     IDEAL,
     INVALID,
@@ -19,7 +19,7 @@ from echobench.plots.common import (
 )
 from echobench.plots.registry import chart, has
 from echobench.scenarios.mixed import MIXED
-from echobench.style import config_colors, k_label, ordered_configs
+from echobench.style import REFERENCE, config_colors, k_label, ordered_configs
 
 
 def _model_wait_s(row) -> float | None:
@@ -63,29 +63,20 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
     )
     data = data.set_index("config").loc[ordered_configs(data["config"])].reset_index()
     x = np.arange(len(data))
-    width = 0.38
-    ax.bar(
-        x - width / 2,
-        data["fast_p50_ms"],
-        width,
-        color=[colors[c] for c in data["config"]],
-        label="fast page p50",
-    )
-    ax.bar(
-        x + width / 2,
-        data["fast_p99_ms"],
-        width,
-        color=[colors[c] for c in data["config"]],
-        alpha=0.45,
-        hatch="//",
-        label="fast page p99",
-    )
+    markers = style.line_styles(data["config"])
+    for xi, row in zip(x, data.itertuples(), strict=True):  # dots on a log axis, not bars
+        colour, marker = colors[row.config], markers[row.config]["marker"]
+        ax.plot([xi, xi], [row.fast_p50_ms, row.fast_p99_ms], color=colour, linewidth=1.5)
+        ax.plot(xi, row.fast_p50_ms, linestyle="none", marker=marker, markersize=9,
+                color=colour)  # fmt: skip
+        ax.plot(xi, row.fast_p99_ms, linestyle="none", marker=marker, markersize=9,
+                markerfacecolor="white", markeredgecolor=colour, markeredgewidth=1.5)  # fmt: skip
     top = max(data["fast_p99_ms"].max(), data["delay_s"].max() * 1000)
     for xi, row in zip(x, data.itertuples(), strict=True):
         wait_s = _model_wait_s(row)
         if wait_s is not None:  # every slot busy: the page waits for C - K + 1 slot releases
             wait = 1000 * wait_s
-            ax.plot([xi - 0.45, xi + 0.45], [wait, wait], color="black", **IDEAL)
+            ax.plot([xi - 0.45, xi + 0.45], [wait, wait], color=REFERENCE, **IDEAL)
             top = max(top, wait)
         ax.text(
             xi,
@@ -121,9 +112,15 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
     burning = f" (each waits D, then computes c = {work:g} ms)" if work else ""
     ax.set_xlabel(f"config, with {users} users keeping slow echoes in flight{burning}")
     model = (
-        Line2D([], [], color="black", **IDEAL),
+        Line2D([], [], color=REFERENCE, **IDEAL),
         "model when C >= K: the page waits\nfor C-K+1 slots, (C-K+1) x D / K",
     )
     drawn = any(_model_wait_s(r) is not None for r in data.itertuples())
-    legend_outside(ax, [*([model] if drawn else []), invalid_handle()])
+    shapes = [
+        (Line2D([], [], linestyle="none", marker="o", color="grey", markersize=8),
+         "fast page p50 (filled)"),
+        (Line2D([], [], linestyle="none", marker="o", markerfacecolor="white",
+                markeredgecolor="grey", markersize=8), "fast page p99 (hollow)"),
+    ]  # fmt: skip
+    legend_outside(ax, [*shapes, *([model] if drawn else []), invalid_handle()])
     return fig

@@ -19,7 +19,7 @@ from echobench.plots.common import (
 )
 from echobench.plots.registry import chart, has
 from echobench.scenarios.open import OPEN, OPEN_BOUND_FACTOR
-from echobench.style import config_colors, ordered_configs
+from echobench.style import REFERENCE, config_colors, ordered_configs
 
 
 def _answered_in_bound(ax, data: pd.DataFrame, colors: dict, styles: dict) -> None:
@@ -92,7 +92,7 @@ def open_loop_latency(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             if len(bad):
                 ax.scatter(bad["offered_rps"], bad[col] / 1000, **INVALID)
         delay = points["delay_s"].iloc[0]
-        ax.axhline(delay, color="black", linewidth=0.8)
+        ax.axhline(delay, color=REFERENCE, linewidth=0.8)
         ax.set_yscale("log")
         plain_log(ax.yaxis)
         ax.set_title(f"{name} latency (black line: D = {delay:g} s)")

@@ -32,8 +32,12 @@ def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         layout="constrained",
     )
     ax = fig.subplots()
-    ax.set_title("Efficiency: measured / ideal rate per point (1.00 = the model's ideal; "
-                 "open loop: see its latency chart)")  # fmt: skip
+    judged_elsewhere = rows_where(summary, lambda s: not s.judged_by_model)
+    elsewhere = sorted(set(judged_elsewhere["scenario"]))
+    title = "Efficiency: measured / ideal rate per point (1.00 = the model's ideal)"
+    if elsewhere:  # only a run that has such points says where they are judged
+        title += f"\n{', '.join(elsewhere)} points: judged by their own charts"
+    ax.set_title(title, wrap=True)
     if data.empty:
         empty_panel(ax, "no point has an efficiency")
         return fig

@@ -19,7 +19,7 @@ from echobench.plots.common import (
     steady_points,
 )
 from echobench.plots.registry import chart
-from echobench.style import config_colors, ordered_configs
+from echobench.style import REFERENCE, config_colors, ordered_configs
 
 
 def has_sweep(summary: pd.DataFrame) -> bool:
@@ -101,7 +101,7 @@ def latency_vs_users(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             bad = d[~d["valid"]]
             if len(bad):
                 ax.scatter(bad["users"], bad[col] / 1000, **INVALID)
-        ax.axhline(delay_ms / 1000, color="black", linewidth=0.8)
+        ax.axhline(delay_ms / 1000, color=REFERENCE, linewidth=0.8)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         plain_log(ax.yaxis)
