@@ -54,9 +54,14 @@ def validity(summary: pd.DataFrame) -> list[str]:
 
 def scale(summary: pd.DataFrame, calibration: dict | None) -> list[str]:
     r0 = (calibration or {}).get("r0_rps", {})
+    lower = (calibration or {}).get("r0_rps_lower_bound", {})
     lines = [
         f"{config}: zero-delay capacity R0 = {rate:.0f} req/s on this machine."
         for config, rate in r0.items()
+    ] + [
+        f"{config}: R0 >= {rate:.0f} req/s (client-bound: the load generator was the busier "
+        "side, so no burst floor is derived from it)."
+        for config, rate in lower.items()
     ]
     bursts = BURST.rows(summary)
     for row in bursts.sort_values(["config", "users"]).itertuples():

@@ -33,7 +33,8 @@ def uneven_workers(row: dict) -> str | None:
         caps.append(slots / (share * held_s))
     if work_s:
         caps.append(1.0 / (share * work_s))
-    if caps:
+    ideal = row.get("ideal_rps")
+    if caps and (ideal is None or min(caps) < ideal):  # a cap above the ideal binds nothing
         text += f", which alone caps the rate at {min(caps):.0f} req/s"
     return text
 

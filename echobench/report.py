@@ -12,7 +12,7 @@ import matplotlib
 import pandas as pd
 from markdown_it import MarkdownIt
 
-from echobench import advice, derived, findings, plots, results, stats, style
+from echobench import advice, derived, findings, plots, results, stats, style, verdict
 from echobench.figures import by_name
 from echobench.scenarios import SCENARIOS
 
@@ -156,6 +156,28 @@ def problems(summary: pd.DataFrame, run: dict) -> list[str]:
     return lines
 
 
+def client_clause(summary: pd.DataFrame) -> str:
+    """What the load generator's columns say of it, for the report's first line: below
+    the bound everywhere, or where it was not (a valid calibrate point may be)."""
+    peak = summary.get("loadgen_cpu_peak_pct")
+    flagged = summary.get("loadgen_bound")
+    bound = False if flagged is None else flagged.fillna(False).astype(bool)
+    if peak is None or peak.isna().all():
+        return ", and the load generator's CPU was not sampled"
+    hot = (peak >= verdict.LOADGEN_BOUND_PCT) | bound
+    if not hot.any():
+        return (
+            f", and the load generator stayed below {verdict.LOADGEN_BOUND_PCT:g}% of a core "
+            "and below its calibrated ceiling"
+        )
+    top = summary.loc[peak.idxmax()]
+    return (
+        f"; the load generator was bound at {int(hot.sum())} of {len(summary)} points (up to "
+        f"{peak.max():.0f}% of a core, at `{top['point_id']}`): their rates are the client's "
+        "ceiling, not the server's"
+    )
+
+
 def remarks(summary: pd.DataFrame) -> list[str]:
     """What the notes of valid points say: failures counted, a model gap and its causes."""
     noted = summary[summary["valid"] & (summary["note"].fillna("") != "")]
@@ -172,11 +194,10 @@ def render(run_dir: Path, charts: list[str]) -> str:
         lines += ["## Read this first", "", *[f"- {p}" for p in found], ""]
     else:
         lines += [
-            "Every point is valid: nothing broke, and the load generator stayed below 90% of "
-            "a core and below its calibrated ceiling"
+            "Every point is valid: nothing broke" + client_clause(summary)
             + ("." if not remarks(summary) else "; what valid points noted is listed below."),
             "",
-        ]
+        ]  # fmt: skip
     slept = derived.sleeping(summary)  # a config measured both ways: its sleep points here
     choose = advice.markdown(slept, slept, summary)
     if choose:

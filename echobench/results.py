@@ -19,7 +19,11 @@ import pandas as pd
 from echobench import figures
 from echobench.scenarios import SCENARIOS
 
-SCHEMA_VERSION = 1
+# 2: calibration samples carry `client_bound` and give no R0 when it is true
+# (`r0_rps_lower_bound`); aggregate.csv carries intervals (`_ci_low`, `_ci_high`,
+# `ci_level`) instead of quartiles. Runs of version 1 still load: their stored figures
+# are read as they were made, missing columns empty.
+SCHEMA_VERSION = 2
 RESULTS_ROOT = Path("results")
 RUNS_DIR = RESULTS_ROOT / "runs"
 LATEST = RESULTS_ROOT / "latest"

@@ -55,6 +55,7 @@ class Run:
         self.calibration.setdefault("samples", []).append({
             "point_id": row["point_id"], "config": row["config"], "io": row.get("io", "sleep"),
             "r0_rps": row["rps"], "loadgen_ceiling_rps": verdict.loadgen_ceiling_rps(row),
+            "client_bound": bool(row.get("loadgen_bound")),
         })  # fmt: skip
         self.calibration.update(verdict.calibration_figures(self.calibration["samples"]))
 

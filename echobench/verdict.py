@@ -144,16 +144,23 @@ def judge_calibration(row: dict, problems: list[Problem]) -> dict:
 def calibration_figures(samples: list[dict]) -> dict:
     """run.json's calibration from every sample: R0 per config (the median of its samples,
     kept apart with the database's round trip), the load generator's ceiling (the median
-    of what each sample implies) and the spread of both, so a drift shows."""
+    of what each sample implies) and the spread of both, so a drift shows. A sample whose
+    own client was bound measured the client, not the server: it gives no R0; a config
+    with only such samples gets `..._lower_bound` (R0 >= the best of them), never an R0."""
     figures: dict = {}
     for io, key in (("sleep", "r0_rps"), ("db", "r0_db_rps")):
         per_config: dict[str, list[float]] = {}
+        bound: dict[str, list[float]] = {}
         for s in samples:
             if s.get("io", "sleep") == io:
-                per_config.setdefault(s["config"], []).append(s["r0_rps"])
+                into = bound if s.get("client_bound") else per_config
+                into.setdefault(s["config"], []).append(s["r0_rps"])
         if per_config:
             figures[key] = {c: statistics.median(v) for c, v in per_config.items()}
             figures[f"{key}_range"] = {c: [min(v), max(v)] for c, v in per_config.items()}
+        lower = {c: max(v) for c, v in bound.items() if c not in per_config}
+        if lower:
+            figures[f"{key}_lower_bound"] = lower
     ceilings = [s["loadgen_ceiling_rps"] for s in samples if s.get("loadgen_ceiling_rps")]
     if ceilings:
         figures["loadgen_ceiling_rps"] = statistics.median(ceilings)

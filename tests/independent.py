@@ -440,6 +440,8 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
     # Runs that keep their calibration samples judge by their median, and only from two
     # samples; older runs judged by the best calibrate point.
     by_samples = "samples" in (meta.get("calibration") or {})
+    # From schema 2 on, a calibration whose client was bound gives a lower bound, no R0.
+    bound_is_no_r0 = meta.get("schema_version", 1) >= 2
     r0: dict[str, list[float]] = {}
     ceilings: list[float] = []
     for point in meta["matrix"]:
@@ -451,12 +453,16 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
         row.update(verdict(point, raw, row, calibration.get("loadgen_ceiling_rps"), decisive))
         if point["scenario"] == "calibrate" and row["valid"] and row.get("rps"):
             key = "r0_db_rps" if point.get("io") == "db" else "r0_rps"
-            r0.setdefault(f"{key} {point['config']}", []).append(row["rps"])
-            calibration.setdefault(key, {})[point["config"]] = (
-                statistics.median(r0[f"{key} {point['config']}"]) if by_samples else row["rps"]
-            )
+            if bound_is_no_r0 and row.get("loadgen_bound"):
+                lower = calibration.setdefault(f"{key}_lower_bound", {})
+                lower[point["config"]] = max(lower.get(point["config"], 0.0), row["rps"])
+            else:
+                r0.setdefault(f"{key} {point['config']}", []).append(row["rps"])
+                calibration.setdefault(key, {})[point["config"]] = (
+                    statistics.median(r0[f"{key} {point['config']}"]) if by_samples else row["rps"]
+                )
             cpu = row.get("loadgen_cpu_peak_pct")
-            if cpu:
+            if cpu:  # a bound client's sample is the best measure of its own ceiling
                 ceilings.append(row["rps"] * 100.0 / cpu)
                 calibration["loadgen_ceiling_rps"] = (
                     statistics.median(ceilings) if by_samples else max(ceilings)
@@ -464,6 +470,12 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
         row["capacity"] = slots(point)
         row["parallel"] = parallel(point["config"])
         rows[point["point_id"]] = row
+    for key in ("r0_rps", "r0_db_rps"):  # a config with an R0 needs no lower bound
+        lower = calibration.get(f"{key}_lower_bound", {})
+        for config in calibration.get(key, {}):
+            lower.pop(config, None)
+        if not lower:
+            calibration.pop(f"{key}_lower_bound", None)
     return rows, calibration
 
 

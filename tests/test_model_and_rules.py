@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from echobench import clock, loadgen, model, profiles, results, runner, stats, verdict
+from echobench import clock, findings, loadgen, model, profiles, results, runner, stats, verdict
 from echobench.point import Point
 from echobench.scenarios import SCENARIOS
 from echobench.verdict import Problem, remark
@@ -631,3 +631,19 @@ def test_every_scenario_is_complete(tmp_path, name):
     argv = loadgen.locust_argv(p, "http://127.0.0.1:9", tmp_path)
     assert argv[-len(kind.user_classes) :] == list(kind.user_classes)
     assert settings.parse(argv[argv.index("--eb-point") + 1]) == settings.LocustPoint(**payload)
+
+
+def test_a_calibration_whose_client_was_bound_gives_a_lower_bound_never_an_r0():
+    samples = [
+        {"config": "a", "r0_rps": 3900.0, "loadgen_ceiling_rps": 3950.0, "client_bound": True},
+        {"config": "a", "r0_rps": 3940.0, "loadgen_ceiling_rps": 3960.0, "client_bound": True},
+        {"config": "b", "r0_rps": 2000.0, "loadgen_ceiling_rps": 6000.0, "client_bound": False},
+        {"config": "b", "r0_rps": 3000.0, "loadgen_ceiling_rps": 3100.0, "client_bound": True},
+    ]
+    cal = verdict.calibration_figures(samples)
+    assert cal["r0_rps"] == {"b": 2000.0}, "only b's unbound sample is a server's R0"
+    assert cal["r0_rps_lower_bound"] == {"a": 3940.0}, "a: R0 >= its best bound sample"
+    assert cal["loadgen_ceiling_samples"] == 4, "a bound sample still measures the client"
+    lines = findings.scale(pd.DataFrame(columns=["scenario", "config", "users"]), cal)
+    assert "a: R0 >= 3940 req/s (client-bound" in " ".join(lines)
+    assert not any(line.startswith("a: zero-delay capacity R0 =") for line in lines)

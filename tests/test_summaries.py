@@ -386,3 +386,12 @@ def test_disjoint_ranges_of_three_are_the_mann_whitney_tests_strongest_result():
     low, high = [10.0, 11.0, 12.0], [13.0, 14.0, 15.0]
     assert stats.median_interval(high).clears(stats.median_interval(low))
     assert mannwhitneyu(high, low, alternative="greater").pvalue == pytest.approx(0.05)
+
+
+def test_the_methodology_quotes_the_levels_the_code_computes():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "methodology.md").read_text()
+    levels = ", ".join(f"{stats.range_level(n):.0%} at {n}" for n in (4, 5))
+    assert f"{stats.range_level(3):.0%} at 3 repeats, {levels}" in text
+    assert f"it exists from n = {stats.RANGE_BELOW}" in text

@@ -102,11 +102,13 @@ class Open(Scenario):
                 text += f" at {offered:g} req/s offered, p99 {p99_s:.3f} s"
             if len(above):
                 top = above.iloc[-1]
+                queued = top["unfinished"]
                 text += (
                     f"; past capacity, at {top['offered_rps']:g} req/s, p99 "
-                    f"{top['p99_ms'] / 1000:.1f} s with {top['unfinished']:.0f} requests "
-                    "still queued at the end"
-                )
+                    f"{top['p99_ms'] / 1000:.1f} s with "
+                    + (f"{queued:.0f} requests still queued at the end" if queued > 0
+                       else "no request left queued at the end")
+                )  # fmt: skip
                 share = top.get("answered_in_bound_share")
                 if share is not None and pd.notna(share):
                     text += f"; {share:.0%} of its arrivals answered within 2 x D"
