@@ -57,6 +57,9 @@ class Profile:
     # measure the client's own cost before the first point (client_cost.py); a profile
     # made for a test may say `client_cost = false` to save its five seconds
     client_cost: bool = True
+    # the minutes its expected time must stay within (the tests hold every built-in
+    # profile to its own); None: no budget said
+    budget_min: float | None = None
 
     @property
     def expected_s(self) -> float:
@@ -138,8 +141,13 @@ def load_profile(
     cost = data.get("client_cost", True)
     if not isinstance(cost, bool):
         raise ProfileError(f"{source}: client_cost must be true or false, got {cost!r}")
+    budget = data.get("budget_min")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int | float)
+                               or budget <= 0):  # fmt: skip
+        raise ProfileError(f"{source}: budget_min must be a positive number of minutes, "
+                           f"got {budget!r}")  # fmt: skip
     profile = Profile(Path(source).stem, str(data.get("description", "")), repeats,
-                      source=source, client_cost=cost)  # fmt: skip
+                      source=source, client_cost=cost, budget_min=budget)  # fmt: skip
     for number, group in enumerate(groups, 1):
         if not isinstance(group, dict):
             raise ProfileError(f"{source}: group {number} is not a table")

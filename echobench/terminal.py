@@ -26,8 +26,9 @@ def fmt_duration(seconds: float) -> str:
 
 def print_plan(profile, out: Console) -> None:
     """A dry run: every point the profile would measure, and the time it should take."""
+    budget = f" of its {profile.budget_min:g} min budget" if profile.budget_min else ""
     table = Table(title=f"profile {profile.name}: {len(profile.points)} points, about "
-                  f"{fmt_duration(profile.expected_s)}")  # fmt: skip
+                  f"{fmt_duration(profile.expected_s)}{budget}")  # fmt: skip
     for col in ("#", "point", "expected"):
         table.add_column(col, justify="left" if col == "point" else "right")
     for p in profile.points:

@@ -258,13 +258,10 @@ def test_no_shell_strings_anywhere():
                 pytest.fail(f"{path.name}: os.{node.attr}")
 
 
-def test_builtin_profiles_expand_and_fit_their_budgets():
-    budgets = {"smoke": 75, "quick": 180, "standard": 720, "crossover": 720, "servers": 720}
+def test_builtin_profiles_expand():
+    """Their budgets: tests/test_profile_budgets.py."""
     for name in profiles.available():
-        profile = profiles.load_profile(name)
-        assert profile.points, name
-        if name in budgets:
-            assert profile.expected_s < budgets[name], (name, profile.expected_s)
+        assert profiles.load_profile(name).points, name
 
 
 def test_atomic_write_never_leaves_a_torn_file(tmp_path, monkeypatch):
@@ -296,3 +293,12 @@ def test_a_server_package_that_is_missing_is_one_line_and_exit_2(monkeypatch, ca
     assert "flask-granian-1x2 needs granian" in capsys.readouterr().err
     assert not out.exists(), "nothing written"
     configs.require_installed(configs.get_config("fastapi-async"))  # uvicorn is here
+
+
+@pytest.mark.parametrize("budget", ["0", "-3", "true", '"15"'])
+def test_a_budget_that_is_not_a_positive_number_is_refused(tmp_path, budget):
+    path = tmp_path / "p.toml"
+    path.write_text(f'budget_min = {budget}\n[[groups]]\nscenario = "burst"\n'
+                    'configs = ["fastapi-async"]\nusers = [2]\ndelay_s = 0.1\n')  # fmt: skip
+    with pytest.raises(profiles.ProfileError, match="budget_min must be a positive number"):
+        profiles.load_profile(str(path))

@@ -25,7 +25,7 @@ def test_the_schema_doc_is_the_declared_table():
 
 def test_the_aggregate_doc_names_the_aggregated_figures():
     text = (ROOT / "results" / "README.md").read_text()
-    said = re.search(r"q25 and q75 of (.*?) \(the figures", text, re.S).group(1)
+    said = re.search(r"each of (.*?) \(the figures", text, re.S).group(1)
     assert [w.strip() for w in said.replace("\n", " ").split(",")] == stats.FIGURES
 
 

@@ -186,3 +186,25 @@ def test_the_findings_quote_the_reference_runs(text):
 
 def test_every_reference_point_is_valid():
     assert all(s["valid"].all() for s in (STANDARD, OPEN, SCALE, CROSS, SERVERS))
+
+
+def test_the_reference_folders_readme_lists_every_run_as_its_data_has_it():
+    import json
+
+    text = (ROOT / "results" / "reference" / "README.md").read_text()
+    folders = sorted(p.name for p in (ROOT / "results").glob("reference*") if p.is_dir())
+    rows = [line for line in text.splitlines() if line.startswith("| `reference")]
+    assert sorted(r.split("`")[1].rstrip("/") for r in rows) == folders
+    numbers = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven"}
+    assert text.split("\n")[2].startswith(f"{numbers[len(folders)]} real runs")
+    commits = {c.strip() for r in rows for c in [r.strip("|").split("|")[3]]}
+    assert f"({numbers[len(commits)].lower()} commits in all" in " ".join(text.split())
+    for line in rows:
+        folder = line.split("`")[1].rstrip("/")
+        summary = results.load_summary(ROOT / "results" / folder)
+        meta = json.loads((ROOT / "results" / folder / "run.json").read_text())
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        valid = "all valid" if summary["valid"].all() else f"{int(summary['valid'].sum())} valid"
+        assert cells[2] == f"{len(summary)}, {valid}", folder
+        assert cells[3] == meta["git"]["commit"][:7], folder
+        assert f"--profile {meta['profile']['name']}" in cells[1] or folder == "reference"
