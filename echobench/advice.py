@@ -152,7 +152,7 @@ def sentences(
     """A few plain sentences: mostly waiting, memory, a fast page, requests that also
     compute (from `sweep`, a run with a CPU sweep) and a database behind the wait (from
     `db`, a run with io = db points), each where there is one."""
-    lines = []
+    lines = _job_sentences(summary, sweep)
     burst = _burst(summary).dropna()
     if len(burst) > 1:
         best, worst = burst.idxmin(), burst.idxmax()
@@ -201,6 +201,61 @@ def sentences(
     if pooled:
         lines.append(pooled)
     return lines
+
+
+def _job_sentences(summary: pd.DataFrame, sweep: pd.DataFrame | None) -> list[str]:
+    """The decision in plain words, per workload the runs measured: the cheapest config
+    whose throughput is within the best one's interval (and p99 within the bound), then
+    what each other config costs more or does worse."""
+    workloads = []
+    for label, key in table_points(summary).items():
+        rows = _rows_at(summary, key)
+        what = "Waiting only" if label == "waiting" else "Waiting and computing"
+        workloads.append((what, rows["users"].iloc[0], decision.at_point(rows)))
+    cells = [c for c in (decision.decide(sweep) if sweep is not None else []) if c.work_ms]
+    if cells:
+        at_d = [c for c in cells if c.delay_s == max(c.delay_s for c in cells)]
+        low, high = min(at_d, key=lambda c: c.cpu_share), max(at_d, key=lambda c: c.cpu_share)
+        users = int(decision.cpu_points(sweep)["users"].median())
+        workloads += [
+            (f"CPU share {c.cpu_share:.2f}", users, c) for c in dict.fromkeys((low, high))
+        ]
+    return [line for what, users, cell in workloads if (line := _job(what, users, cell))]
+
+
+def _rows_at(summary: pd.DataFrame, key: tuple) -> pd.DataFrame:
+    rows = pd.concat([_at(summary, key, c) for c in ordered_configs(summary["config"])])
+    return rows.assign(work_ms=key[2])  # a run from before CPU work has it empty
+
+
+def _job(what: str, users: int, cell) -> str | None:
+    if cell.rps is None:
+        return None
+    where = (
+        f"{what} (D = {1000 * cell.delay_s:g} ms"
+        + (f", c = {cell.work_ms:g} ms" if cell.work_ms else "")
+        + f", {users} users)"
+    )
+    if not cell.rps.known:
+        return (
+            f"{where}: each of {len(cell.ranked)} configs was measured fewer than "
+            f"{stats.MIN_REPEATS} times, too few to tell them apart, so none is named."
+        )
+    if cell.cheapest is None:
+        return None
+    top = next(r for c, r, _, _ in cell.ranked if c == cell.cheapest)
+    text = (
+        f"{where}: {cell.cheapest} does the job for the least memory ({cell.cheapest_pss_mb:.0f}"
+        f" MB at peak, {top.text('{:.3g}')} req/s)"
+    )
+    tied = [f"{c} (+{m - cell.cheapest_pss_mb:.0f} MB)" for c, _, m, t in cell.ranked
+            if t and c != cell.cheapest]  # fmt: skip
+    if tied:
+        text += "; as many answers within the intervals, for more memory: " + ", ".join(tied)
+    fewer = [f"{c} ({r.text('{:.3g}')})" for c, r, _, t in cell.ranked if not t]
+    if fewer:
+        text += "; fewer answers: " + ", ".join(fewer)
+    return text + "."
 
 
 def _map_outcome(cells: list) -> str:

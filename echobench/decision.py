@@ -40,6 +40,8 @@ class Cell:
     model_winners: tuple[str, ...]  # the configs with the highest ideal rate
     excluded: tuple[str, ...]  # measured, but invalid or over the p99 bound
     measured: int = 0  # configs measured in the cell
+    # every config within the bound, best median first: (config, rate, peak PSS MB, tied)
+    ranked: tuple[tuple[str, stats.Interval, float, bool], ...] = ()
 
     @property
     def margin(self) -> float | None:
@@ -102,6 +104,12 @@ def decide(summary: pd.DataFrame) -> list[Cell]:
     return [_cell(float(d), float(c), rows) for (d, c), rows in groups]
 
 
+def at_point(rows: pd.DataFrame) -> Cell:
+    """The cell of one measured (D, c) point: its steady rows at one load, every config
+    judged by the rule of the map (the answer table's points use it too)."""
+    return _cell(float(rows["delay_s"].iloc[0]), float(rows["work_ms"].iloc[0]), rows)
+
+
 def _cell(delay_s: float, work_ms: float, rows: pd.DataFrame) -> Cell:
     per = _per_config(derived.with_in_flight(rows))
     bound = P99_BOUND_FACTOR * (1000.0 * delay_s + work_ms)
@@ -120,6 +128,8 @@ def _cell(delay_s: float, work_ms: float, rows: pd.DataFrame) -> Cell:
     # "does the job": within the best's interval; unknowable without one
     held = ok[tied].dropna(subset=["pss"]) if best.known else ok.iloc[0:0]
     lightest = held.loc[held["pss"].idxmin()] if len(held) else None
+    columns = zip(ok["config"], ok["rps"], ok["pss"], tied, strict=True)
+    ranked = tuple((str(c), r, float(m), bool(t)) for c, r, m, t in columns)
     return replace(
         cell,
         winners=tuple(ok[tied]["config"]),
@@ -129,4 +139,5 @@ def _cell(delay_s: float, work_ms: float, rows: pd.DataFrame) -> Cell:
         p99_ms=float(ok["p99_ms"].iloc[0]),
         cheapest=None if lightest is None else str(lightest["config"]),
         cheapest_pss_mb=None if lightest is None else float(lightest["pss"]),
+        ranked=ranked,
     )

@@ -15,7 +15,8 @@ from echobench.configs import get_config
 def rows():
     base = {"repeat": 1, "valid": True, "work_ms": 0.0, "fast_p50_ms": None,
             "server_pss_peak_mb": None, "server_pss_idle_mb": None, "makespan_s": None,
-            "rps": 16.0, "ok": 100, "efficiency": 1.0, "p99_ms": 510.0, "note": ""}  # fmt: skip
+            "rps": 16.0, "ok": 100, "efficiency": 1.0, "p99_ms": 510.0, "note": "",
+            "ideal_rps": 16.0}  # fmt: skip
     frame = pd.DataFrame([
         {**base, "scenario": "burst", "config": "fastapi-async", "users": 200, "delay_s": 2.0,
          "capacity": float("inf"), "makespan_s": 2.09},
@@ -54,6 +55,7 @@ def steady_rows(config: str, users: int, rps: list[float], efficiency: float, **
              "work_ms": 0.0, "capacity": cfg.capacity, "workers": cfg.workers,
              "model": cfg.model, "repeat": k + 1, "valid": True, "rps": r, "ok": 400,
              "efficiency": efficiency, "p99_ms": 104.0, "note": extra.get("note", ""),
+             "ideal_rps": r / efficiency, "makespan_s": None, "fast_p50_ms": None,
              "server_pss_idle_mb": extra.get("idle", 40.0),
              "server_pss_peak_mb": extra.get("peak", 41.0)}
             for k, r in enumerate(rps)]  # fmt: skip
@@ -91,7 +93,8 @@ def test_digits_follow_the_sample_size():
 
 
 def test_the_sentences_name_the_best_and_the_worst_burst():
-    (burst,) = advice.sentences(rows())
+    waiting, burst = advice.sentences(rows())
+    assert waiting.startswith("Waiting only (D = 500 ms, 8 users): each of 2 configs was measured")
     assert burst.startswith("Mostly waiting: an event loop holds every request at once, so "
                             "fastapi-async answered 200 simultaneous 2 s requests in 2.09 s "
                             "with 1 process; flask-sync-8 needed 50.07 s")  # fmt: skip
@@ -153,3 +156,24 @@ def test_every_chart_survives_points_that_measured_nothing():
         figure.savefig(io.BytesIO(), format="png")  # drawing is where empty data would fail
     texts = [t.get_text() for ax in charts["scale_makespan"].axes for t in ax.texts]
     assert "no memory sample fell inside these bursts" in texts
+
+
+def test_the_first_lines_name_the_cheapest_config_that_does_the_job():
+    """Waiting only, 3 repeats each: async and gevent tie on rate (their intervals
+    overlap), gevent holds more memory, sync-4 answers fewer: async does the job."""
+    frame = pd.DataFrame([
+        *steady_rows("fastapi-async", 32, [316.0, 318.0, 320.0], 0.99, peak=41.0),
+        *steady_rows("flask-gevent-1", 32, [315.0, 317.0, 321.0], 0.99, peak=46.0),
+        *steady_rows("flask-sync-4", 32, [39.0, 40.0, 40.5], 1.0, peak=82.0),
+    ])  # fmt: skip
+    first = advice.sentences(frame)[0]
+    assert first == (
+        "Waiting only (D = 100 ms, 32 users): fastapi-async does the job for the least memory "
+        "(41 MB at peak, 318 [316, 320] req/s); as many answers within the intervals, for "
+        "more memory: flask-gevent-1 (+5 MB); fewer answers: flask-sync-4 (40 [39, 40.5])."
+    )
+    once = frame.groupby("config").head(1)
+    assert advice.sentences(once)[0] == (
+        "Waiting only (D = 100 ms, 32 users): each of 3 configs was measured fewer than 3 "
+        "times, too few to tell them apart, so none is named."
+    )
