@@ -64,3 +64,24 @@ def test_a_new_chart_module_registers_itself_by_discovery(tmp_path, monkeypatch)
         assert list(registry.CHARTS)[-1] == "toy_chart", "in its order"
     finally:
         registry.CHARTS.pop("toy_chart", None)
+
+
+def test_the_percentile_chart_draws_each_configs_nines_from_its_own_columns():
+    import math
+
+    import pandas as pd
+
+    from echobench.plots.percentiles import latency_percentiles, nines
+
+    assert [round(nines(p), 6) for p in (50, 90, 99, 99.9)] == [
+        round(math.log10(2), 6), 1.0, 2.0, 3.0]  # fmt: skip
+    base = {"scenario": "steady", "delay_s": 0.1, "work_ms": 0.0, "ideal_latency_ms": 100.0,
+            "p50_ms": 101.0, "p90_ms": 103.0, "p99_ms": 140.0, "p999_ms": 400.0}  # fmt: skip
+    summary = pd.DataFrame([{**base, "config": "fastapi-async", "users": 8},
+                            {**base, "config": "fastapi-async", "users": 32, "p99_ms": 150.0},
+                            {**base, "config": "flask-sync-4", "users": 32}])  # fmt: skip
+    (ax,) = latency_percentiles(summary).axes
+    drawn = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    assert drawn["fastapi-async (C=32)"] == [101.0, 103.0, 150.0, 400.0], "its fullest point"
+    assert "fastapi-async (C=8)" not in drawn and "flask-sync-4 (C=32)" in drawn
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["50%", "90%", "99%", "99.9%"]

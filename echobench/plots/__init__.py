@@ -28,6 +28,7 @@ from echobench.plots.memory import memory
 from echobench.plots.mixed import head_of_line
 from echobench.plots.open_loop import open_loop_latency
 from echobench.plots.overview import efficiency_overview
+from echobench.plots.percentiles import latency_percentiles
 from echobench.plots.registry import CHARTS
 from echobench.plots.steady import latency_vs_users, throughput_vs_users
 from echobench.style import config_colors
@@ -42,6 +43,7 @@ __all__ = [
     "discover",
     "efficiency_overview",
     "head_of_line",
+    "latency_percentiles",
     "latency_vs_users",
     "memory",
     "open_loop_latency",
