@@ -60,6 +60,9 @@ class Profile:
     # the minutes its expected time must stay within (the tests hold every built-in
     # profile to its own); None: no budget said
     budget_min: float | None = None
+    # what `echobench advise --verify` predicted for these points (its [advice] table):
+    # kept in run.json so the report sets the advice beside the measurement
+    advice: dict | None = None
 
     @property
     def expected_s(self) -> float:
@@ -146,8 +149,13 @@ def load_profile(
                                or budget <= 0):  # fmt: skip
         raise ProfileError(f"{source}: budget_min must be a positive number of minutes, "
                            f"got {budget!r}")  # fmt: skip
+    advice = data.get("advice")
+    if advice is not None and not (isinstance(advice, dict)
+                                   and isinstance(advice.get("rps", {}), dict)):  # fmt: skip
+        raise ProfileError(f"{source}: [advice] must be a table with an rps table in it")
     profile = Profile(Path(source).stem, str(data.get("description", "")), repeats,
-                      source=source, client_cost=cost, budget_min=budget)  # fmt: skip
+                      source=source, client_cost=cost, budget_min=budget,
+                      advice=advice)  # fmt: skip
     for number, group in enumerate(groups, 1):
         if not isinstance(group, dict):
             raise ProfileError(f"{source}: group {number} is not a table")

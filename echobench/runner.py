@@ -69,6 +69,7 @@ class Run:
                 "source": self.profile.source,
                 "description": self.profile.description,
                 "repeat": self.profile.repeat,
+                **({"advice": self.profile.advice} if self.profile.advice else {}),
             },
             "matrix": [p.describe() for p in self.profile.points],
             "started": self.started,

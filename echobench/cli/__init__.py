@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from echobench import __version__, database
-from echobench.cli import compare, loadgen_worker, report, run, serve, servers
+from echobench.cli import advise, compare, loadgen_worker, report, run, serve, servers
 from echobench.cli.common import Parser, UsageError, exposed
 from echobench.configs import ConfigError
 from echobench.profiles import ProfileError
@@ -18,7 +18,7 @@ from echobench.results import ResultsError
 from echobench.server import ServerError
 
 __all__ = ["build_parser", "exposed", "main"]
-SUBCOMMANDS = (servers, serve, run, loadgen_worker, report, compare)
+SUBCOMMANDS = (servers, serve, run, loadgen_worker, report, compare, advise)
 DESCRIPTION = """`python -m echobench`: list configs, serve one, run the bench, write a report.
 
 Usage mistakes exit 2 with one line on stderr and no traceback.
