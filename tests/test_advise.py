@@ -40,11 +40,10 @@ def test_the_throughput_and_latency_are_the_models_at_the_asked_workload(capsys)
                           "flask-sync-64"}  # fmt: skip
     for config_id, pick in picks.items():
         cfg = get_config(config_id)
-        assert pick["rps"] == pytest.approx(
-            model.ideal_rps(300, cfg.capacity, 0.08, 0.012, cfg.parallel, 8)
-        )
-        assert pick["latency_ms"] == pytest.approx(
-            1000 * model.ideal_latency_s(300, cfg.capacity, 0.08, 0.012, cfg.parallel, 8))  # fmt: skip
+        k, p = cfg.capacity, cfg.parallel
+        assert pick["rps"] == pytest.approx(model.ideal_rps(300, k, 0.08, 0.012, p, 8))
+        latency = model.ideal_latency_s(300, k, 0.08, 0.012, p, 8)
+        assert pick["latency_ms"] == pytest.approx(1000 * latency)
     assert picks["fastapi-async"]["rps"] == pytest.approx(1 / 0.012), "one core's CPU bound"
     assert picks["fastapi-async-8"]["rps"] == pytest.approx(8 / 0.012), "eight cores'"
     jobs = [p for p in found["picks"] if p["does_the_job"]]
