@@ -159,17 +159,16 @@ def sentences(
         n, d = CLASSIC_BURST
         processes = get_config(best).workers
         worst_k = get_config(worst).capacity
-        why = (
-            f"serving in rounds of its {worst_k:g} slots"
-            if math.isfinite(worst_k) and worst_k < n
-            else "with room for every request: the model does not say why"
-        )
-        lines.append(
+        text = (
             f"Mostly waiting: an event loop holds every request at once, so {best} answered "
             f"{n} simultaneous {d:g} s requests in {burst[best]:.2f} s with {processes} "
-            f"process{'es' if processes > 1 else ''}; {worst} needed {burst[worst]:.2f} s, "
-            f"{why}."
+            f"process{'es' if processes > 1 else ''}"
         )
+        if math.isfinite(worst_k) and worst_k < n:  # only slots that make rounds explain it
+            text += (
+                f"; {worst} needed {burst[worst]:.2f} s, serving in rounds of its {worst_k:g} slots"
+            )
+        lines.append(text + ".")
     worker = costs.per_worker(summary)
     requests = costs.per_request(summary)
     sync = [f for f in worker if FAMILIES[f].model == "sync"]

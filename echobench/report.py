@@ -264,15 +264,16 @@ def render(run_dir: Path, charts: list[str]) -> str:
             "demanding 80% of it or more are marked invalid.",
             "",
         ]
+    shown = "\n".join(lines)  # a chart a findings section already showed is not shown twice
     lines += ["## Charts", ""]
     for name in charts:
-        note = plots.CHARTS[name].note
+        image = f"![{name}](charts/{name}.png)"
         lines += [
             f"### {name.replace('_', ' ').capitalize()}",
             "",
-            note,
+            plots.CHARTS[name].note,
             "",
-            f"![{name}](charts/{name}.png)",
+            "(shown above, beside its findings)" if image in shown else image,
             "",
         ]
     return "\n".join(lines)

@@ -84,4 +84,8 @@ SLEEP_ONLY = "sleep points only: the database's points are in sleep_vs_db and db
 def _say_sleep_only(fig: Figure) -> None:
     """Put in the title that a chart left the run's database points out."""
     title = fig.get_suptitle()
-    fig.suptitle(f"{title}\n({SLEEP_ONLY})" if title else f"({SLEEP_ONLY})")
+    if title:
+        fig.suptitle(f"{title}\n({SLEEP_ONLY})")
+    elif fig.axes:
+        ax = fig.axes[0]
+        ax.set_title(f"{ax.get_title()}\n({SLEEP_ONLY})" if ax.get_title() else f"({SLEEP_ONLY})")

@@ -184,7 +184,10 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         right.clear()
         empty_panel(right, "no memory sample fell inside these bursts")
     extra = [
-        (Line2D([], [], color="grey", **IDEAL), "ideal ceil(n/K) x D"),
+        (
+            Line2D([], [], color="grey", **IDEAL),
+            "dashed, in each config's colour:\nthe ideal ceil(n/K) x D",
+        ),
         (
             Line2D([], [], color="grey", linestyle=":"),
             "floor D + n / R0\n(median R0; band: every\ncalibration sample)"

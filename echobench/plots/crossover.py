@@ -90,7 +90,7 @@ def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             seen.setdefault(label, handle)
     extra = [
         (Line2D([], [], color="grey", **IDEAL),
-         "dashed, the model: top X = min(min(C,K)/(D+c), min(P,M)/c);\n"
+         "dashed, in each config's colour, the model: top X = min(min(C,K)/(D+c), min(P,M)/c);\n"
          "bottom its latency C / X (a mean, under p99)"),
     ]  # fmt: skip
     if not points["valid"].all():
@@ -98,7 +98,8 @@ def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     fig.legend(
         [*seen.values(), *(h for h, _ in extra)],
         [*seen.keys(), *(label for _, label in extra)],
-        loc="outside right upper",
+        loc="outside lower center",
+        ncols=4,
         fontsize=8,
         frameon=False,
     )
@@ -153,8 +154,9 @@ def decision_map(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             picks[i, j] = next(k for k, n in enumerate(simplest) if rates[n] >= best * (1 - 1e-9))
     shown = sorted(set(picks.flat))
     cmap = ListedColormap([colors[simplest[k]] for k in range(len(simplest))])
-    ax.pcolormesh(s_grid, d_grid * 1000, picks, cmap=cmap, vmin=-0.5,
-                  vmax=len(simplest) - 0.5, alpha=0.35, shading="auto")  # fmt: skip
+    top = len(simplest) - 0.5
+    ax.pcolormesh(s_grid, d_grid * 1000, picks, cmap=cmap, vmin=-0.5, vmax=top, alpha=0.35,
+                  shading="auto", rasterized=True)  # fmt: skip
     ax.contour(s_grid, d_grid * 1000, picks, levels=np.arange(len(simplest)) + 0.5,
                colors="grey", linewidths=1.0)  # fmt: skip
     handles = [

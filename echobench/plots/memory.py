@@ -87,7 +87,7 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         legend_outside(left, [invalid_handle()] if len(bad) else [])
     fits = costs.per_request(summary)
     if not fits:
-        empty_panel(right, "no config was held at 3 or more loads in this run")
+        _peaks(right, summary, colors)
         return fig
     names = ordered_configs(fits)
     y = np.arange(len(names))[::-1]
@@ -106,3 +106,27 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     right.set_title("What one more request in flight costs (fitted)")
     right.grid(True, axis="x", alpha=0.3)
     return fig
+
+
+def _peaks(ax, summary: pd.DataFrame, colors: dict) -> None:
+    """Without 3 loads of one config no cost per request can be fitted: each config's
+    whole-server peak PSS at its fullest point instead, on a linear axis."""
+    loaded = derived.with_in_flight(derived.loaded(summary))
+    if loaded.empty:
+        empty_panel(ax, "no loaded point with a memory sample in this run")
+        return
+    names = ordered_configs(loaded["config"])
+    y = np.arange(len(names))[::-1]
+    for yi, config in zip(y, names, strict=True):
+        rows = loaded[loaded["config"] == config]
+        top = rows.loc[rows["in_flight"].idxmax()]
+        ax.plot(top["server_pss_peak_mb"], yi, "o", color=colors.get(config, "grey"))
+        ax.annotate(f"{top['server_pss_peak_mb']:.0f} MB, {top['in_flight']:.0f} in flight",
+                    (top["server_pss_peak_mb"], yi), xytext=(6, 0),
+                    textcoords="offset points", va="center", fontsize=8)  # fmt: skip
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlim(0, loaded["server_pss_peak_mb"].max() * 1.5)
+    ax.set_xlabel("peak server PSS, MB (linear)")
+    ax.set_title("Whole-server memory at each config's fullest point\n(no config was held at "
+                 f"{costs.MIN_LOADS} loads: no cost per request fitted)", fontsize=10)  # fmt: skip
+    ax.grid(True, axis="x", alpha=0.3)

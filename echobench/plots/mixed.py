@@ -80,7 +80,7 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
             top = max(top, wait)
         ax.text(
             xi,
-            max(row.fast_p99_ms, 1000 * wait_s if wait_s is not None else 0) * 1.2,
+            max(row.fast_p99_ms, 1000 * wait_s if wait_s is not None else 0) * 1.6,
             f"{row.fast_p50_ms:.0f} / {row.fast_p99_ms:.0f} ms\n({row.fast_ok:.0f} pages)",
             ha="center",
             fontsize=8,

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
 from echobench import style
-from echobench.plots.common import IDEAL, empty_panel, plain_log
+from echobench.plots.common import IDEAL, empty_panel, plain_log, steady_points
 from echobench.plots.registry import chart
 from echobench.scenarios.open import OPEN
-from echobench.scenarios.steady import STEADY
 from echobench.style import REFERENCE, config_colors, ordered_configs
 
 # The summary's percentiles (each from the point's per-request times) and their nines.
@@ -27,7 +27,7 @@ def _panels(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Per scenario drawn: each config's fullest point (steady: the most users; open:
     the highest arrival rate within its capacity), repeats by their median."""
     out = []
-    steady = STEADY.rows(summary)
+    steady = steady_points(summary)  # configs at one load only belong to the memory chart
     if "work_ms" in steady:
         steady = steady[steady["work_ms"].fillna(0.0) == 0]
     if not steady.empty:
@@ -80,12 +80,13 @@ def latency_percentiles(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         ax.set_xlabel("percentile (each step right: ten times rarer)")
         ax.set_yscale("log")
         plain_log(ax.yaxis)
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))  # short ranges
         ax.set_ylabel("latency, ms (log)")
         ax.grid(True, which="major", alpha=0.3)
         ax.set_title(title, fontsize=10)
         handles, labels = ax.get_legend_handles_labels()
         handles.append(Line2D([], [], color=REFERENCE, **IDEAL))
-        labels.append("the model's latency (a mean)")
+        labels.append("dashed, in each config's colour:\nthe model's latency (a mean)")
         ax.legend(
             handles, labels, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0)
         )

@@ -65,7 +65,14 @@ def throughput_vs_users(summary: pd.DataFrame, colors=None, run=None, ax=None) -
     ax.set_ylabel("answered requests per second (log scale)")
     ax.grid(True, which="major", alpha=0.3)
     legend_outside(
-        ax, [(Line2D([], [], color="grey", **IDEAL), "ideal min(C, K) / D"), invalid_handle()]
+        ax,
+        [
+            (
+                Line2D([], [], color="grey", **IDEAL),
+                "dashed, in each config's colour:\nthe ideal min(C, K) / D",
+            ),
+            invalid_handle(),
+        ],
     )
     return fig
 
@@ -113,6 +120,12 @@ def latency_vs_users(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     axes[0].set_ylabel("latency (s, log scale)")
     legend_outside(
         axes[1],
-        [(Line2D([], [], color="grey", **IDEAL), "ideal D x max(1, C/K)"), invalid_handle()],
+        [
+            (
+                Line2D([], [], color="grey", **IDEAL),
+                "dashed, in each config's colour:\nthe ideal D x max(1, C/K)",
+            ),
+            invalid_handle(),
+        ],
     )
     return fig
