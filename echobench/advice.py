@@ -91,6 +91,7 @@ def _rate(rows: pd.DataFrame) -> str:
     text += f", {efficiency:.2f} of model"
     if efficiency < FLAG_BELOW:
         notes = rows["note"].dropna() if "note" in rows else pd.Series(dtype=str)
+        notes = notes[notes.astype(str).str.strip() != ""]
         reason = str(notes.iloc[0]).split(";")[0] if len(notes) else "no reason in its note"
         text += f" (below {FLAG_BELOW:g}: {reason})"
     return text
