@@ -318,7 +318,13 @@ def markdown(
     rows = table(summary)
     lines = [f"- {s}" for s in sentences(summary, sweep, db)]
     if not rows.empty:
-        lines += ["", "| " + " | ".join(rows.columns) + " |"]
-        lines += ["| " + " | ".join("---" for _ in rows.columns) + " |"]
-        lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows.itertuples(index=False)]
+        lines += ["", markdown_table(rows)]
     return "\n".join(lines)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A frame as a markdown table (the report's and the decision summary's)."""
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])

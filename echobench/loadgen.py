@@ -131,7 +131,12 @@ def locust_point(point: Point, raw: Path) -> dict:
         "poisson": point.poisson,
         "seed": point.index,
         "primed_share": primed_share(point),
-    }
+        "app": None if point.app is None else {
+            "path": point.app.path, "method": point.app.method,
+            "headers": [list(h) for h in point.app.headers], "body_b64": point.app.body_b64,
+            "body_sha256": point.app.body_sha256,
+        },
+    }  # fmt: skip
 
 
 def primed_share(point: Point) -> float:

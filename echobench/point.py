@@ -15,6 +15,7 @@ from echobench import model
 from echobench.configs import ServerConfig, get_config
 from echobench.scenarios import SCENARIOS, Scenario
 from echobench.scenarios.base import POINT_OVERHEAD_S, Timings
+from echobench.userapp import AppRequest
 
 __all__ = ["POINT_OVERHEAD_S", "Point", "Timings"]
 
@@ -39,6 +40,8 @@ class Point:
     io: str = "sleep"  # how the wait is spent: sleep, or db (one query on PostgreSQL)
     pool: int = 0  # io = db: database connections per server process
     db_connections: int = 0  # io = db: the connections the database accepts
+    # `run --app`: the user's app answers instead of the echo app (D and c: the probe's)
+    app: AppRequest | None = None
 
     @property
     def slots(self) -> float:
@@ -87,6 +90,9 @@ class Point:
     def from_description(cls, data: dict) -> Point:
         """The point a run.json matrix entry describes (its derived timings are recomputed)."""
         fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        app = fields.get("app")
+        if app:
+            fields["app"] = AppRequest(**{**app, "headers": tuple(map(tuple, app["headers"]))})
         return cls(**{**fields, "config": get_config(data["config"])})
 
     def describe(self) -> dict:

@@ -12,7 +12,17 @@ import matplotlib
 import pandas as pd
 from markdown_it import MarkdownIt
 
-from echobench import advice, derived, findings, plots, results, stats, style, verdict
+from echobench import (
+    advice,
+    derived,
+    findings,
+    plots,
+    results,
+    stats,
+    style,
+    user_sections,
+    verdict,
+)
 from echobench.figures import by_name
 from echobench.scenarios import SCENARIOS
 
@@ -43,11 +53,7 @@ def _fmt(value, digits: int = 0) -> str:
     return str(value)
 
 
-def _table(frame: pd.DataFrame) -> str:
-    head = "| " + " | ".join(frame.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([head, rule, *body])
+_table = advice.markdown_table
 
 
 def scenario_table(summary: pd.DataFrame, scenario: str) -> pd.DataFrame:
@@ -156,32 +162,6 @@ def problems(summary: pd.DataFrame, run: dict) -> list[str]:
     return lines
 
 
-def advice_against_measurement(summary: pd.DataFrame, run: dict) -> list[str] | None:
-    """A run made from `advise --verify`'s profile: each pick's predicted rate beside the
-    measured median and its interval, and their ratio."""
-    advised = (run.get("profile") or {}).get("advice")
-    if not advised:
-        return None
-    rows = []
-    for config, predicted in (advised.get("rps") or {}).items():
-        measured = summary[(summary["config"] == config) & summary["valid"]]
-        span = stats.median_interval(measured["rps"]) if len(measured) else None
-        latency = (advised.get("latency_ms") or {}).get(config)
-        rows.append({
-            "config": config,
-            "advised req/s (model)": f"{predicted:.1f}",
-            "measured req/s": span.text() if span else "not measured",
-            "measured / advised": f"{span.median / predicted:.2f}" if span else "",
-            "advised latency ms": "" if latency is None else f"{latency:.0f}",
-            "measured p50 ms": f"{measured['p50_ms'].median():.0f}" if len(measured) else "",
-        })  # fmt: skip
-    head = (
-        f"Asked: {advised.get('asked', '?')}; measured here at that workload scaled by "
-        f"{advised.get('scaled_by', 1):g} (users and processes with this machine's cores)."
-    )
-    return [head, "", _table(pd.DataFrame(rows))]
-
-
 def client_clause(summary: pd.DataFrame) -> str:
     """What the load generator's columns say of it, for the report's first line: below
     the bound everywhere, or where it was not (a valid calibrate point may be)."""
@@ -228,7 +208,10 @@ def render(run_dir: Path, charts: list[str]) -> str:
     choose = advice.markdown(slept, slept, summary)
     if choose:
         lines += ["## Which to choose", "", choose, ""]
-    checked = advice_against_measurement(summary, run)
+    mine = user_sections.app_lines(summary, run)
+    if mine:
+        lines += ["## Your app", "", *[f"- {line}" for line in mine], ""]
+    checked = user_sections.advice_against_measurement(summary, run)
     if checked is not None:
         lines += ["## The advice against the measurement", "", *checked, ""]
     lines += ["## Environment", "", *environment_lines(run), ""]

@@ -18,7 +18,17 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from echobench import client_cost, database, environment, metrics, results, stats, terminal, verdict
+from echobench import (
+    client_cost,
+    database,
+    environment,
+    metrics,
+    probe,
+    results,
+    stats,
+    terminal,
+    verdict,
+)
 from echobench.loadgen import CPU_WARNING, LoadSetup, LocustProcess, worker_problems
 from echobench.options import RunOptions
 from echobench.point import Point
@@ -184,7 +194,7 @@ def _server(point: Point, raw: Path, options: RunOptions, db) -> Server | Extern
         return ExternalServer(point.config, options.target)
     settings = PoolSettings(db.url, point.pool, options.pool_timeout_s) if db else None
     return Server(point.config, host=options.server_host, delay_s=point.delay_s,
-                  log_path=raw / "server.log", db=settings)  # fmt: skip
+                  log_path=raw / "server.log", db=settings, app=point.app)  # fmt: skip
 
 
 def _load_problems(outcome, loadgen: LoadSetup) -> list[Problem]:
@@ -319,6 +329,9 @@ def execute(run: Run, console: Console | None = None) -> Run:
     try:
         if points and run.profile.client_cost:  # inside: an interrupt here still ends the run
             run.meta["client_cost"] = _client_cost(run, console)
+            run.save()
+        if points and points[0].app is not None:  # the app's own D and c, for the model
+            points = run.profile.points = probe.probe(run, console, measure_point)
             run.save()
         with progress:
             task = progress.add_task("", total=len(points), eta=fmt_duration(expected_total))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import shutil
 import socket
 import subprocess
@@ -11,8 +12,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from echobench import processes
+from echobench import processes, userapp
 from echobench.configs import ServerConfig
+from echobench.userapp import AppRequest
 from servers import contract, database
 
 LOOPBACK_V4 = "127.0.0.1"
@@ -64,6 +66,29 @@ def verify_echo(host: str, port: int, label: str) -> None:
         raise ServerError(f"{label} answered the verification request wrongly")
 
 
+def app_answer(host: str, port: int, app: AppRequest, timeout_s: float = 5.0) -> tuple:
+    """One request as the user described it: (status, lower-cased headers, body)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    try:
+        conn.request(app.method, app.path, body=app.body or None, headers=dict(app.headers))
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def verify_app(host: str, port: int, app: AppRequest, label: str) -> str:
+    """A 2xx to the user's request before any load, or ServerError; its body's SHA-256."""
+    try:
+        status, _headers, body = app_answer(host, port, app)
+    except OSError as exc:
+        raise ServerError(f"{label} did not answer {app.method} {app.path}: {exc}") from None
+    if not 200 <= status < 300:
+        raise ServerError(f"{app.target} answered {app.method} {app.path} with {status} "
+                          f"under {label}: the endpoint must answer 2xx")  # fmt: skip
+    return userapp.sha256(body)
+
+
 class ExternalServer:
     """A server that runs elsewhere (`run --target URL`): verified, never started or stopped.
 
@@ -91,8 +116,9 @@ class ExternalServer:
             raise ServerError(f"target {self.url} answered GET / with {status}")
         return self
 
-    def verify(self) -> None:
+    def verify(self) -> str:
         verify_echo(self.host, self.port, f"target {self.url}")
+        return ""
 
     def alive(self) -> bool:
         return True
@@ -113,8 +139,10 @@ class Server:
         log_path: Path | None = None,
         work_ms: float = 0.0,
         db: database.PoolSettings | None = None,
+        app: AppRequest | None = None,
     ) -> None:
         self.config = config
+        self.app = app  # `run --app`: the user's app, wrapped, instead of the echo app
         self.db = db  # io = db: where its workers' pools connect, and their size
         self.host = host
         self.port = port or free_port(host)
@@ -138,16 +166,18 @@ class Server:
         if port_in_use(self.host, self.port):
             raise ServerError(f"port {self.port} on {self.host} is already in use")
         self.ready_dir = Path(tempfile.mkdtemp(prefix="echobench-ready-"))
-        self.proc = processes.spawn(
-            self.config.argv(self.host, self.port),
-            self.log_path,
-            env={
-                contract.DELAY_ENV: repr(self.delay_s),
-                contract.WORK_ENV: repr(self.work_ms),
-                contract.READY_ENV: str(self.ready_dir),
-                **self._db_env(),
-            },
-        )
+        argv = self.config.argv(self.host, self.port)
+        env = {
+            contract.DELAY_ENV: repr(self.delay_s),
+            contract.WORK_ENV: repr(self.work_ms),
+            contract.READY_ENV: str(self.ready_dir),
+            **self._db_env(),
+        }
+        if self.app is not None:  # the user's module imports from where echobench runs
+            argv = userapp.swap(argv, self.app.interface)
+            path = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
+            env |= {userapp.TARGET_ENV: self.app.target, "PYTHONPATH": path}
+        self.proc = processes.spawn(argv, self.log_path, env=env)
         try:
             self._wait_ready(ready_timeout_s)
         except BaseException:
@@ -175,12 +205,22 @@ class Server:
                 )
             booted = self.serving_workers() >= self.config.workers
             try:
-                if booted and get(self.host, self.port, "/", timeout_s=1.0)[0] == 200:
+                if booted and self._answers():
                     return
             except OSError:
                 pass
             time.sleep(0.1)
         raise ServerError(f"{self.config.id} was not ready within {timeout_s:g} s")
+
+    def _answers(self) -> bool:
+        """Ready: the echo app's GET / answers 200; a user's app answers its request at
+        all (its status is judged by `verify`)."""
+        if self.app is None:
+            return get(self.host, self.port, "/", timeout_s=1.0)[0] == 200
+        try:
+            return app_answer(self.host, self.port, self.app, timeout_s=1.0)[0] > 0
+        except http.client.HTTPException:
+            return False
 
     def serving_workers(self) -> int:
         """Workers of this tree that have loaded the app (a manager's own PID never counts)."""
@@ -190,8 +230,12 @@ class Server:
         announced = {int(p.name) for p in self.ready_dir.iterdir() if p.name.isdigit()}
         return len(announced & tree)
 
-    def verify(self) -> None:
-        verify_echo(self.host, self.port, self.config.id)
+    def verify(self) -> str:
+        """The echo answer byte for byte; a user's app: a 2xx, and its body's SHA-256."""
+        if self.app is None:
+            verify_echo(self.host, self.port, self.config.id)
+            return ""
+        return verify_app(self.host, self.port, self.app, self.config.id)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

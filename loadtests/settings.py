@@ -31,6 +31,9 @@ class LocustPoint:
     poisson: bool
     seed: int
     primed_share: float = 1.0  # a burst: the share of users primed before the release
+    # `run --app`: {path, method, headers, body_b64, body_sha256} of the user's request,
+    # sent instead of the echo; an answer is ok when 2xx (and its body hashes as said)
+    app: dict | None = None
 
 
 def parse(text: str) -> LocustPoint:

@@ -152,7 +152,7 @@ def test_scaling_keeps_the_family_and_its_threads():
 def test_the_report_sets_the_advice_beside_the_measurement():
     import pandas as pd
 
-    from echobench import report
+    from echobench import user_sections as report
 
     run = {"profile": {"advice": {"asked": "D = 50 ms, c = 10 ms, C = 32, 2 cores",
                                   "scaled_by": 1, "rps": {"fastapi-async-2": 200.0},

@@ -16,6 +16,7 @@ from echobench.configs import ConfigError
 from echobench.profiles import ProfileError
 from echobench.results import ResultsError
 from echobench.server import ServerError
+from echobench.userapp import AppError
 
 __all__ = ["build_parser", "exposed", "main"]
 SUBCOMMANDS = (servers, serve, run, loadgen_worker, report, compare, advise)
@@ -42,6 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ConfigError, UsageError, ServerError, ProfileError, ResultsError,
-            database.DatabaseError) as exc:  # fmt: skip
+            database.DatabaseError, AppError) as exc:  # fmt: skip
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2 if not isinstance(exc, ServerError) else 1

@@ -29,9 +29,9 @@ def add(sub) -> None:
     )
     p.add_argument(
         "--profile",
-        default="standard",
+        default=None,
         help=f"built-in profile ({', '.join(profiles.available())}) or a .toml path "
-        "(default standard)",
+        "(default standard; with --app, app)",
     )
     p.add_argument("--out", help="run folder to create (default results/runs/<run-id>)")
     p.add_argument(
@@ -57,6 +57,25 @@ def add(sub) -> None:
         help="list the points and the expected time, then stop (nothing is started or written)",
     )
     RunOptions.add_arguments(p)
+    mine = p.add_argument_group("your own app (instead of the echo app)")
+    mine.add_argument(
+        "--app",
+        metavar="MODULE:ATTR",
+        help="a WSGI or ASGI callable, run under every family that can serve it",
+    )
+    mine.add_argument("--path", help='the request every user sends, e.g. "/notes?limit=10"')
+    mine.add_argument("--method", default="GET", help="its method (default GET)")
+    mine.add_argument("--body-file", help="its body, read from this file")
+    mine.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME: VALUE",
+        help="a request header (repeatable)",
+    )
+    mine.add_argument("--same-body", action="store_true",
+                      help="the endpoint is deterministic: every answer's body must hash as "
+                      "the first one's")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -78,8 +97,12 @@ def run(args: argparse.Namespace) -> int:
 def validate(args: argparse.Namespace, options: RunOptions) -> profiles.Profile:
     """The options and the profile, refused in one line before anything starts."""
     _check_distribution(options)
-    profile = profiles.load_profile(args.profile, args.configs, args.scenarios, args.repeat,
+    request = app_request(args)
+    name = args.profile or ("app" if request else "standard")
+    profile = profiles.load_profile(name, args.configs, args.scenarios, args.repeat,
                                     seed=args.seed)  # fmt: skip
+    if request:
+        profile.points = app_points(profile, request, options, started=not args.dry_run)
     if not options.target:  # every server this run starts must be installed, before any starts
         for config in {p.config.id: p.config for p in profile.points}.values():
             require_installed(config)
@@ -91,6 +114,84 @@ def validate(args: argparse.Namespace, options: RunOptions) -> profiles.Profile:
                              "(the model needs its K)")  # fmt: skip
         ExternalServer(get_config(args.configs[0]), options.target)  # refuses a malformed URL
     return profile
+
+
+def app_request(args: argparse.Namespace):
+    """The user's app and request (`--app`), checked in a child Python; None without."""
+    from echobench import userapp
+
+    given = [f for f in ("path", "body_file", "same_body") if getattr(args, f)]
+    if not args.app:
+        if given or args.header or args.method != "GET":
+            raise UsageError("--path, --method, --body-file, --header and --same-body are "
+                             "for --app")  # fmt: skip
+        return None
+    if args.target:
+        raise UsageError("--app starts your app under echobench's servers; not with --target")
+    if not args.path or not args.path.startswith("/"):
+        raise UsageError('--app needs --path, the request to send, starting with "/" '
+                         '(for example --path "/notes?limit=10")')  # fmt: skip
+    headers = []
+    for text in args.header:
+        name, sep, value = text.partition(":")
+        if not sep or not name.strip() or any(c in text for c in "\r\n"):
+            raise UsageError(f"--header must look like 'Name: value', got {text!r}")
+        headers.append((name.strip(), value.strip()))
+    body = b""
+    if args.body_file:
+        try:
+            body = Path(args.body_file).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"--body-file {args.body_file}: {exc.strerror}") from None
+    method = args.method.upper()
+    if not method.isalpha():
+        raise UsageError(
+            f"--method must be an HTTP method such as GET or POST, got {args.method!r}"
+        )
+    try:
+        interface = userapp.detect(args.app)
+    except userapp.AppError as exc:
+        raise UsageError(str(exc)) from None
+    import base64
+
+    return userapp.AppRequest(args.app, interface, args.path, method, tuple(headers),
+                              base64.b64encode(body).decode(), args.same_body)  # fmt: skip
+
+
+def app_points(profile, request, options: RunOptions, started: bool = True) -> list:
+    """The profile's points that the app can answer (its interface's families, scenarios
+    whose requests are any app's), each asking the app; the app checked once first under
+    the first of them: it must answer 2xx (and gives the body hash --same-body keeps);
+    not `started` (a dry run), nothing is."""
+    from echobench import userapp
+    from echobench.server import Server, ServerError
+
+    served = {c.id for c in {p.config for p in profile.points}
+              if userapp.interface_of(c) == request.interface}  # fmt: skip
+    kept = [p for p in profile.points if p.config.id in served and p.scenario_def.any_app]
+    if not kept:
+        raise UsageError(f"the profile has no point a {request.interface.upper()} app can "
+                         "answer (steady or open points of its families)")  # fmt: skip
+    dropped = sorted({p.config.id for p in profile.points} - served)
+    skipped = sorted({p.scenario for p in profile.points if not p.scenario_def.any_app})
+    if dropped or skipped:
+        kind = request.interface.upper()
+        parts = [", ".join(dropped)] if dropped else []
+        if skipped:
+            parts.append(f"the echo app's own {', '.join(skipped)} points")
+        print(f"--app {request.target} is {kind}: left out {'; '.join(parts)}",
+              file=sys.stderr)  # fmt: skip
+    first = kept[0].config
+    require_installed(first)
+    if not started:
+        return [replace(p, app=request) for p in kept]
+    try:
+        with Server(first, host=options.server_host, app=request) as server:
+            sha = server.verify()
+    except ServerError as exc:
+        raise UsageError(str(exc)) from None
+    judged = request.judged_by(sha)
+    return [replace(p, app=judged) for p in kept]
 
 
 def _check_distribution(options: RunOptions) -> None:

@@ -89,6 +89,9 @@ class Scenario:
     load_symbol = "C"  # what `users` is called in words: C users, n requests
     judged_by_model = True  # its efficiency judges it, and a gap to the model is explained
     memory_under_load = False  # its PSS is a server holding C users' requests for D each
+    # its users send every request through `echo()`, so a user's own app (`run --app`)
+    # can answer them; a scenario whose requests are the echo app's own cannot
+    any_app = True
     born = "sent_at"  # a request belongs to the window it was sent in
     has_ideal_latency = True
     figures: tuple = ()  # its own summary figures (figures.Figure), after the declared ones

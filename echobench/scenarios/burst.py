@@ -11,6 +11,7 @@ from echobench.style import k_label, ordered_configs
 
 
 class Burst(Scenario):
+    any_app = False  # its primed requests are built for the echo app
     name = "burst"
     title = "Burst: n simultaneous requests"
     order = 1

@@ -7,6 +7,7 @@ from echobench.scenarios.steady import Steady
 
 
 class Calibrate(Steady):
+    any_app = False  # a zero-delay echo: the echo app's R0
     name = "calibrate"
     title = "Calibrate: zero-delay capacity R0 of each config on this machine"
     order = 0  # first: the points that use R0 come after it

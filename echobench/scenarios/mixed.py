@@ -10,6 +10,7 @@ from echobench.style import k_label, ordered_configs
 
 
 class Mixed(Steady):
+    any_app = False  # its fast page is the echo app's GET /
     name = "mixed"
     title = "Mixed: fast page beside slow echoes"
     order = 3

@@ -11,6 +11,8 @@ as extra locustfiles beside loadtests/locustfile.py.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import time
 from urllib.parse import urlsplit
@@ -44,13 +46,30 @@ def _reason(content_type: str | None, body: bytes) -> str:
     return f": {line}" if line else ""
 
 
-def judge_answer(status: int, headers: dict[str, str], body: bytes, expected: bytes) -> tuple:
-    """(outcome, error) of an answer: ok only for a 200 with the expected bytes."""
+def judge_answer(status: int, headers: dict[str, str], body: bytes, expected) -> tuple:
+    """(outcome, error) of an answer: ok only for a 200 with the expected bytes; a user's
+    app (`expected` an AppAnswer) for a 2xx, with the body's hash when one is said."""
+    if isinstance(expected, AppAnswer):
+        if not 200 <= status < 300:
+            return "failed", f"status {status}{_reason(headers.get('content-type'), body)}"
+        if expected.sha256 and hashlib.sha256(body).hexdigest() != expected.sha256:
+            return "failed", "wrong body"
+        return "ok", ""
     if status != 200:
         return "failed", f"status {status}{_reason(headers.get('content-type'), body)}"
     if body != expected:
         return "failed", "wrong body"
     return "ok", ""
+
+
+class AppAnswer:
+    """What a user's app's answer is judged by: a 2xx, and a body hash when said."""
+
+    def __init__(self, sha256: str = "") -> None:
+        self.sha256 = sha256
+
+    def __len__(self) -> int:  # the failure path's placeholder answer has no body yet
+        return 0
 
 
 def echo_path(text: str) -> str:
@@ -109,10 +128,12 @@ class EchoUserBase(User):
     def on_stop(self) -> None:
         self.connection.close()
 
-    def request(self, kind: str, path: str, expected: bytes, intended_at: float | str = "") -> None:
-        """One GET on this user's connection, validated byte for byte, recorded before and
-        after."""
-        request = request_bytes(self.netloc, path, close=CONDUCTOR.settings.fresh_connections)
+    def request(self, kind: str, path: str, expected, intended_at: float | str = "",
+                request: bytes | None = None) -> None:  # fmt: skip
+        """One GET on this user's connection (or `request`'s bytes), validated byte for
+        byte, recorded before and after."""
+        if request is None:
+            request = request_bytes(self.netloc, path, close=CONDUCTOR.settings.fresh_connections)
         CONDUCTOR.in_flight += 1
         ids = sent(kind, self.index, intended_at)
         start = time.perf_counter()
@@ -128,5 +149,16 @@ class EchoUserBase(User):
 
     def echo(self, intended_at: float | str = "") -> None:
         self.sequence += 1
+        app = CONDUCTOR.settings.app
+        if app:  # the user's own request, the same every time
+            if not hasattr(self, "app_request"):
+                self.app_request = request_bytes(
+                    self.netloc, app["path"], close=CONDUCTOR.settings.fresh_connections,
+                    method=app["method"], headers=tuple(map(tuple, app["headers"])),
+                    body=base64.b64decode(app["body_b64"]) if app["body_b64"] else b"",
+                )  # fmt: skip
+            self.request("echo", app["path"], AppAnswer(app["body_sha256"]), intended_at,
+                         request=self.app_request)  # fmt: skip
+            return
         text = f"u{self.index}r{self.sequence}"
         self.request("echo", echo_path(text), contract.render_page(text), intended_at)

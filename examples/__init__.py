@@ -1,0 +1,1 @@
+"""Example apps for `echobench run --app` (docs/running.md)."""
