@@ -39,6 +39,7 @@ CORE_CHARTS = [
     "burst_makespan",
     "throughput_vs_users",
     "latency_vs_users",
+    "latency_percentiles",
     "memory",
     "head_of_line",
     "efficiency",

@@ -354,7 +354,7 @@ def test_an_interval_from_six_repeats_covers_a_known_median_95_times_in_100():
     whose true median is ln 2; order-statistic intervals must cover it at their level."""
     rng = np.random.default_rng(20261201)
     for n in (6, 9, 25):
-        spans = [stats.median_interval(rng.exponential(1.0, n)) for _ in range(2000)]
+        spans = [stats.median_interval(rng.exponential(1.0, n)) for _ in range(1000)]
         covered = np.mean([s.low <= math.log(2) <= s.high for s in spans])
         assert all(s.level == stats.CONFIDENCE for s in spans)
         assert 0.94 <= covered <= 0.995, (n, covered)
@@ -363,7 +363,7 @@ def test_an_interval_from_six_repeats_covers_a_known_median_95_times_in_100():
 @pytest.mark.parametrize("n", [3, 4, 5])
 def test_below_six_repeats_the_interval_is_the_range_at_its_true_level(n):
     rng = np.random.default_rng(n)
-    spans = [stats.median_interval(rng.normal(10.0, 1.0, n)) for _ in range(4000)]
+    spans = [stats.median_interval(rng.normal(10.0, 1.0, n)) for _ in range(2000)]
     covered = np.mean([s.low <= 10.0 <= s.high for s in spans])
     assert spans[0].level == pytest.approx(1 - 2 * 0.5**n)
     assert abs(covered - spans[0].level) < 0.03, (covered, spans[0].level)
