@@ -42,6 +42,7 @@ def significant(value: float, answers: float) -> str:
     by 1 / n, so n answers carry about log10(n) significant digits (at least 2)."""
     if value is None or pd.isna(value):
         return ""
+    answers = answers if answers == answers else 1.0  # NaN: as few as can be
     digits = max(2, math.ceil(math.log10(max(answers, 1.0))))
     if value == 0:
         return "0"
@@ -78,6 +79,7 @@ def _at(summary: pd.DataFrame, key: tuple, config: str) -> pd.DataFrame:
 def _rate(rows: pd.DataFrame) -> str:
     """The median rate (with its interval from 3 repeats), its share of the model, and
     a flag with the reason below 0.9 of it; "not measured" when no point was."""
+    rows = rows.dropna(subset=["rps"])  # a point that measured nothing has no rate
     if rows.empty:
         return "not measured"
     span = stats.median_interval(rows["rps"])
@@ -137,7 +139,7 @@ def table(summary: pd.DataFrame) -> pd.DataFrame:
             where = f"D = {1000 * delay:g} ms" + (f", c = {work:g} ms" if work else "")
             row[f"req/s, {where}, C = {users}"] = _rate(at)
             row[f"p99 ms, {where}"] = (
-                significant(at["p99_ms"].median(), at["ok"].median()) if len(at) else "not measured"
+                significant(at["p99_ms"].median(), at["ok"].median()) or "not measured"
             )
         base, worker, request = _memory(summary, config)
         row["base MB"], row["MB per worker"] = base, worker
@@ -173,12 +175,12 @@ def sentences(
     worker = costs.per_worker(summary)
     requests = costs.per_request(summary)
     sync = [f for f in worker if FAMILIES[f].model == "sync"]
-    if sync or requests:
-        parts = [f"each {f} worker adds {worker[f].text()}" for f in sync]
-        measurable = {c: f for c, f in requests.items() if f.measurable}
-        if measurable:
-            cheap = min(measurable, key=lambda c: measurable[c].slope)
-            parts.append(f"each request {cheap} holds adds {measurable[cheap].text()}")
+    parts = [f"each {f} worker adds {worker[f].text()}" for f in sync]
+    costly = {c: f for c, f in requests.items() if f.measurable and f.slope > 0}
+    if costly:
+        cheap = min(costly, key=lambda c: costly[c].slope)
+        parts.append(f"each request {cheap} holds adds {costly[cheap].text()}")
+    if parts:
         lines.append("What a slot costs (fitted memory): " + "; ".join(parts) + ".")
     fast = _fast_page(summary).dropna()
     if len(fast) > 1:
@@ -212,11 +214,13 @@ def _job_sentences(summary: pd.DataFrame, sweep: pd.DataFrame | None) -> list[st
         rows = _rows_at(summary, key)
         what = "Waiting only" if label == "waiting" else "Waiting and computing"
         workloads.append((what, rows["users"].iloc[0], decision.at_point(rows)))
-    cells = [c for c in (decision.decide(sweep) if sweep is not None else []) if c.work_ms]
-    if cells:
+    said = {(c.delay_s, c.work_ms, int(u)) for _, u, c in workloads}
+    cells = decision.decide(sweep) if sweep is not None else []
+    users = int(decision.cpu_points(sweep)["users"].median()) if cells else 0
+    cells = [c for c in cells if c.work_ms and (c.delay_s, c.work_ms, users) not in said]
+    if cells:  # the sweep's own points, where the table's points did not already say them
         at_d = [c for c in cells if c.delay_s == max(c.delay_s for c in cells)]
         low, high = min(at_d, key=lambda c: c.cpu_share), max(at_d, key=lambda c: c.cpu_share)
-        users = int(decision.cpu_points(sweep)["users"].median())
         workloads += [
             (f"CPU share {c.cpu_share:.2f}", users, c) for c in dict.fromkeys((low, high))
         ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +26,7 @@ from echobench.configs import (
     ServerConfig,
     get_config,
 )
+from echobench.database import DEFAULT_MAX_CONNECTIONS
 from servers.contract import MAX_DELAY_S, MAX_WORK_MS
 
 # The committed runs whose costs are fitted when no run of the user's has them.
@@ -236,11 +237,13 @@ def as_json(w: Workload, picks: list[Pick], source: str, near) -> dict:
         "workload": asdict(w),
         "model": "X = min(min(C, K) / (D + c), min(P, M) / c); latency C / X (a mean)",
         "memory_from": source,
-        "picks": [asdict(p) for p in picks],
+        "picks": [{**asdict(p), "slots": None if math.isinf(p.slots) else p.slots}
+                  for p in picks],  # JSON has no infinity: an unbounded K is null
         "nearest_measured_cell": None if cell is None else {
             "delay_s": cell.delay_s, "work_ms": cell.work_ms, "distance": dist,
             "winners": list(cell.winners), "decided": cell.decided,
             "model_agrees": cell.model_agrees, "model_winners": list(cell.model_winners),
+            "repeats_enough": cell.rps is not None and cell.rps.known,
         },
     }  # fmt: skip
 
@@ -281,14 +284,15 @@ def text(w: Workload, picks: list[Pick], source: str, near, here_cores: int) -> 
     lines += [f"  {p.config}: {p.memory_says}" for p in picks]
     if near:
         cell, dist = near
-        said = (
-            f"{cell.winners[0]} won alone"
-            if cell.decided
-            else f"a tie of {len(cell.winners)}"
-            if cell.winners
-            else "no config valid"
-        )
-        agree = "agreed with" if cell.model_agrees else "differed from"
+        if cell.rps is not None and not cell.rps.known:
+            said, agree = "measured fewer than 3 times, too few to name a winner", "is no test of"
+        elif cell.decided:
+            said, agree = f"{cell.winners[0]} won alone", "agreed with"
+        else:
+            said = f"a tie of {len(cell.winners)}" if cell.winners else "no config valid"
+            agree = "agreed with"
+        if cell.decided and not cell.model_agrees:
+            agree = "differed from"
         lines += ["", f"Nearest measured cell of the decision map: D = "
                   f"{1000 * cell.delay_s:g} ms, c = {cell.work_ms:g} ms (distance {dist:.2f} "
                   f"in log10 D and CPU share): {said}; the measurement {agree} the model "
@@ -325,7 +329,7 @@ def scaled_config(config_id: str, f: float) -> str:
     name = FAMILIES[cfg.family].name
     if "N" not in name.split("-")[-1] and "NxT" not in name:
         return config_id
-    n = max(1, round(cfg.workers * f))
+    n = min(MAX_WORKERS, max(1, round(cfg.workers * f)))
     scaled_id = name.replace("NxT", f"{n}x{cfg.threads}").replace("-N", f"-{n}")
     get_config(scaled_id)  # a size the family accepts, or ConfigError
     return scaled_id
@@ -336,6 +340,8 @@ def verify_profile(w: Workload, picks: list[Pick], cores: int, top: int = 3) -> 
     three repeats each, with the advice (the model at the scaled workload) in its
     `[advice]` table so the report can put the two side by side."""
     here, f = scaled(w, cores)
+    if here.pool is not None:  # the run's database has its own limit: predict with it
+        here = replace(here, max_connections=DEFAULT_MAX_CONNECTIONS)
     if here.wait_s > MAX_DELAY_S or 1000 * here.cpu_s > MAX_WORK_MS:
         raise ValueError(f"--verify measures waits up to {MAX_DELAY_S:g} s and CPU up to "
                          f"{MAX_WORK_MS:g} ms per request (the echo app's bounds)")  # fmt: skip

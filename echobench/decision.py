@@ -56,8 +56,9 @@ class Cell:
 
     @property
     def cpu_share(self) -> float:
-        """c / (D + c): how much of a request's own time is CPU."""
-        return self.work_ms / (1000.0 * self.delay_s + self.work_ms)
+        """c / (D + c): how much of a request's own time is CPU (0 for a zero request)."""
+        own = 1000.0 * self.delay_s + self.work_ms
+        return self.work_ms / own if own else 0.0
 
     @property
     def model_agrees(self) -> bool:
@@ -126,7 +127,8 @@ def _cell(delay_s: float, work_ms: float, rows: pd.DataFrame) -> Cell:
     tied = [i == 0 or not best.clears(r) for i, r in enumerate(ok["rps"])]
     rest = ok[[not t for t in tied]]
     # "does the job": within the best's interval; unknowable without one
-    held = ok[tied].dropna(subset=["pss"]) if best.known else ok.iloc[0:0]
+    known = [t and r.known for t, r in zip(tied, ok["rps"], strict=True)]  # n >= 3 only
+    held = ok[known].dropna(subset=["pss"]) if best.known else ok.iloc[0:0]
     lightest = held.loc[held["pss"].idxmin()] if len(held) else None
     columns = zip(ok["config"], ok["rps"], ok["pss"], tied, strict=True)
     ranked = tuple((str(c), r, float(m), bool(t)) for c, r, m, t in columns)

@@ -98,6 +98,10 @@ class Point:
     def describe(self) -> dict:
         """The point as data, with the timings derived from it, for run.json."""
         data = asdict(self)
+        if self.app is not None:  # header values and a body may be secrets: not kept
+            data["app"] |= {"headers": [[name, "<not kept>"] for name, _ in self.app.headers],
+                            "body_b64": f"<{len(self.app.body)} bytes, not kept>"
+                            if self.app.body_b64 else ""}  # fmt: skip
         data["config"] = self.config.id
         data["point_id"] = self.point_id
         described = asdict(self.timings)

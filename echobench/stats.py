@@ -8,8 +8,9 @@ and its stated level is what that range really covers, 1 - 2^(1 - n) (75% at n =
 Below 3 repeats there is no interval, and nothing is called better than anything.
 
 Two figures differ only when their intervals do not overlap. For two points of 3
-repeats each, disjoint ranges are exactly the Mann-Whitney test's strongest result
-(one chance in 20 that all three of one lie above all three of the other by luck).
+repeats each, disjoint ranges are exactly the Mann-Whitney test's strongest result:
+one chance in 20 that all three of one lie above all three of the other by luck, so
+one in 10 that either lies above the other (a verdict in either direction).
 """
 
 from __future__ import annotations

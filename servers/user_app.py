@@ -71,11 +71,16 @@ def detect(target: str) -> dict:
     try:
         found = load(target)
     except KeyError as exc:
-        return {"error": f"{module_name} needs the environment variable {exc.args[0]}"}
+        name = exc.args[0] if exc.args else ""
+        if isinstance(name, str) and name and name not in os.environ:
+            return {"error": f"{module_name} needs the environment variable {name}"}
+        return {"error": f"{module_name} does not import: KeyError: {exc}"}
     except ModuleNotFoundError as exc:
         return {"error": f"{module_name} does not import: {exc}"}
-    except AttributeError:
-        return {"error": f"{module_name} has no attribute {attr!r}"}
+    except AttributeError as exc:
+        if getattr(exc, "name", None) == attr.split(".")[-1]:
+            return {"error": f"{module_name} has no attribute {attr!r}"}
+        return {"error": f"{module_name} does not import: AttributeError: {exc}"}
     except Exception as exc:  # the user's code, whatever it raised at import
         return {"error": f"{module_name} does not import: {type(exc).__name__}: {exc}"}
     if not callable(found):

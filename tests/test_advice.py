@@ -178,3 +178,13 @@ def test_the_first_lines_name_the_cheapest_config_that_does_the_job():
         "Waiting only (D = 100 ms, 32 users): each of 3 configs was measured fewer than 3 "
         "times, too few to tell them apart, so none is named."
     )
+
+
+def test_no_memory_sentence_without_a_cost_to_say():
+    flat = pd.DataFrame([
+        *steady_rows("fastapi-async", 8, [80.0], 1.0, peak=41.0),
+        *steady_rows("fastapi-async", 32, [318.0], 1.0, peak=40.0),
+        *steady_rows("fastapi-async", 64, [600.0], 1.0, peak=41.5),
+    ])  # fmt: skip
+    said = " ".join(advice.sentences(flat))
+    assert "What a slot costs" not in said, "no worker fit, no per-request cost told from 0"

@@ -163,3 +163,20 @@ def test_the_report_sets_the_advice_beside_the_measurement():
     table = "\n".join(lines)
     assert "| fastapi-async-2 | 200.0 | 185.0 [180.0, 190.0] | 0.93 | 160 | 170 |" in table
     assert report.advice_against_measurement(summary, {"profile": {}}) is None
+
+
+def test_the_json_is_strict_json_and_a_single_sample_cell_is_said_to_test_nothing(capsys):
+    assert main([*ASKED, "--json"]) == 0
+    raw = capsys.readouterr().out
+    assert "Infinity" not in raw and "NaN" not in raw
+    found = json.loads(raw)
+    assert {p["config"]: p["slots"] for p in found["picks"]}["fastapi-async"] is None
+    assert found["nearest_measured_cell"]["repeats_enough"] is False, "references: n = 1"
+    assert main(ASKED) == 0
+    assert "too few to name a winner; the measurement is no test of the model" in (
+        capsys.readouterr().out)  # fmt: skip
+
+
+def test_verify_refuses_a_path_it_cannot_write_before_advising(capsys, tmp_path):
+    code = main([*ASKED, "--verify", str(tmp_path / "no-such-folder" / "p.toml")])
+    assert code == 2 and "not a file in an existing folder" in capsys.readouterr().err

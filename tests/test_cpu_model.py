@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from echobench import decision, findings, metrics, model, plots, profiles, runner, verdict
+from echobench import decision, derived, findings, metrics, model, plots, profiles, runner, verdict
 from echobench.configs import get_config
 from tests.synthetic import T0, mark, point, request, write_raw
 
@@ -493,3 +493,14 @@ def test_the_loop_never_loses_to_one_worker_or_on_one_core():
     for c in (0.01, 0.1, 1.0):  # on one core the workers share it: never more than 1 / c
         assert model.ideal_rps(10_000, 8, 0.1, c, 8, 1) <= model.ideal_rps(10_000, math.inf,
                                                                           0.1, c, 1, 1)  # fmt: skip
+
+
+def test_a_config_measured_once_never_does_the_job_beside_ones_measured_thrice():
+    summary = pd.concat([
+        thrice([sweep_row("fastapi-async", 25, 40.0, 40.0, pss=45.0),
+                sweep_row("flask-sync-4", 25, 10.0, 32.0)]),
+        pd.DataFrame([sweep_row("fastapi-threadpool", 25, 39.0, 40.0, pss=30.0)]),
+    ])  # fmt: skip
+    cell = decision.at_point(derived.with_in_flight(summary))
+    assert "fastapi-threadpool" in cell.winners, "one sample ties: it cannot be told apart"
+    assert cell.cheapest == "fastapi-async", "but it cannot be named the one that does the job"

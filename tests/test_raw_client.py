@@ -198,3 +198,22 @@ def test_bytes_past_an_answer_end_the_connection(server, chunked):
     assert conn.exchange(request_bytes("x", "/", close=False))[2] == b"ok"
     assert conn.sock is None, "JUNK would have been read as the next answer"
     assert conn.exchange(request_bytes("x", "/", close=False))[2] == b"next"
+
+
+def test_a_204_has_no_body_and_keeps_its_connection(server):
+    """No Content-Length and no close: the answer still ends at its head (RFC 9112 6.3)."""
+    s = server([b"HTTP/1.1 204 No Content\r\n\r\n", answer(b"next")])
+    conn = KeepAlive(s.address, 5)
+    assert conn.exchange(request_bytes("x", "/", close=False))[:1] == (204,)
+    assert conn.exchange(request_bytes("x", "/", close=False))[2] == b"next", "same connection"
+    assert len(s.requests) == 2
+
+
+def test_a_users_request_carries_its_method_headers_and_body_and_never_a_cr_or_lf():
+    made = request_bytes("h:1", "/notes", close=False, method="POST",
+                         headers=(("Accept", "application/json"),), body=b"{}")  # fmt: skip
+    assert made == (b"POST /notes HTTP/1.1\r\nHost: h:1\r\nAccept: application/json\r\n"
+                    b"Content-Length: 2\r\n\r\n{}")  # fmt: skip
+    for bad in ({"path": "/x\r\nEvil: 1"}, {"headers": (("A", "b\r\nEvil: 1"),)}):
+        with pytest.raises(ValueError, match="CR or LF"):
+            request_bytes("h:1", **{"path": "/", **bad})

@@ -48,6 +48,11 @@ def refused(capsys, argv: list[str]) -> str:
         (["--app", NOTES, "--path", "/notes", "--header", "broken"], "--header must look like"),
         (["--app", NOTES, "--path", "/notes", "--body-file", "/no/such/file"], "--body-file"),
         (["--path", "/notes"], "are for --app"),
+        (["--app", NOTES, "--path", "/a b"], "printable ASCII without spaces"),
+        (["--app", NOTES, "--path", "/café"], "printable ASCII without spaces"),
+        (["--app", NOTES, "--path", "/n", "--header", "X Foo: 1"], "--header must look like"),
+        (["--app", NOTES, "--path", "/n", "--header", "Host: evil"], "echobench sets it itself"),
+        (["--app", NOTES, "--path", "/n", "--method", "HEAD"], "--method HEAD"),
     ],
 )
 def test_a_bad_app_or_request_is_one_line_and_exit_2_before_anything_starts(
@@ -78,6 +83,16 @@ def test_each_family_serves_one_kind_of_app_and_the_wrapper_takes_its_place():
                      "fastapi-blocking": None}  # fmt: skip
     argv = userapp.swap(get_config("flask-sync-2").argv("127.0.0.1", 8000), "wsgi")
     assert argv[-1] == "servers.user_app:wsgi"
+
+
+def test_run_json_keeps_no_header_value_and_no_body_of_the_users_request():
+    from echobench.point import Point
+
+    request = userapp.AppRequest(NOTES, "asgi", "/notes", "POST", (("Authorization", "t0k"),),
+                                 "c2VjcmV0", same_body=True)  # fmt: skip
+    point = Point(1, "steady", get_config("fastapi-async"), 4, 0.01, 1, app=request)
+    said = json.dumps(point.describe())
+    assert "t0k" not in said and "c2VjcmV0" not in said and "Authorization" in said
 
 
 def test_the_probe_reads_d_and_c_from_one_users_row():

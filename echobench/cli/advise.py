@@ -72,11 +72,15 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     except ValueError as exc:  # units.UnitError is one
         raise UsageError(str(exc)) from None
+    target = Path(args.verify).resolve() if args.verify else None
+    if target is not None and (target.is_dir() or not target.parent.is_dir()):
+        raise UsageError(f"--verify {args.verify}: not a file in an existing folder")
     source, summary = advise.memory_source()
     picks = advise.rank(workload, summary)
     near = advise.nearest_cell(workload)
     if args.json:
-        print(json.dumps(advise.as_json(workload, picks, source, near), indent=2, default=str))
+        answer = advise.as_json(workload, picks, source, near)
+        print(json.dumps(answer, indent=2, default=str, allow_nan=False))
     else:
         print(advise.text(workload, picks, source, near, advise.here_cores()))
     if args.verify:
@@ -84,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
             text = advise.verify_profile(workload, picks, advise.here_cores())
         except (ValueError, ConfigError) as exc:
             raise UsageError(f"--verify: {exc}") from None
-        results.atomic_write(Path(args.verify).resolve(), text)
+        try:
+            results.atomic_write(target, text)
+        except OSError as exc:
+            raise UsageError(f"--verify {args.verify}: {exc.strerror}") from None
         print(f"\nwrote {args.verify}: measure the advice with "
               f"`python -m echobench run --profile {args.verify}`", file=sys.stderr)  # fmt: skip
     return 0

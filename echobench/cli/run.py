@@ -8,6 +8,7 @@ after each) and `report` (the summary table, report.md and charts).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from echobench import terminal
 
     options = RunOptions.from_args(args)
+    stop_on_signals()  # before validate: it may start a server (--app), stopped on any signal
     profile = validate(args, options)
     if args.dry_run:
         terminal.print_plan(profile, terminal.console())
@@ -116,6 +118,10 @@ def validate(args: argparse.Namespace, options: RunOptions) -> profiles.Profile:
     return profile
 
 
+# Headers a request's framing depends on: echobench writes them, a user may not.
+FRAMING_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
+
+
 def app_request(args: argparse.Namespace):
     """The user's app and request (`--app`), checked in a child Python; None without."""
     from echobench import userapp
@@ -131,12 +137,22 @@ def app_request(args: argparse.Namespace):
     if not args.path or not args.path.startswith("/"):
         raise UsageError('--app needs --path, the request to send, starting with "/" '
                          '(for example --path "/notes?limit=10")')  # fmt: skip
+    if not all(33 <= ord(c) <= 126 for c in args.path):
+        raise UsageError(f"--path {args.path!r}: printable ASCII without spaces only "
+                         "(percent-encode the rest, as a URL does)")  # fmt: skip
     headers = []
     for text in args.header:
         name, sep, value = text.partition(":")
-        if not sep or not name.strip() or any(c in text for c in "\r\n"):
+        name, value = name.strip(), value.strip()
+        if (
+            not sep
+            or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name)
+            or not all(32 <= ord(c) <= 126 for c in value)
+        ):
             raise UsageError(f"--header must look like 'Name: value', got {text!r}")
-        headers.append((name.strip(), value.strip()))
+        if name.lower() in FRAMING_HEADERS:
+            raise UsageError(f"--header {name}: echobench sets it itself (framing and Host)")
+        headers.append((name, value))
     body = b""
     if args.body_file:
         try:
@@ -144,7 +160,9 @@ def app_request(args: argparse.Namespace):
         except OSError as exc:
             raise UsageError(f"--body-file {args.body_file}: {exc.strerror}") from None
     method = args.method.upper()
-    if not method.isalpha():
+    if method == "HEAD":
+        raise UsageError("--method HEAD: its answers have no body to judge; use GET")
+    if not method.isascii() or not method.isalpha():
         raise UsageError(
             f"--method must be an HTTP method such as GET or POST, got {args.method!r}"
         )

@@ -139,7 +139,7 @@ def decision_map(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     sweep = decision.cpu_points(summary)
     configs = sweep.groupby("config", sort=False).first()
     users = int(sweep["users"].median())
-    delays = [c.delay_s for c in cells]
+    delays = [max(c.delay_s, 1e-3) for c in cells]  # a log axis: D = 0 drawn at 1 ms
     d_grid = np.geomspace(min(delays) / 1.6, max(delays) * 1.6, 160)
     s_max = min(0.95, max(c.cpu_share for c in cells) * 1.25 + 0.05)
     s_grid = np.linspace(0.0, s_max, 200)
@@ -166,7 +166,7 @@ def decision_map(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     ]  # fmt: skip
     markers = style.line_styles(names)
     for cell in cells:
-        x, y = cell.cpu_share, cell.delay_s * 1000
+        x, y = cell.cpu_share, max(cell.delay_s, 1e-3) * 1000
         if cell.decided:
             win = cell.winners[0]
             agrees = cell.model_agrees
