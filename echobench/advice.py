@@ -37,13 +37,20 @@ def _fast_page(summary: pd.DataFrame) -> pd.Series:
     return mixed.groupby("config")["fast_p50_ms"].median()
 
 
-def significant(value: float, answers: float) -> str:
+# No figure here is stated to more digits than this, however many answers: a repeat
+# moves a rate by more than 0.1% on a shared machine, and a p99 by far more.
+MAX_DIGITS = 4
+P99_DIGITS = 3
+
+
+def significant(value: float, answers: float, most: int = MAX_DIGITS) -> str:
     """`value` to the digits its sample supports: one answer more or fewer moves a rate
-    by 1 / n, so n answers carry about log10(n) significant digits (at least 2)."""
+    by 1 / n, so n answers carry about log10(n) significant digits (at least 2, at most
+    `most`)."""
     if value is None or pd.isna(value):
         return ""
     answers = answers if answers == answers else 1.0  # NaN: as few as can be
-    digits = max(2, math.ceil(math.log10(max(answers, 1.0))))
+    digits = min(most, max(2, math.ceil(math.log10(max(answers, 1.0)))))
     if value == 0:
         return "0"
     magnitude = math.floor(math.log10(abs(value)))
@@ -139,7 +146,7 @@ def table(summary: pd.DataFrame) -> pd.DataFrame:
             where = f"D = {1000 * delay:g} ms" + (f", c = {work:g} ms" if work else "")
             row[f"req/s, {where}, C = {users}"] = _rate(at)
             row[f"p99 ms, {where}"] = (
-                significant(at["p99_ms"].median(), at["ok"].median()) or "not measured"
+                significant(at["p99_ms"].median(), at["ok"].median(), P99_DIGITS) or "not measured"
             )
         base, worker, request = _memory(summary, config)
         row["base MB"], row["MB per worker"] = base, worker
@@ -232,9 +239,22 @@ def _rows_at(summary: pd.DataFrame, key: tuple) -> pd.DataFrame:
     return rows.assign(work_ms=key[2])  # a run from before CPU work has it empty
 
 
+def _span(rate: stats.Interval) -> str:
+    """A rate and its interval at three significant digits (the sentences' resolution)."""
+    if not rate.known:
+        return f"{significant(rate.median, 100, 3)} (n = {rate.n})"
+    return "{} [{}, {}]".format(
+        *(significant(v, 1000, 3) for v in (rate.median, rate.low, rate.high))
+    )
+
+
 def _job(what: str, users: int, cell) -> str | None:
     if cell.rps is None:
-        return None
+        if not cell.excluded:
+            return None
+        return (f"{what} (D = {1000 * cell.delay_s:g} ms, c = {cell.work_ms:g} ms, {users} "
+                f"users): no config kept its p99 within {decision.P99_BOUND_FACTOR:g} x (D + c)"
+                f" = {cell.p99_bound_ms:g} ms, so none does the job by that bound.")  # fmt: skip
     where = (
         f"{what} (D = {1000 * cell.delay_s:g} ms"
         + (f", c = {cell.work_ms:g} ms" if cell.work_ms else "")
@@ -250,13 +270,13 @@ def _job(what: str, users: int, cell) -> str | None:
     top = next(r for c, r, _, _ in cell.ranked if c == cell.cheapest)
     text = (
         f"{where}: {cell.cheapest} does the job for the least memory ({cell.cheapest_pss_mb:.0f}"
-        f" MB at peak, {top.text('{:.3g}')} req/s)"
+        f" MB at peak, {_span(top)} req/s)"
     )
     tied = [f"{c} (+{m - cell.cheapest_pss_mb:.0f} MB)" for c, _, m, t in cell.ranked
             if t and c != cell.cheapest]  # fmt: skip
     if tied:
         text += "; as many answers within the intervals, for more memory: " + ", ".join(tied)
-    fewer = [f"{c} ({r.text('{:.3g}')})" for c, r, _, t in cell.ranked if not t]
+    fewer = [f"{c} ({_span(r)})" for c, r, _, t in cell.ranked if not t]
     if fewer:
         text += "; fewer answers: " + ", ".join(fewer)
     return text + "."

@@ -171,7 +171,7 @@ def test_the_first_lines_name_the_cheapest_config_that_does_the_job():
     assert first == (
         "Waiting only (D = 100 ms, 32 users): fastapi-async does the job for the least memory "
         "(41 MB at peak, 318 [316, 320] req/s); as many answers within the intervals, for "
-        "more memory: flask-gevent-1 (+5 MB); fewer answers: flask-sync-4 (40 [39, 40.5])."
+        "more memory: flask-gevent-1 (+5 MB); fewer answers: flask-sync-4 (40.0 [39.0, 40.5])."
     )
     once = frame.groupby("config").head(1)
     assert advice.sentences(once)[0] == (
@@ -188,3 +188,13 @@ def test_no_memory_sentence_without_a_cost_to_say():
     ])  # fmt: skip
     said = " ".join(advice.sentences(flat))
     assert "What a slot costs" not in said, "no worker fit, no per-request cost told from 0"
+
+
+def test_a_workload_where_no_config_keeps_its_p99_bound_says_so():
+    slow = pd.DataFrame(steady_rows("fastapi-async", 32, [316.0, 318.0, 320.0], 0.99)).assign(
+        p99_ms=5000.0
+    )
+    assert advice.sentences(slow)[0] == (
+        "Waiting only (D = 100 ms, c = 0 ms, 32 users): no config kept its p99 within 10 x "
+        "(D + c) = 1000 ms, so none does the job by that bound."
+    )
