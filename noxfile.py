@@ -75,6 +75,14 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def reference(session: nox.Session) -> None:
+    """Remake every committed reference run at this commit, then the README's summary
+    (about 1.5 h on 2 cores; `-- --dry-run` says what would run)."""
+    install(session)
+    session.run("python", "-m", "echobench.reference", *session.posargs)
+
+
+@nox.session(default=False)
 def client(session: nox.Session) -> None:
     """Benchmark the load generator: its CPU per request and its rate against wrk's."""
     install(session)
