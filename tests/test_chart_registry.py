@@ -86,3 +86,17 @@ def test_the_percentile_chart_draws_each_configs_nines_from_its_own_columns():
     assert "fastapi-async (C=8)" not in drawn
     assert "flask-sync-4 (C=32)" not in drawn, "one load only: the memory sweep's"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["50%", "90%", "99%", "99.9%"]
+
+
+def test_steady_charts_draw_waiting_points_when_a_run_also_computes():
+    """The standard profile measures C = 32 waiting and computing: the charts against C
+    draw the waiting ones (the CPU ones are the table's and the crossover's)."""
+    import pandas as pd
+
+    from echobench.plots.common import steady_points
+
+    rows = pd.DataFrame([{"scenario": "steady", "config": "fastapi-async", "users": u,
+                          "work_ms": w} for u in (8, 32) for w in (0.0, 25.0)])  # fmt: skip
+    assert set(steady_points(rows)["work_ms"]) == {0.0}
+    computing = rows[rows["work_ms"] > 0]
+    assert set(steady_points(computing)["work_ms"]) == {25.0}, "a run that only computes"

@@ -61,7 +61,12 @@ def empty_panel(ax, message: str):
 
 
 def steady_points(summary: pd.DataFrame, exclude_single: bool = True) -> pd.DataFrame:
+    """Steady rows to draw against C: the waiting-only ones when a run also computes at
+    some (those belong to the CPU charts and the answer table), else all of them."""
     data = STEADY.rows(summary)
+    work = data["work_ms"].fillna(0.0) if "work_ms" in data else pd.Series(0.0, data.index)
+    if (work > 0).any() and (work == 0).any():
+        data = data[work == 0]
     if exclude_single:  # configs measured at one load level only belong to the memory chart
         levels = data.groupby("config")["users"].nunique()
         data = data[data["config"].isin(levels[levels > 1].index)]
@@ -72,6 +77,8 @@ def median_by_point(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Repeats collapse to their median; a group is valid only if all its repeats are."""
     agg = {c: "median" for c in columns}
     agg.update(valid="all", capacity="first", delay_s="first")
+    if "work_ms" in data:
+        agg["work_ms"] = "max"
     return data.groupby(["config", "users"], as_index=False).agg(agg)
 
 

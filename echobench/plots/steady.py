@@ -61,7 +61,9 @@ def throughput_vs_users(summary: pd.DataFrame, colors=None, run=None, ax=None) -
         sorted(points["users"].unique()), [str(u) for u in sorted(points["users"].unique())]
     )
     delay = points["delay_s"].iloc[0]
-    ax.set_xlabel(f"concurrent users C (log scale; each request waits D = {delay:g} s)")
+    work = points["work_ms"].max() if "work_ms" in points else 0.0
+    burns = f", then computes c = {work:g} ms" if work and work == work else ""
+    ax.set_xlabel(f"concurrent users C (log scale; each request waits D = {delay:g} s{burns})")
     ax.set_ylabel("answered requests per second (log scale)")
     ax.grid(True, which="major", alpha=0.3)
     legend_outside(
@@ -69,7 +71,8 @@ def throughput_vs_users(summary: pd.DataFrame, colors=None, run=None, ax=None) -
         [
             (
                 Line2D([], [], color="grey", **IDEAL),
-                "dashed, in each config's colour:\nthe ideal min(C, K) / D",
+                "dashed, in each config's colour:\nthe ideal "
+                + ("min(min(C,K)/(D+c), min(P,M)/c)" if burns else "min(C, K) / D"),
             ),
             invalid_handle(),
         ],
@@ -114,7 +117,7 @@ def latency_vs_users(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         plain_log(ax.yaxis)
         users = sorted(points["users"].unique())
         ax.set_xticks(users, [str(u) for u in users])
-        ax.set_title(f"{name} latency (black line: D = {delay_ms / 1000:g} s)")
+        ax.set_title(f"{name} latency (grey line: D = {delay_ms / 1000:g} s)")
         ax.set_xlabel("concurrent users C (log scale)")
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("latency (s, log scale)")
@@ -123,7 +126,7 @@ def latency_vs_users(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         [
             (
                 Line2D([], [], color="grey", **IDEAL),
-                "dashed, in each config's colour:\nthe ideal D x max(1, C/K)",
+                "dashed, in each config's colour:\nthe ideal latency C / X, at least D + c",
             ),
             invalid_handle(),
         ],
