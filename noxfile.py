@@ -75,6 +75,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def advise(session: nox.Session) -> None:
+    """Rank server configs for your workload: `nox -s advise -- --wait 80ms --users 300`."""
+    install(session)
+    session.run("python", "-m", "echobench", "advise", *(session.posargs or ["--help"]))
+
+
+@nox.session(default=False)
 def reference(session: nox.Session) -> None:
     """Remake every committed reference run at this commit, then the README's summary
     (about 1.5 h on 2 cores; `-- --dry-run` says what would run)."""

@@ -39,13 +39,6 @@ def sync_workers(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def idle_pss_per_worker_mb(per_n: pd.DataFrame) -> float | None:
-    """The slope of idle PSS against sync workers (least squares), None below two counts."""
-    if len(per_n) < 2:
-        return None
-    return float(np.polyfit(per_n["workers"].to_numpy(float), per_n["idle"].to_numpy(float), 1)[0])
-
-
 def single_process_event_loops(summary: pd.DataFrame) -> list[str]:
     """Configs that hold every request in one process's event loop (async, gevent x 1)."""
     data = loaded(summary)
@@ -60,18 +53,6 @@ def with_in_flight(data: pd.DataFrame) -> pd.DataFrame:
             model.in_flight(u, k) for u, k in zip(data["users"], data["capacity"], strict=True)
         ]
     )
-
-
-def fullest_points(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per config, its loaded point holding the most requests at once (the first such
-    point, in run order, on a tie), with `per_request`: peak PSS / requests in flight.
-    The memory chart, the memory findings and the decision summary all quote these."""
-    data = loaded(summary)
-    if data.empty:
-        return data.assign(in_flight=pd.Series(dtype=float), per_request=pd.Series(dtype=float))
-    data = with_in_flight(data)
-    fullest = data.loc[data.groupby("config", sort=False)["in_flight"].idxmax()]
-    return fullest.assign(per_request=fullest["server_pss_peak_mb"] / fullest["in_flight"])
 
 
 def sleeping(summary: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from echobench import decision, model, style
+from echobench import decision, model, stats, style
 from echobench.plots.common import IDEAL, INVALID, empty_panel, invalid_handle, plain_log
 from echobench.plots.registry import chart
 from echobench.style import REFERENCE, config_colors, ordered_configs
@@ -198,8 +198,7 @@ def decision_map(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         handles.append((Line2D([], [], linestyle="none", marker="o", markersize=10,
                                markeredgewidth=2, markeredgecolor="#555555",
                                markerfacecolor="none"),
-                        "measured tie (intervals overlap"
-                        + (f"; {few} cells under 3 repeats)" if few else ")")))  # fmt: skip
+                        _tie_label(few, sum(1 for c in cells if not c.decided))))  # fmt: skip
     ax.set_yscale("log")
     plain_log(ax.yaxis)
     ax.set_ylim(d_grid[0] * 1000, d_grid[-1] * 1000)
@@ -212,6 +211,15 @@ def decision_map(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     fig.legend([h for h, _ in handles], [t for _, t in handles], loc="outside lower center",
                ncols=2, fontsize=10, frameon=False)  # fmt: skip
     return fig
+
+
+def _tie_label(few: int, ties: int) -> str:
+    """What a grey ring means in this run: overlapping intervals, or no interval at all."""
+    if few == ties:
+        return f"measured tie: under {stats.MIN_REPEATS} repeats, no interval, no winner"
+    if few:
+        return f"measured tie: intervals overlap ({few} cells under {stats.MIN_REPEATS} repeats)"
+    return "measured tie: the intervals overlap"
 
 
 def _ideal(config_row, users: int, delay_s: float, work_s: float) -> float:
@@ -267,5 +275,12 @@ def worker_spread(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     ax.set_ylim(0, 1.08)
     ax.set_ylabel("share of the point's ok answers")
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    shapes = [  # the legend in grey: each config's points wear its own colour
+        (Line2D([], [], linestyle="none", marker="o", color="grey"), "busiest worker"),
+        (Line2D([], [], linestyle="none", marker="o", markerfacecolor="none",
+                markeredgecolor="grey"), "idlest worker"),
+        (Line2D([], [], color=REFERENCE, **IDEAL), "even share 1 / N"),
+    ]  # fmt: skip
+    ax.legend([h for h, _ in shapes], [t for _, t in shapes], loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)  # fmt: skip
     return fig

@@ -87,14 +87,16 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
         )
         if not row.valid:
             ax.scatter([xi], [row.fast_p99_ms], **INVALID)
-    ax.set_ylim(0.5, top * 4)
+    ax.set_ylim(max(0.1, data["fast_p50_ms"].min() / 3), top * 4)
+    ax.set_xlim(-0.6, len(data) - 0.4)  # room for the outer configs' labels
     delay_ms = data["delay_s"].iloc[0] * 1000
-    ax.axhline(delay_ms, color="grey", linewidth=0.8)
+    ax.axhline(delay_ms, color=REFERENCE, linewidth=0.8)
     ax.annotate(
         f"slow request's D = {delay_ms / 1000:g} s",
-        (0.01, delay_ms),
+        (0.995, delay_ms),
         xycoords=("axes fraction", "data"),
-        va="bottom",
+        ha="right",
+        va="top",
         fontsize=8,
     )
     users = ", ".join(str(u) for u in sorted(data["users"].unique()))

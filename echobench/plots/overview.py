@@ -36,7 +36,7 @@ def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     elsewhere = sorted(set(judged_elsewhere["scenario"]))
     title = "Efficiency: measured / ideal rate per point (1.00 = the model's ideal)"
     if elsewhere:  # only a run that has such points says where they are judged
-        title += f"\n{', '.join(elsewhere)} points: judged by their own charts"
+        title += f"\n{', '.join(elsewhere)} points are not judged by this ratio: see their sections"
     ax.set_title(title, wrap=True)
     if data.empty:
         empty_panel(ax, "no point has an efficiency")
