@@ -12,6 +12,7 @@ import pandas as pd
 
 from echobench import costs, decision, model, stats
 from echobench.configs import FAMILIES, ConfigError, get_config
+from echobench.scenarios import faulting
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.mixed import MIXED
 from echobench.scenarios.steady import STEADY
@@ -128,11 +129,13 @@ def _memory(summary: pd.DataFrame, config: str) -> tuple[str, str, str]:
     return base_text, worker_text, request_text
 
 
-def table(summary: pd.DataFrame) -> pd.DataFrame:
+def table(summary: pd.DataFrame, faults: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per config the run measured, the same columns each: K,
     P, throughput waiting only and with CPU (where the run has such a point), p99, and
     the fitted memory costs (costs.py). A cell a config lacks says "not measured"."""
     points = table_points(summary)
+    faults = summary if faults is None else faults
+    faulted = fault_scenarios(faults)
     rows = []
     for config in ordered_configs(summary["config"]):
         try:
@@ -151,9 +154,27 @@ def table(summary: pd.DataFrame) -> pd.DataFrame:
         base, worker, request = _memory(summary, config)
         row["base MB"], row["MB per worker"] = base, worker
         row["MB per request in flight"] = request
+        if faulted:
+            row["survives (faults)"] = survived(faults, config, faulted) or "not measured"
         row["pitfall"] = FAMILIES[cfg.family].pitfall
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def fault_scenarios(summary: pd.DataFrame) -> list:
+    """The scenarios of this run that make something go wrong (their `survives` says)."""
+    return [s for s in faulting() if not s.rows(summary).empty]
+
+
+def survived(summary: pd.DataFrame, config: str, scenarios: list) -> str:
+    """What one config stood in the run's fault scenarios, in their words."""
+    said = []
+    for scenario in scenarios:
+        rows = scenario.rows(summary)
+        rows = rows[(rows["config"] == config) & rows["valid"].astype(bool)]
+        if len(rows):
+            said.append(scenario.survives(rows))
+    return "; ".join(s for s in said if s)
 
 
 def sentences(
@@ -336,11 +357,16 @@ def _pool_sentence(db: pd.DataFrame) -> str | None:
 
 
 def markdown(
-    summary: pd.DataFrame, sweep: pd.DataFrame | None = None, db: pd.DataFrame | None = None
+    summary: pd.DataFrame,
+    sweep: pd.DataFrame | None = None,
+    db: pd.DataFrame | None = None,
+    faults: pd.DataFrame | None = None,
 ) -> str:
-    """The summary as markdown: the sentences, then the table."""
-    rows = table(summary)
-    lines = [f"- {s}" for s in sentences(summary, sweep, db)]
+    """The summary as markdown: the sentences, then the table (its survives column from
+    `faults`, a run of the fault scenarios, else from `summary` itself)."""
+    rows = table(summary, faults)
+    said = sentences(summary, sweep, db) + fault_sentences(summary if faults is None else faults)
+    lines = [f"- {s}" for s in said]
     if not rows.empty:
         lines += ["", markdown_table(rows)]
     return "\n".join(lines)
@@ -352,3 +378,16 @@ def markdown_table(frame: pd.DataFrame) -> str:
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
     body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([head, rule, *body])
+
+
+def fault_sentences(faults: pd.DataFrame) -> list[str]:
+    """One line per fault scenario the run has: what each of its configs stood."""
+    said = []
+    for scenario in fault_scenarios(faults):
+        rows = scenario.rows(faults)
+        rows = rows[rows["valid"].astype(bool)]
+        parts = [f"{config}: {scenario.survives(rows[rows['config'] == config])}"
+                 for config in ordered_configs(rows["config"])]  # fmt: skip
+        if parts:
+            said.append(f"{scenario.title.split(':')[0]}: " + "; ".join(parts) + ".")
+    return said

@@ -76,3 +76,16 @@ def measure(raw: Path) -> dict:
         "method": "one locust process on its own core, a steady point against a trivial "
         "answerer on another; its CPU clock from release to end over the requests it sent",
     }
+
+
+def measure_or_say(raw: Path, console) -> dict:
+    """`measure`, before a run's first point; a failure is said and kept, and the run
+    goes on without it."""
+    try:
+        cost = measure(raw)
+    except (RuntimeError, OSError, ValueError, Warning) as exc:  # Warning: a torn record
+        console.print(f"[yellow]the client's own cost was not measured: {exc}")
+        return {"error": str(exc)}
+    console.print(f"the client alone: {cost['us_per_request']:.0f} us of CPU per request "
+                  f"at {cost['rps']:.0f} req/s")  # fmt: skip
+    return cost

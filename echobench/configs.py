@@ -17,9 +17,9 @@ import importlib.util
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from echobench import commands
+from echobench import commands, proxy
 from echobench.commands import (
     ASGI_WORKER_CONNECTIONS,
     ASYNC_APP,
@@ -56,10 +56,25 @@ class ServerConfig:
     description: str
     _argv: Callable[[str], list[str]] = field(compare=False)  # built from the fields above
     modules: tuple[str, ...] = ()  # the packages its command imports
+    # `+nginx`: Debian's nginx in front (echobench/proxy.py), buffering as it does by default
+    proxy: str = ""
+    # `+limitN`: admit at most N at once: nginx's limit_conn when proxied, else the
+    # server's own knob (its family's `limit`); None: no limit beyond the server's defaults
+    limit: int | None = None
 
     def argv(self, host: str, port: int) -> list[str]:
         """The server command; an argument list, never a shell string."""
         return self._argv(commands.bind_address(host, port))
+
+    @property
+    def base_id(self) -> str:
+        """The id without its `+nginx` and `+limitN` parts: the bare server."""
+        return self.id.partition("+")[0]
+
+    @property
+    def variant(self) -> str:
+        """What its id adds to the bare server (`+nginx+limit4`), or ""."""
+        return self.id[len(self.base_id) :]
 
     @property
     def default_pool(self) -> int:
@@ -93,6 +108,17 @@ def constant(k: int) -> Formula:
     return Formula(str(k), lambda n, t: k)
 
 
+@dataclass(frozen=True)
+class Limit:
+    """A family's own admission limit (`+limitN`): the flags that set it to N per process,
+    what a request past it meets, and whether it caps the requests held (K) or only the
+    queue in front of the workers."""
+
+    flags: Callable[[int], list[str]]
+    beyond: str
+    caps_slots: bool
+
+
 @dataclass(frozen=True, kw_only=True)
 class Family:
     """One kind of server config. `pattern` names its parameters `workers` and
@@ -112,6 +138,7 @@ class Family:
     pitfall: str = ""  # what to know before choosing it (the decision summary says it)
     workers: int = 1
     threads: int | None = None
+    limit: Limit | None = None  # its own admission limit, when it has one
 
     @property
     def pool(self) -> str:
@@ -140,6 +167,23 @@ def _count(text: str, what: str, limit: int) -> int:
 
 
 N, T = r"(?P<workers>\d+)", r"(?P<threads>\d+)"
+MAX_LIMIT = 10_000
+UVICORN_LIMIT = Limit(
+    lambda n: ["--limit-concurrency", str(n)],
+    "a 503 at once (uvicorn --limit-concurrency, per process)",
+    caps_slots=True,
+)
+BACKLOG_LIMIT = Limit(lambda n: ["--backlog", str(n)],
+                      "a full listen queue: the kernel drops the connection's handshake, "
+                      "and the client retries it a second later (gunicorn --backlog)",
+                      caps_slots=False)  # fmt: skip
+CONNECTIONS_LIMIT = Limit(lambda n: ["--worker-connections", str(n)],
+                          "no accept until a connection frees (gunicorn --worker-connections, "
+                          "per worker)", caps_slots=True)  # fmt: skip
+BACKPRESSURE_LIMIT = Limit(lambda n: ["--backpressure", str(n)],
+                           "no accept until a connection closes (granian --backpressure, "
+                           "per worker: it counts connections, kept-alive ones too)",
+                           caps_slots=True)  # fmt: skip
 PROCESS = "a kept-alive connection stays with one process: the spread can be uneven"
 HALF_CLOSE = "a client that half-closes after sending gets no answer"
 
@@ -151,6 +195,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         description="FastAPI async def + await asyncio.sleep, one uvicorn worker (K unbounded)",
         command=lambda n, t: commands.uvicorn("async_app"), modules=("uvicorn",),
         pitfall="one request's CPU stalls all the others; a blocking call stalls the loop",
+        limit=UVICORN_LIMIT,
     ),
     Family(
         name="fastapi-async-N", pattern=f"fastapi-async-{N}", model="async", server="uvicorn",
@@ -160,6 +205,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         # process count is the only difference (gunicorn managing uvicorn is its own family)
         command=lambda n, t: commands.uvicorn("async_app", n), modules=("uvicorn",),
         pitfall=PROCESS,
+        limit=UVICORN_LIMIT,
     ),
     Family(
         name="fastapi-granian-N", pattern=f"fastapi-granian-{N}", model="async",
@@ -170,6 +216,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         command=lambda n, t: commands.granian("asgi", ASYNC_APP, n, "--loop", "uvloop",
                                               "--backpressure", str(ASGI_WORKER_CONNECTIONS)),
         modules=("granian",), pitfall=HALF_CLOSE,
+        limit=BACKPRESSURE_LIMIT,
     ),
     Family(
         name="fastapi-gunicorn-uvicorn-N", pattern=f"fastapi-gunicorn-uvicorn-{N}",
@@ -190,6 +237,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
                                                str(ASGI_WORKER_CONNECTIONS), app=ASYNC_APP),
         modules=("gunicorn",),
         pitfall="new in gunicorn 27; an absolute-URI request reaches the app as its path",
+        limit=CONNECTIONS_LIMIT,
     ),
     Family(
         name="fastapi-hypercorn", pattern="fastapi-hypercorn", model="async",
@@ -208,6 +256,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
                                                str(GEVENT_WORKER_CONNECTIONS)),
         modules=("gunicorn", "gevent"),
         pitfall="CPU, or a C call that does not yield, blocks the whole worker",
+        limit=CONNECTIONS_LIMIT,
     ),
     Family(
         name="fastapi-threadpool", pattern="fastapi-threadpool", model="threadpool",
@@ -216,6 +265,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         description="FastAPI plain def + time.sleep in AnyIO's 40-thread pool (K = 40)",
         command=lambda n, t: commands.uvicorn("threadpool_app"), modules=("uvicorn",),
         pitfall="the 41st request waits for a thread; all 40 share one GIL",
+        limit=UVICORN_LIMIT,
     ),
     Family(
         name="flask-gthread-NxT", pattern=f"flask-gthread-{N}x{T}", model="threads",
@@ -226,6 +276,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         command=lambda n, t: commands.gunicorn("gthread", n, "--threads", str(t)),
         modules=("gunicorn",),
         pitfall="workers accept while all their threads are busy: uneven spread",
+        limit=BACKLOG_LIMIT,
     ),
     Family(
         name="flask-gthread-NxT-reuseport", pattern=f"flask-gthread-{N}x{T}-reuseport",
@@ -238,6 +289,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         command=lambda n, t: commands.gunicorn("gthread", n, "--threads", str(t),
                                                "--reuse-port"),
         modules=("gunicorn",), pitfall="the kernel spreads connections by hash: even on average",
+        limit=BACKLOG_LIMIT,
     ),
     Family(
         name="flask-granian-NxT", pattern=f"flask-granian-{N}x{T}", model="threads",
@@ -248,6 +300,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         command=lambda n, t: commands.granian("wsgi", FLASK_APP, n, "--blocking-threads",
                                               str(t)),
         modules=("granian",), pitfall=HALF_CLOSE,
+        limit=BACKPRESSURE_LIMIT,
     ),
     Family(
         name="flask-waitress-T", pattern=f"flask-waitress-{T}", model="threads",
@@ -262,6 +315,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         description="Flask, blocking time.sleep, N gunicorn sync worker processes (K = N)",
         command=lambda n, t: commands.gunicorn("sync", n), modules=("gunicorn",),
         pitfall="one request per process: a slow client holds a whole worker",
+        limit=BACKLOG_LIMIT,
     ),
     Family(
         name="fastapi-blocking", pattern="fastapi-blocking", model="blocking",
@@ -270,12 +324,15 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         "(K = 1)",
         command=lambda n, t: commands.uvicorn("blocking_app"), modules=("uvicorn",),
         pitfall="the bug, not a choice: it serializes every request",
+        limit=UVICORN_LIMIT,
     ),
 ]}  # fmt: skip
 
 
 def require_installed(config: ServerConfig) -> None:
     """ConfigError naming the packages a config's server needs and this Python lacks."""
+    if config.proxy and proxy.installed() is None:
+        raise ConfigError(f"{config.id} {proxy.MISSING}")
     missing = [m for m in config.modules if importlib.util.find_spec(m) is None]
     if missing:
         raise ConfigError(
@@ -284,8 +341,48 @@ def require_installed(config: ServerConfig) -> None:
         )
 
 
+VARIANT = re.compile(r"(?P<base>[^+]+)(?P<nginx>\+nginx)?(?:\+limit(?P<limit>\d+))?")
+
+
 def get_config(config_id: str) -> ServerConfig:
-    """The config an id names, or ConfigError with a one-line reason."""
+    """The config an id names, or ConfigError with a one-line reason. An id may end in
+    `+nginx` (nginx in front) and then `+limitN` (admit at most N at once)."""
+    parts = VARIANT.fullmatch(config_id)
+    if parts is None:
+        raise ConfigError(f"{config_id!r}: after a config id come only +nginx, then +limitN")
+    config = _bare(parts["base"])
+    if parts["nginx"] is None and parts["limit"] is None:
+        return config
+    proxy = "nginx" if parts["nginx"] else ""
+    family = FAMILIES[config.family]
+    limit = None
+    if parts["limit"] is not None:
+        try:
+            limit = _count(parts["limit"], "limit", MAX_LIMIT)
+        except ConfigError as exc:
+            raise ConfigError(f"{config_id}: {exc}") from None
+        if not proxy and family.limit is None:
+            raise ConfigError(f"{config_id}: {family.name} has no limit of its own; put nginx "
+                              f"in front ({config.id}+nginx+limit{limit})")  # fmt: skip
+    slots = config.capacity
+    if limit is not None and (proxy or family.limit.caps_slots):
+        slots = min(slots, limit if proxy else limit * config.workers)
+    argv = config._argv
+    if limit is not None and not proxy:  # the server's own flags, before its app argument
+        flags = family.limit.flags(limit)
+        argv = _with_flags(config._argv, flags)
+    return replace(config, id=config_id, capacity=slots, _argv=argv, proxy=proxy, limit=limit)
+
+
+def _with_flags(argv: Callable[[str], list[str]], flags: list[str]) -> Callable[[str], list[str]]:
+    def built(bind: str) -> list[str]:
+        base = argv(bind)
+        return [*base[:-1], *flags, base[-1]]
+
+    return built
+
+
+def _bare(config_id: str) -> ServerConfig:
     for family in FAMILIES.values():
         match = re.fullmatch(family.pattern, config_id)
         if match:

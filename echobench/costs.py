@@ -65,8 +65,11 @@ def fit(x, y) -> Fit | None:
 
 def _with_family(data: pd.DataFrame) -> pd.DataFrame:
     def family(config: str) -> str | None:
+        """The config's family; None for one this version does not know, or a `+nginx` /
+        `+limitN` variant (its memory is another program's too: not the family's cost)."""
         try:
-            return get_config(config).family
+            found = get_config(config)
+            return None if found.variant else found.family
         except ConfigError:
             return None  # a config this version does not know
 

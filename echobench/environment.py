@@ -12,6 +12,8 @@ from pathlib import Path
 
 import psutil
 
+from echobench import proxy
+
 PACKAGES = [
     "echobench",
     "flask",
@@ -78,6 +80,7 @@ def versions() -> dict[str, str | None]:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = None
+    found["nginx"] = proxy.version()  # a system program, for `+nginx` configs
     return found
 
 

@@ -46,9 +46,10 @@ FIGURES: list[Figure] = [
     ),
     *group(
         ("config", "model", "server"),
-        "config id (`flask-sync-8`), its concurrency model (`sync`, `threads`, `gevent`, `async`, "
-        "`threadpool`, `blocking`), the server program (`gunicorn`, `uvicorn`, `granian`, "
-        "`hypercorn`, `waitress`)",
+        "config id (`flask-sync-8`; `+nginx` with nginx in front, `+limitN` admitting at most N "
+        "at once: `flask-sync-4+nginx+limit4`), its concurrency model (`sync`, `threads`, "
+        "`gevent`, `async`, `threadpool`, `blocking`), the server program (`gunicorn`, "
+        "`uvicorn`, `granian`, `hypercorn`, `waitress`)",
     ),
     *group(
         ("workers", "threads"),
@@ -66,12 +67,12 @@ FIGURES: list[Figure] = [
     ),
     Figure(
         "scenario",
-        "`burst`, `steady`, `mixed`, `open` or `calibrate`",
+        "`burst`, `steady`, `mixed`, `open`, `overload`, `slow`, `crash` or `calibrate`",
     ),
     Figure(
         "users",
-        "burst: n simultaneous requests; steady/mixed/calibrate: C closed-loop users; open: the "
-        "pool of senders",
+        "burst: n simultaneous requests; steady/mixed/crash/calibrate: C closed-loop users; open, "
+        "overload and slow: the pool of senders",
     ),
     Figure(
         "delay_s",
@@ -102,8 +103,9 @@ FIGURES: list[Figure] = [
     ),
     Figure(
         "offered_rps",
-        "open only: λ, the scheduled arrival rate",
-        scenarios=("open",),
+        "open-loop scenarios: λ, the scheduled arrival rate (overload: a multiple of the bare "
+        "config's capacity)",
+        scenarios=("open", "overload", "slow"),
         heading="offered rps",
         digits=1,
     ),
@@ -216,7 +218,76 @@ FIGURES: list[Figure] = [
         "overloaded). Added to the committed `reference-open` summary from its raw records",
         heading="in 2(D+c)",
         digits=2,
-        scenarios=("open",),
+        scenarios=("open", "overload", "slow"),
+        aggregated=True,
+        says="{:.2f} answered in time",
+    ),
+    *group(
+        ("goodput_rps", "refused_share", "refused_p50_ms", "latency_growth_ms_per_s"),
+        "open-loop scenarios (open, overload, slow): the window's arrivals answered within 2 x (D "
+        "+ c) per second of the window; the share refused (a 503, or a connection reset or "
+        "refused) and the median time, from the intended send, that a refusal took; the "
+        "least-squares slope of the ok answers' latency against their intended send time, in ms "
+        "per s (about 0 for a steady queue; a queue that grows without bound shows as a rise)",
+        scenarios=("open", "overload", "slow"),
+        each={
+            "goodput_rps": {
+                "heading": "goodput rps",
+                "digits": 1,
+                "aggregated": True,
+                "says": "goodput {:.1f} req/s",
+            },
+            "refused_share": {"heading": "refused", "digits": 2},
+            "refused_p50_ms": {"heading": "refused p50 ms", "digits": 1},
+            "latency_growth_ms_per_s": {"heading": "latency growth ms/s", "digits": 0},
+        },
+    ),
+    Figure(
+        "ideal_growth_ms_per_s",
+        "overload only: the model's growth of that latency, 1000 x (λ - μ) / μ ms per s with μ "
+        "the capacity, when every arrival is admitted; 0 when the config's `+limitN` refuses the "
+        "excess",
+        scenarios=("overload",),
+    ),
+    *group(
+        ("slow_kind", "slow_clients"),
+        "slow only: the kind of the slow clients (`headers`: a byte of headers a second; "
+        "`body`: a POST body a byte a second; `read`: a 1 MiB answer read 1 KiB a second; "
+        "`idle`: one request on a kept-alive connection, then nothing; empty with none) and S, "
+        "how many were held through the point",
+        scenarios=("slow",),
+        each={"slow_clients": {"heading": "S"}},
+    ),
+    *group(
+        ("slow_open", "slow_refused", "slow_closed", "slow_closed_after_s", "server_connections"),
+        "slow only: the most slow connections open at once; those the server refused; those it "
+        "closed before the point ended, and the median seconds they lasted; the most ESTABLISHED "
+        "sockets on the port the clients connect to (the server's, or nginx's in front), sampled "
+        "every 0.5 s by the slow clients' driver",
+        scenarios=("slow",),
+        each={
+            "slow_open": {"heading": "slow open"},
+            "server_connections": {"heading": "server sockets"},
+        },
+    ),
+    Figure(
+        "held_ideal_rps",
+        "slow only: the model's rate for the fast stream if every slow client held a slot: "
+        "min(λ, (K - S) / (D + c)), 0 when S >= K (an event loop: λ)",
+        scenarios=("slow",),
+    ),
+    *group(
+        ("lost_requests", "failed_after_kill", "recovery_s", "respawn_s", "killed_whole_server"),
+        "crash only: requests in flight at the kill that failed, timed out or never ended; "
+        "requests sent after it, in the window, that did; seconds from the kill until a 0.5 s bin"
+        " of answers reached 0.9 of the median bin before it (empty: not within the window); "
+        "seconds until the server's process tree had its worker count again (empty: it did not "
+        "within 5 s); true when the killed process was the whole server (one uvicorn process)",
+        scenarios=("crash",),
+        each={
+            "lost_requests": {"heading": "lost", "aggregated": True, "says": "{:.0f} lost"},
+            "recovery_s": {"heading": "recovery s", "digits": 2},
+        },
     ),
     *group(
         ("fast_requests", "fast_ok", "fast_p50_ms", "fast_p99_ms", "fast_max_ms"),

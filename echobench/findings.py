@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from echobench import costs, decision, derived, model, stats
-from echobench.scenarios import SCENARIOS
+from echobench.scenarios import SCENARIOS, faulting
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.calibrate import CALIBRATE
 from echobench.scenarios.steady import STEADY
@@ -279,4 +279,41 @@ def _cpu_cost(steady: pd.DataFrame) -> list[str]:
             + (f", and {postgres:.3f} ms in PostgreSQL" if pd.notna(postgres) else "")
             + "."
         )
+    return lines
+
+
+def faults(summary: pd.DataFrame) -> list[str]:
+    """When things go wrong: what nginx's extra hop costs on the happy path, then the
+    slow clients, overload and crash scenarios' own sentences."""
+    said = proxy_cost(summary)
+    for scenario in faulting():
+        said += scenario.findings(summary)
+    return said
+
+
+def proxy_cost(summary: pd.DataFrame) -> list[str]:
+    """Per config measured steady both bare and with `+nginx` at the same C and D: the rate
+    and the median latency each way, and whether the rates' intervals part."""
+    steady = STEADY.rows(summary)
+    steady = steady[steady["valid"].astype(bool)]
+    lines = []
+    for config in ordered_configs(steady["config"]):
+        if "+" in config or f"{config}+nginx" not in set(steady["config"]):
+            continue
+        bare = steady[steady["config"] == config]
+        behind = steady[steady["config"] == f"{config}+nginx"]
+        for (users, delay), rows in bare.groupby(["users", "delay_s"]):
+            twin = behind[(behind["users"] == users) & (behind["delay_s"] == delay)]
+            if twin.empty:
+                continue
+            a, b = stats.median_interval(rows["rps"]), stats.median_interval(twin["rps"])
+            verdict = ("nginx's hop costs rate" if a.clears(b) else "nginx's hop adds rate"
+                       if b.clears(a) else "a tie: the intervals overlap")  # fmt: skip
+            if not (a.known and b.known):
+                verdict = "too few repeats to compare"
+            lines.append(
+                f"nginx in front of {config} (C = {users}, D = {1000 * delay:g} ms): "
+                f"{a.text()} req/s bare, {b.text()} behind nginx ({verdict}); median latency "
+                f"{rows['p50_ms'].median():.1f} ms bare, {twin['p50_ms'].median():.1f} ms behind."
+            )
     return lines

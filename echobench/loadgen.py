@@ -106,6 +106,11 @@ def distribution_argv(loadgen: LoadSetup) -> list[str]:
     return []
 
 
+# Where locust leaves its release time (wall clock), for what runs beside the load (a
+# fault's companion: echobench/faults.py) to time itself by.
+RELEASE_FILE = "released"
+
+
 def spawn_timeout_s(point: Point) -> float:
     """How long a locust process may take to spawn its users."""
     return 30.0 + point.users / 200
@@ -116,6 +121,7 @@ def locust_point(point: Point, raw: Path) -> dict:
     scenario_def = point.scenario_def
     return {
         "records": str(raw / "requests.csv"),
+        "release_file": str(raw / RELEASE_FILE),
         "release": scenario_def.release,
         "fresh_connections": scenario_def.fresh_connections,
         "delay_s": point.delay_s,

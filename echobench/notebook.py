@@ -10,6 +10,7 @@ import pandas as pd
 
 from echobench import results
 from echobench.decision import cpu_points
+from echobench.scenarios import faulting
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.open import OPEN
 
@@ -18,6 +19,7 @@ COMPANIONS = {
     "scale": results.RESULTS_ROOT / "reference-scale",
     "crossover": results.RESULTS_ROOT / "reference-crossover",
     "db": results.RESULTS_ROOT / "reference-db",
+    "faults": results.RESULTS_ROOT / "reference-faults",
 }
 
 
@@ -25,6 +27,8 @@ def _has_points_for(summary: pd.DataFrame, section: str) -> bool:
     """Whether a run has what the `open`, `scale`, `crossover` or `db` sections show."""
     if section == "db":
         return bool((summary["io"] == "db").any())
+    if section == "faults":  # any scenario that makes something go wrong
+        return any(not s.rows(summary).empty for s in faulting())
     if section == OPEN.name:
         return not OPEN.rows(summary).empty
     if section == "scale":

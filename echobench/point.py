@@ -42,6 +42,9 @@ class Point:
     db_connections: int = 0  # io = db: the connections the database accepts
     # `run --app`: the user's app answers instead of the echo app (D and c: the probe's)
     app: AppRequest | None = None
+    # the slow scenario: S slow clients of one kind beside the fast stream (slowclients.py)
+    slow_kind: str = ""
+    slow_clients: int = 0
 
     @property
     def slots(self) -> float:

@@ -11,6 +11,7 @@ import contextlib
 import os
 import resource
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -53,6 +54,14 @@ def spawn(
             start_new_session=True,
             **(as_user or {}),
         )
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Something accepts connections on host:port (a server, or nginx, is listening)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
 
 
 def tree(pid: int) -> list[psutil.Process]:

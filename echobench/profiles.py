@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import random
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from echobench import model, slowclients
 from echobench.configs import MAX_POOL, ConfigError, ServerConfig, get_config
 from echobench.database import DEFAULT_MAX_CONNECTIONS
 from echobench.point import Point
@@ -39,6 +41,9 @@ GROUP_KEYS = {
     "io",
     "pool",
     "note",
+    "load_factors",
+    "slow_kinds",
+    "slow_clients",
 }
 
 
@@ -218,9 +223,49 @@ def _repeats(value) -> int:
     return value
 
 
-def _open_pool(rate: float, delay_s: float) -> int:
-    """Senders for an open-loop point: three times the requests in flight at the ideal."""
-    return min(MAX_USERS, math.ceil(3 * rate * delay_s) + 10)
+def _slow(group: dict, scenario_def) -> list[dict]:
+    """The slow scenario's S slow clients of each kind (`slow_kinds`, `slow_clients`); S = 0
+    is one point, with no kind. Other scenarios have none."""
+    if scenario_def.companion != "slow_clients":
+        if "slow_kinds" in group or "slow_clients" in group:
+            raise ProfileError("slow_kinds and slow_clients are for a slow group")
+        return [{}]
+    kinds, counts = group.get("slow_kinds"), group.get("slow_clients")
+    if not isinstance(kinds, list) or not kinds or any(k not in slowclients.KINDS for k in kinds):
+        raise ProfileError(f"a slow group needs slow_kinds, a list of {slowclients.KINDS}")
+    if (
+        not isinstance(counts, list)
+        or not counts
+        or any(
+            isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= slowclients.MAX_CLIENTS
+            for n in counts
+        )
+    ):
+        raise ProfileError(f"a slow group needs slow_clients, whole numbers from 0 to "
+                           f"{slowclients.MAX_CLIENTS}")  # fmt: skip
+    ways = [{"slow_kind": "", "slow_clients": 0}] if 0 in counts else []
+    return ways + [{"slow_kind": k, "slow_clients": n} for k in kinds for n in counts if n]
+
+
+def _rates(group: dict, config: ServerConfig, delay: float, work_ms: float) -> list[float]:
+    """An open group's arrival rates: `rates`, or `load_factors` times the bare config's
+    capacity at this D and c (so a `+limitN` variant is offered the same load)."""
+    if "load_factors" in group:
+        factors = group["load_factors"]
+        if not isinstance(factors, list) or not factors or "rates" in group:
+            raise ProfileError("load_factors is a list of multiples of capacity, without rates")
+        bare = get_config(config.base_id)
+        capacity = model.capacity_rps(bare.capacity, delay, work_ms / 1000.0, bare.parallel,
+                                      os.cpu_count() or 1)  # fmt: skip
+        if not math.isfinite(capacity):
+            raise ProfileError(f"load_factors need a finite capacity: {config.id} has none "
+                               "without CPU work (add work_ms)")  # fmt: skip
+        return [_number({"load_factor": f}, "load_factor", 0, 0.01, 100.0) * capacity
+                for f in factors]  # fmt: skip
+    rates = group.get("rates")
+    if not isinstance(rates, list) or not rates or "users" in group:
+        raise ProfileError("an open group needs a rates list (arrivals/s) and no users")
+    return [_number({"rate": rate}, "rate", 0, 0.01, 100_000.0) for rate in rates]
 
 
 def _works(group: dict) -> list[float]:
@@ -252,6 +297,13 @@ def _ios(group: dict) -> list[dict]:
     return ways
 
 
+def _rate_levels(group, scenario_def, config, delay, work, common) -> list[dict]:
+    """An open-loop group's levels for one config: each rate, with its pool of senders."""
+    return [{"rate": rate, "poisson": group.get("poisson", False),
+             "users": scenario_def.senders(rate, delay, common["window_s"], common["warmup_s"])}
+            for rate in _rates(group, config, delay, work)]  # fmt: skip
+
+
 def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Point]:
     """One group's points: config x load level x CPU work x way of waiting x repeat."""
     scenario = group["scenario"]
@@ -270,21 +322,11 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
         "fast_interval_s": _number(group, "fast_interval_s", 0.2, 0.01, 10.0),
     }
     if scenario_def.by_rate:
-        rates = group.get("rates")
-        if not isinstance(rates, list) or not rates or "users" in group:
-            raise ProfileError("an open group needs a rates list (arrivals/s) and no users")
-        for rate in rates:
-            _number({"rate": rate}, "rate", 0, 0.01, 100_000.0)
+        if "users" in group:
+            raise ProfileError(f"a {scenario} group takes rates or load_factors, not users")
         if not isinstance(group.get("poisson", False), bool):
             raise ProfileError("poisson must be true or false")
-        levels = [
-            {
-                "rate": float(r),
-                "poisson": group.get("poisson", False),
-                "users": _open_pool(float(r), delay),
-            }
-            for r in rates
-        ]
+        levels = None  # per config and CPU work, below
     else:
         users = group.get("users")
         if not isinstance(users, list) or not users or "rates" in group:
@@ -294,17 +336,18 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
     if scenario_def.calibrates and works != [0.0]:
         raise ProfileError("a calibrate group measures the bare server: drop work_ms")
     ways = _ios(group)
+    slow = _slow(group, scenario_def)
     points = []
     for config in configs:
-        for level in levels:
-            for work in works:
-                for way in ways:
+        for work in works:
+            for level in levels or _rate_levels(group, scenario_def, config, delay, work, common):
+                for way, slowly in ((w, s) for w in ways for s in slow):
                     if way["io"] == "db":
                         way = {**way, "pool": way["pool"] or config.default_pool,
                                "db_connections": DEFAULT_MAX_CONNECTIONS}  # fmt: skip
                     for rep in range(1, repeats + 1):
-                        fields = {**common, **level, **way, "config": config, "repeat": rep,
-                                  "work_ms": work}  # fmt: skip
+                        fields = {**common, **level, **way, **slowly, "config": config,
+                                  "repeat": rep, "work_ms": work}  # fmt: skip
                         if not scenario_def.by_rate:
                             fields["users"] = _users(level["users"], config)
                         points.append(Point(index=0, **fields))

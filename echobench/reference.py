@@ -47,6 +47,7 @@ REFERENCES = (
     Reference("reference-crossover", "crossover"),
     Reference("reference-servers", "servers", TWO),
     Reference("reference-db", "db", TWO),
+    Reference("reference-faults", "faults"),
 )
 
 
@@ -66,13 +67,20 @@ def trim(run_dir: Path) -> None:
 
 
 def decision_summary(root: Path = results.RESULTS_ROOT) -> str:
-    """The README's decision summary, from the standard, crossover and db references."""
+    """The README's decision summary, from the standard, crossover, db and faults
+    references (a reference not yet made is left out)."""
     from echobench import advice
 
     def load(name: str):
         return results.load_summary(root / name)
 
-    return advice.markdown(load("reference"), load("reference-crossover"), load("reference-db"))
+    faults = root / "reference-faults"
+    return advice.markdown(
+        load("reference"),
+        load("reference-crossover"),
+        load("reference-db"),
+        load("reference-faults") if (faults / "summary.csv").exists() else None,
+    )
 
 
 def write_readme(readme: Path = README, root: Path = results.RESULTS_ROOT) -> None:

@@ -219,6 +219,8 @@ def render(run_dir: Path, charts: list[str]) -> str:
                                "sleep_vs_db", charts)  # fmt: skip
     lines += _findings_section("CPU per request: when async stops winning",
                                findings.crossover(slept), "decision_map", charts)  # fmt: skip
+    lines += _findings_section("When things go wrong: slow clients, overload, a crashed worker",
+                               findings.faults(summary), "slow_clients", charts)  # fmt: skip
     noted = remarks(summary)
     if noted:
         lines += ["## Notes on valid points", "", *[f"- {n}" for n in noted], ""]

@@ -22,6 +22,7 @@ from echobench import (
     client_cost,
     database,
     environment,
+    faults,
     metrics,
     probe,
     results,
@@ -162,20 +163,28 @@ def measure_point(
     server = _server(point, raw, options, db if uses_db else None)
     sampler: Sampler | None = None
     load: LocustProcess | None = None
+    companion = None  # slow clients or a worker's kill, beside the load (faults.py)
     try:
         server.start()
         server.verify()
-        sampler = Sampler(server.pid, db if uses_db else None).start()
+        sampler = Sampler(server.pid, db if uses_db else None, server.beside).start()
         time.sleep(IDLE_SAMPLE_S)
         sampler.phase = "load"
+        companion = faults.for_point(point, server, raw)
+        if companion is not None:
+            companion.start()
         load = LocustProcess(point, server.url, raw, loadgen)
         sampler.loadgen_pid = load.start()
         problems += _load_problems(load.wait(), loadgen) + worker_problems(raw)
-        problems += _survival_problems(server, db if uses_db else None, options.target)
+        killed = point.scenario_def.companion == "worker_kill"
+        problems += _survival_problems(server, db if uses_db else None, options.target, killed)
     except ServerError as exc:
         problems.append(Problem(verdict.SERVER, str(exc)))
     finally:
-        _stop_and_keep(raw, server, sampler, load)
+        _stop_and_keep(raw, server, sampler, load, companion)
+    failed_fault = faults.read(raw).get("error")
+    if failed_fault:
+        problems.append(Problem(verdict.FAULT, f"the fault was not made: {failed_fault}"))
     if not metrics.record_files(raw):
         return {}, problems
     row = row_from_raw(point, raw, loadgen.local_processes)
@@ -217,13 +226,14 @@ def _load_problems(outcome, loadgen: LoadSetup) -> list[Problem]:
     return found
 
 
-def _survival_problems(server, db, target: str | None) -> list[Problem]:
-    """Whether the server and the database lived through the point; a target's remark."""
+def _survival_problems(server, db, target: str | None, killed: bool = False) -> list[Problem]:
+    """Whether the server and the database lived through the point (a server the point
+    killed on purpose is a remark); a target's remark."""
     found = []
     if not server.alive():
-        found.append(
-            Problem(verdict.SERVER, f"server died mid-point (exit code {server.proc.returncode})")
-        )
+        said = f"server died mid-point (exit code {server.proc.returncode})"
+        found.append(remark(verdict.KILLED, "the kill took the whole server down: " + said)
+                     if killed else Problem(verdict.SERVER, said))  # fmt: skip
     if db is not None and not db.alive():
         found.append(
             Problem(verdict.DATABASE, f"PostgreSQL died mid-point (exit code {db.proc.returncode})")
@@ -234,15 +244,20 @@ def _survival_problems(server, db, target: str | None) -> list[Problem]:
     return found
 
 
-def _stop_and_keep(raw: Path, server, sampler: Sampler | None, load: LocustProcess | None) -> None:
-    """Stop locust and the server, keep the samples and every PID the point had."""
+def _stop_and_keep(raw: Path, server, sampler: Sampler | None, load: LocustProcess | None,
+                   companion=None) -> None:  # fmt: skip
+    """Stop locust, the point's companion and the server; keep the samples and every PID
+    the point had."""
     if load is not None:
         load.stop()
+    if companion is not None:
+        companion.stop()
     samples = sampler.stop() if sampler else []
     server.stop()
     if samples:
         write_samples(samples, raw / "samples.csv")
-    pids = sorted((sampler.pids_seen if sampler else set()) | _pids(server, load))
+    owners = (server, load, companion, getattr(server, "nginx", None))
+    pids = sorted((sampler.pids_seen if sampler else set()) | _pids(*owners))
     results.write_json({"pids": pids}, raw / "pids.json")
 
 
@@ -284,6 +299,7 @@ def row_from_raw(point: Point, raw: Path, local_processes: int | None = None) ->
     requests, marks = metrics.read_point(raw)
     if "error" in marks:
         return {}
+    marks["companion"] = faults.read(raw)  # what the slow clients or the kill did
     return _figures(point, requests, marks, samples, local_processes)
 
 
@@ -328,7 +344,9 @@ def execute(run: Run, console: Console | None = None) -> Run:
     started = time.monotonic()
     try:
         if points and run.profile.client_cost:  # inside: an interrupt here still ends the run
-            run.meta["client_cost"] = _client_cost(run, console)
+            run.meta["client_cost"] = client_cost.measure_or_say(
+                run.run_dir / "client-cost", console
+            )
             run.save()
         if points and points[0].app is not None:  # the app's own D and c, for the model
             points = run.profile.points = probe.probe(run, console, measure_point)
@@ -337,11 +355,13 @@ def execute(run: Run, console: Console | None = None) -> Run:
             task = progress.add_task("", total=len(points), eta=fmt_duration(expected_total))
             for i, point in enumerate(points):
                 remaining = sum(p.expected_s for p in points[i:])
-                progress.update(task, description=_describe(point), eta=fmt_duration(remaining))
+                progress.update(
+                    task, description=terminal.describe(point), eta=fmt_duration(remaining)
+                )
                 if not console.is_terminal:  # logs get one line per point instead of a live bar
                     elapsed = fmt_duration(time.monotonic() - started)
                     console.print(
-                        f"[{i + 1}/{len(points)}] {_describe(point)} "
+                        f"[{i + 1}/{len(points)}] {terminal.describe(point)} "
                         f"(elapsed {elapsed}, ETA {fmt_duration(remaining)})"
                     )
                 raw = run.run_dir / "raw" / point.point_id
@@ -375,23 +395,3 @@ def execute(run: Run, console: Console | None = None) -> Run:
         run.meta["elapsed_s"] = round(time.monotonic() - started, 1)
         run.save()
     return run
-
-
-def _client_cost(run: Run, console: Console) -> dict:
-    """The client's own CPU per request on this machine, before any point; a failure is
-    said and kept, and the run goes on without it."""
-    try:
-        cost = client_cost.measure(run.run_dir / "client-cost")
-    except (RuntimeError, OSError, ValueError, Warning) as exc:  # Warning: a torn record
-        console.print(f"[yellow]the client's own cost was not measured: {exc}")
-        return {"error": str(exc)}
-    console.print(f"the client alone: {cost['us_per_request']:.0f} us of CPU per request "
-                  f"at {cost['rps']:.0f} req/s")  # fmt: skip
-    return cost
-
-
-def _describe(point: Point) -> str:
-    load = f"{point.scenario_def.describe_load(point)} D={point.delay_s:g}s"
-    work = f" c={point.work_ms:g}ms" if point.work_ms else ""
-    repeat = f" repeat {point.repeat}" if point.repeat > 1 else ""
-    return f"{point.scenario} {point.config.id} {load}{work}{repeat}"

@@ -90,8 +90,10 @@ def tree_cpu_ns(tree: list[psutil.Process]) -> float | None:
 class Sampler:
     """A background thread writing one Sample every INTERVAL_S."""
 
-    def __init__(self, server_pid: int, database=None) -> None:
+    def __init__(self, server_pid: int, database=None, beside: tuple[int, ...] = ()) -> None:
         self.server_pid = server_pid
+        # processes sampled as part of the server: nginx in front of it (a `+nginx` config)
+        self.beside = beside
         self.database = database  # io = db: an EmbeddedPostgres, sampled like the server
         self.loadgen_pid: int | None = None
         self.phase = "idle"
@@ -110,7 +112,8 @@ class Sampler:
         return tree
 
     def sample(self) -> Sample:
-        count, pss, rss, cpu = measure_tree(self._tree(self.server_pid))
+        server = [p for pid in (self.server_pid, *self.beside) for p in self._tree(pid)]
+        count, pss, rss, cpu = measure_tree(server)
         loadgen_cpu = measure_tree(self._tree(self.loadgen_pid))[3]
         db_cpu = tree_cpu_ns(self.database.members()) if self.database else None
         sample = Sample(time.time(), self.phase, count > 0, count, pss, rss, cpu, loadgen_cpu,

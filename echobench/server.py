@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from echobench import processes, userapp
+from echobench import processes, proxy, userapp
 from echobench.configs import ServerConfig
+from echobench.processes import port_in_use
 from echobench.userapp import AppRequest
 from servers import contract, database
 
@@ -29,13 +30,6 @@ def free_port(host: str = LOOPBACK_V4) -> int:
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-def port_in_use(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 def url_host(host: str) -> str:
@@ -97,6 +91,7 @@ class ExternalServer:
 
     proc = None
     pid = None
+    beside = ()
 
     def __init__(self, config: ServerConfig, url: str) -> None:
         parts = urlsplit(url)
@@ -151,10 +146,18 @@ class Server:
         self.log_path = log_path or Path("/dev/null")
         self.proc: subprocess.Popen | None = None
         self.ready_dir: Path | None = None
+        # `+nginx`: nginx listens on `port` and passes to the server on a port of its own
+        self.nginx: proxy.Nginx | None = None
+        self.server_port = free_port(host) if config.proxy else self.port
 
     @property
     def url(self) -> str:
         return f"http://{url_host(self.host)}:{self.port}"
+
+    @property
+    def beside(self) -> tuple[int, ...]:
+        """Processes that serve with it (nginx), sampled as part of the server."""
+        return (self.nginx.pid,) if self.nginx is not None and self.nginx.pid else ()
 
     @property
     def pid(self) -> int:
@@ -166,7 +169,7 @@ class Server:
         if port_in_use(self.host, self.port):
             raise ServerError(f"port {self.port} on {self.host} is already in use")
         self.ready_dir = Path(tempfile.mkdtemp(prefix="echobench-ready-"))
-        argv = self.config.argv(self.host, self.port)
+        argv = self.config.argv(self.host, self.server_port)
         env = {
             contract.DELAY_ENV: repr(self.delay_s),
             contract.WORK_ENV: repr(self.work_ms),
@@ -180,10 +183,22 @@ class Server:
         self.proc = processes.spawn(argv, self.log_path, env=env)
         try:
             self._wait_ready(ready_timeout_s)
+            if self.config.proxy:
+                self._start_nginx()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_nginx(self) -> None:
+        bind = f"{url_host(self.host)}:{self.port}"
+        upstream = f"{url_host(self.host)}:{self.server_port}"
+        log = self.log_path.with_name("nginx.log") if self.log_path.name != "null" else None
+        self.nginx = proxy.Nginx(bind, upstream, self.config.limit, log)
+        try:
+            self.nginx.start()
+        except proxy.ProxyError as exc:
+            raise ServerError(f"{self.config.id}: {exc} (listening on {bind})") from None
 
     def _db_env(self) -> dict[str, str]:
         if self.db is None:
@@ -205,19 +220,19 @@ class Server:
                 )
             booted = self.serving_workers() >= self.config.workers
             try:
-                if booted and self._answers():
+                if booted and self._answers(self.server_port):
                     return
             except OSError:
                 pass
             time.sleep(0.1)
         raise ServerError(f"{self.config.id} was not ready within {timeout_s:g} s")
 
-    def _answers(self) -> bool:
+    def _answers(self, port: int) -> bool:
         """Ready: the echo app's GET / answers 200; a user's app only accepts connections
         (its request, which may change its data, is sent once, by `verify`)."""
         if self.app is None:
-            return get(self.host, self.port, "/", timeout_s=1.0)[0] == 200
-        return port_in_use(self.host, self.port)
+            return get(self.host, port, "/", timeout_s=1.0)[0] == 200
+        return port_in_use(self.host, port)
 
     def serving_workers(self) -> int:
         """Workers of this tree that have loaded the app (a manager's own PID never counts)."""
@@ -235,9 +250,12 @@ class Server:
         return verify_app(self.host, self.port, self.app, self.config.id)
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        serving = self.proc is not None and self.proc.poll() is None
+        return serving and (self.nginx is None or self.nginx.alive())
 
     def stop(self) -> None:
+        if self.nginx is not None:
+            self.nginx.stop()
         if self.proc is not None:
             processes.stop(self.proc)
         if self.ready_dir is not None:

@@ -90,7 +90,8 @@ def median_interval(values) -> Interval:
 
 
 # The fields that identify "the same point" across repeats and across runs.
-POINT_KEY = ["scenario", "config", "users", "offered_rps", "delay_s", "work_ms"]
+POINT_KEY = ["scenario", "config", "users", "offered_rps", "delay_s", "work_ms", "io", "pool",
+             "slow_kind", "slow_clients"]  # fmt: skip
 # What repeats are summarized by (every scenario's headline among them: figures.py).
 FIGURES = [f.name for f in DECLARED if f.aggregated]
 # Headline figure per scenario, and whether higher is better.
@@ -100,11 +101,18 @@ DEFAULT_THRESHOLD = 0.0
 MACHINE_FIELDS = ["cpu_model", "cores_logical", "memory_gib", "hostname"]
 
 
+# What a key column is where a point has none (or a run from before it existed).
+KEY_GAPS = {"offered_rps": -1.0, "work_ms": 0.0, "io": "sleep", "pool": -1.0, "slow_kind": "",
+            "slow_clients": 0}  # fmt: skip
+
+
 def _key(frame: pd.DataFrame) -> pd.DataFrame:
-    """Key columns without gaps: no arrival rate is -1, no CPU work (or a run from before
-    it existed) is 0."""
-    work = frame["work_ms"].fillna(0.0) if "work_ms" in frame else 0.0
-    return frame.assign(offered_rps=frame["offered_rps"].fillna(-1.0), work_ms=work)
+    """Key columns without gaps (KEY_GAPS), so groups and joins see every point."""
+    return frame.assign(**{
+        name: frame[name].astype(object if isinstance(gap, str) else float).fillna(gap)
+        if name in frame else gap
+        for name, gap in KEY_GAPS.items()
+    })  # fmt: skip
 
 
 def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
@@ -122,6 +130,7 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
         out[f"{figure}_ci_high"] = [i.high for i in spans]
     out = out.reset_index()
     out["offered_rps"] = out["offered_rps"].where(out["offered_rps"] >= 0)
+    out["pool"] = out["pool"].where(out["pool"] >= 0)
     return out
 
 
@@ -164,4 +173,5 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, threshold: float = DEFAULT_THRESHO
     frame = pd.DataFrame(rows)
     if not frame.empty:
         frame["offered_rps"] = frame["offered_rps"].where(frame["offered_rps"] >= 0)
+        frame["pool"] = frame["pool"].where(frame["pool"] >= 0)
     return frame

@@ -73,9 +73,21 @@ def line_styles(configs) -> dict[str, dict]:
             "marker": FAMILY_MARKERS.get(_family(name), "o"),
             "linewidth": max(1.2, 3.2 - 0.5 * i),
             "markersize": max(4.5, 9 - 1.0 * i),
+            **variant_style(name),
         }
         for i, name in enumerate(names)
     }
+
+
+def variant_style(config: str) -> dict:
+    """What sets a `+nginx` or `+limitN` config apart from its bare server, in every chart:
+    dashed behind nginx, hollow markers with a limit."""
+    found = {}
+    if "+nginx" in config:
+        found["linestyle"] = "--"
+    if "+limit" in config:
+        found["markerfacecolor"] = "white"
+    return found
 
 
 def k_label(capacity) -> str:

@@ -108,3 +108,11 @@ def _interval(median: float, low: float, high: float, n: int) -> str:
     if low == low and high == high:  # not NaN
         return f"{median:.4g} [{low:.4g}, {high:.4g}] (n={n})"
     return f"{median:.4g} (n={n})"
+
+
+def describe(point) -> str:
+    """A point in words, on the progress line: its scenario, config, load, D and c."""
+    load = f"{point.scenario_def.describe_load(point)} D={point.delay_s:g}s"
+    work = f" c={point.work_ms:g}ms" if point.work_ms else ""
+    repeat = f" repeat {point.repeat}" if point.repeat > 1 else ""
+    return f"{point.scenario} {point.config.id} {load}{work}{repeat}"

@@ -43,6 +43,8 @@ EXTERNAL = "external"  # remark: a --target server is not sampled or restarted
 CLOCK = "clock"  # remark: worker clocks known only to within some milliseconds
 DATABASE = "database"  # io = db: PostgreSQL could not start, or died mid-point
 DATABASE_RESTART = "database_restart"  # remark: PostgreSQL had died and was restarted
+FAULT = "fault"  # a slow or crash point's fault could not be made (faults.py)
+KILLED = "killed"  # remark: the crash scenario's kill took a one-process server down
 MODEL_GAP = "model_gap"  # remark: a valid rate point more than MODEL_TOLERANCE off the model
 
 # A point further than this from the model's ideal says why in its note.

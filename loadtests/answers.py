@@ -84,9 +84,11 @@ class KeepAlive:
         self.address = address
         self.timeout_s = timeout_s
         self.sock: socket.socket | None = None
+        # False where a lost request must count as lost (a killed worker's): no resend
+        self.resend_stale = True
 
     def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
-        reused = self.sock is not None
+        reused = self.sock is not None and self.resend_stale
         try:
             try:
                 return self._send_and_read(request)

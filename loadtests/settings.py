@@ -34,6 +34,8 @@ class LocustPoint:
     # `run --app`: {path, method, headers, body_b64, body_sha256} of the user's request,
     # sent instead of the echo; an answer is ok when 2xx (and its body hashes as said)
     app: dict | None = None
+    # where the release's wall-clock time is written, for what runs beside the load
+    release_file: str = ""
 
 
 def parse(text: str) -> LocustPoint:

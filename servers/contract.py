@@ -26,6 +26,10 @@ DEFAULT_DELAY_S = 2.0
 MAX_DELAY_S = 60.0
 MAX_WORK_MS = 1000.0
 MAX_FIELD_CHARS = 1000
+# A large answer (`size=`, the slow reader's request) and a POSTed body are bounded, so
+# neither a slow client nor a hostile one can make a worker hold more than this.
+MAX_SIZE_BYTES = 1024 * 1024
+MAX_BODY_BYTES = 64 * 1024
 DELAY_ENV = "ECHOBENCH_DELAY"
 WORK_ENV = "ECHOBENCH_WORK"
 # A folder where each serving process leaves a file named by its PID once its app is
@@ -36,7 +40,7 @@ WORKER_HEADER = "X-Echobench-Worker"
 
 HTML_TYPE = "text/html; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
-ALLOWED_METHODS = "GET, HEAD"
+ALLOWED_METHODS = "GET, HEAD, POST"
 
 FORM = (
     '<form method="GET" action="/">'
@@ -71,6 +75,7 @@ class Reply:
     delay_s: float = 0.0
     work_s: float = 0.0  # CPU seconds to burn after the wait
     said: str | None = None  # an echo's text: what a database round trip carries
+    size: int | None = None  # `size=`: the answer padded to this many bytes
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -150,43 +155,78 @@ def burn(seconds: float) -> None:
             x ^= i * i
 
 
-def render_page(said: str | None = None) -> bytes:
+def render_page(said: str | None = None, size: int | None = None) -> bytes:
+    """The echo page; with `size`, padded by a trailing HTML comment to exactly that many
+    bytes (a large answer, for a client that reads it slowly)."""
     prefix = "" if said is None else f"You said: {html.escape(said, quote=True)}<br>\n"
-    return PAGE_TEMPLATE.format(said=prefix, form=FORM).encode("utf-8")
+    page = PAGE_TEMPLATE.format(said=prefix, form=FORM).encode("utf-8")
+    if size is None:
+        return page
+    filler = size - len(page) - len(_PAD_OPEN) - len(_PAD_CLOSE)
+    if filler < 0:
+        raise BadRequest(f"size must be at least the page's {len(page) + 8} bytes")
+    return page + _PAD_OPEN + b"x" * filler + _PAD_CLOSE
 
 
-def _params(raw_query: bytes) -> dict[str, str]:
+_PAD_OPEN, _PAD_CLOSE = b"<!--", b"-->\n"
+
+
+def parse_size(text: str) -> int:
+    """The answer's length in bytes: whole ASCII digits, at most MAX_SIZE_BYTES."""
+    if not re.fullmatch(r"[0-9]{1,8}", text) or int(text) > MAX_SIZE_BYTES:
+        raise BadRequest(f"size must be a whole number of bytes up to {MAX_SIZE_BYTES}")
+    return int(text)
+
+
+def body_too_large(content_length: int | None) -> bool:
+    """A POST whose declared body is past the contract's bound: refused before it is read."""
+    return content_length is not None and content_length > MAX_BODY_BYTES
+
+
+def _params(raw_query: bytes, what: str = "query") -> dict[str, str]:
     try:
         query = raw_query.decode("utf-8")
         pairs = parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
-        raise BadRequest("query is not valid UTF-8") from None
+        raise BadRequest(f"{what} is not valid UTF-8") from None
     except ValueError:
-        raise BadRequest("query is malformed") from None
+        raise BadRequest(f"{what} is malformed") from None
     params: dict[str, str] = {}
     for key, value in pairs:
-        if key in ("field", "delay", "work") and key in params:
+        if key in ("field", "delay", "work", "size") and key in params:
             raise BadRequest(f"{key} is given more than once")
         params.setdefault(key, value)
     return params
 
 
-def echo(raw_query: bytes, server_delay_s: float, server_work_ms: float = 0.0) -> Reply:
-    """The answer to `GET /?<raw_query>`; unknown parameters are ignored."""
+def echo(
+    raw_query: bytes, server_delay_s: float, server_work_ms: float = 0.0, body: bytes | None = None
+) -> Reply:
+    """The answer to `GET /?<raw_query>`, or a POST whose form-encoded `body` carries the
+    field (`field=...`, at most MAX_BODY_BYTES); unknown parameters are ignored."""
     try:
         params = _params(raw_query)
+        if body is not None:
+            if len(body) > MAX_BODY_BYTES:
+                return too_large()
+            form = _params(body, "body")
+            if "field" in params and "field" in form:
+                raise BadRequest("field is given in both the query and the body")
+            params.setdefault("field", form.get("field", ""))
         delay_s = parse_delay(params["delay"]) if "delay" in params else server_delay_s
         work_ms = parse_work(params["work"]) if "work" in params else server_work_ms
+        size = parse_size(params["size"]) if "size" in params else None
         said = params.get("field", "")
         if len(said) > MAX_FIELD_CHARS:
             raise BadRequest(f"field is longer than {MAX_FIELD_CHARS} characters")
         if _CONTROL.search(said):
             raise BadRequest("field contains control characters")
+        page = render_page(said or None, size)
     except BadRequest as exc:
         return bad_request(str(exc))
     if not said:
-        return Reply(200, HTML_TYPE, render_page())
-    return Reply(200, HTML_TYPE, render_page(said), delay_s, work_ms / 1000.0, said)
+        return Reply(200, HTML_TYPE, page)
+    return Reply(200, HTML_TYPE, page, delay_s, work_ms / 1000.0, said, size=size)
 
 
 def waited(reply: Reply, db=None) -> Reply:
@@ -215,13 +255,18 @@ async def awaited(reply: Reply, db=None) -> Reply:
 
 
 def _from_database(reply: Reply, said_back: str, timing: str) -> Reply:
-    body = render_page(said_back)
-    return Reply(200, HTML_TYPE, body, reply.delay_s, reply.work_s, said_back,
+    body = render_page(said_back, reply.size)
+    return Reply(200, HTML_TYPE, body, reply.delay_s, reply.work_s, said_back, reply.size,
                  {TIMING_HEADER: timing})  # fmt: skip
 
 
 def bad_request(reason: str) -> Reply:
     return Reply(400, TEXT_TYPE, f"Bad Request: {reason}\n".encode())
+
+
+def too_large() -> Reply:
+    return Reply(413, TEXT_TYPE, f"Payload Too Large: the body is at most {MAX_BODY_BYTES} "
+                 "bytes\n".encode())  # fmt: skip
 
 
 def not_found() -> Reply:

@@ -10,7 +10,7 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from starlette.exceptions import HTTPException
 
 from servers import contract, database
@@ -54,32 +54,52 @@ def _lifespan(pool: type) -> Callable:
     return lifespan
 
 
+# A POST whose declared length is past the contract's bound: refused unread.
+TOO_LARGE = b"\0" * (contract.MAX_BODY_BYTES + 1)
+
+
+async def posted(request: Request) -> bytes | None:
+    """A POST's form body, read on the event loop up to one byte past its bound (so a plain
+    `def` endpoint in the thread pool gets it too); None for GET and HEAD."""
+    if request.method != "POST":
+        return None
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and contract.body_too_large(int(length)):
+        return TOO_LARGE
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > contract.MAX_BODY_BYTES:
+            break
+    return body
+
+
 def _build(endpoint: Callable, pool: type) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan(pool))
     app.state.db = None  # sleep, until a lifespan with io = db opens a pool
-    app.add_api_route("/", endpoint, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_api_route("/", endpoint, methods=["GET", "HEAD", "POST"], include_in_schema=False)
     app.add_exception_handler(HTTPException, _http_error)
     return app
 
 
-async def echo_async(request: Request) -> Response:
-    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
+async def echo_async(request: Request, body: bytes | None = Depends(posted)) -> Response:
+    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS, body)
     reply = await contract.awaited(reply, request.app.state.db)
     if reply.work_s:
         contract.burn(reply.work_s)  # on the event loop: that is the point
     return _respond(reply)
 
 
-def echo_threadpool(request: Request) -> Response:
-    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
+def echo_threadpool(request: Request, body: bytes | None = Depends(posted)) -> Response:
+    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS, body)
     reply = contract.waited(reply, request.app.state.db)
     if reply.work_s:
         contract.burn(reply.work_s)  # in this pool thread
     return _respond(reply)
 
 
-async def echo_blocking(request: Request) -> Response:
-    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS)
+async def echo_blocking(request: Request, body: bytes | None = Depends(posted)) -> Response:
+    reply = contract.echo(request.scope["query_string"], SERVER_DELAY_S, SERVER_WORK_MS, body)
     # time.sleep or a blocking query: deliberately blocks the event loop
     reply = contract.waited(reply, request.app.state.db)
     if reply.work_s:

@@ -20,9 +20,14 @@ def _respond(reply: contract.Reply) -> Response:
     return Response(reply.body, status=reply.status, headers=reply.headers)
 
 
-@app.route("/", methods=["GET"], provide_automatic_options=False)
+@app.route("/", methods=["GET", "POST"], provide_automatic_options=False)
 def echo() -> Response:
-    reply = contract.echo(request.query_string, SERVER_DELAY_S, SERVER_WORK_MS)
+    body = None
+    if request.method == "POST":  # the field in a form body, read up to its bound
+        if contract.body_too_large(request.content_length):
+            return _respond(contract.too_large())
+        body = request.stream.read(contract.MAX_BODY_BYTES + 1)
+    reply = contract.echo(request.query_string, SERVER_DELAY_S, SERVER_WORK_MS, body)
     reply = contract.waited(reply, DB)  # time.sleep or psycopg: gevent makes both yield
     if reply.work_s:
         contract.burn(reply.work_s)

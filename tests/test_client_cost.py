@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from echobench import answerer, client_cost, report, runner
+from echobench import answerer, client_cost, report
 from servers import contract
 
 
@@ -24,9 +24,7 @@ def test_a_failed_measurement_is_said_and_kept_and_the_run_goes_on(monkeypatch, 
 
     monkeypatch.setattr(client_cost, "measure", fail)
     console = Console(record=True, width=200)
-    run = runner.Run.__new__(runner.Run)  # only run_dir is read
-    run.run_dir = tmp_path
-    assert runner._client_cost(run, console) == {
+    assert client_cost.measure_or_say(tmp_path, console) == {
         "error": "the trivial answerer did not start (see answerer.log)"
     }
     assert "was not measured: the trivial answerer did not start" in console.export_text()

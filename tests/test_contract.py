@@ -100,7 +100,6 @@ def test_page_is_the_form(flask_client):
         ("GET", "/missing", 404),
         ("GET", "/index.html", 404),
         ("POST", "/missing", 404),
-        ("POST", "/?field=x&delay=0", 405),
         ("PUT", "/", 405),
         ("DELETE", "/", 405),
         ("PATCH", "/", 405),
@@ -115,10 +114,58 @@ def test_identical_routing_errors(flask_client, fastapi_client, method, path, st
     assert (f[0], _comparable(f[1]), f[2]) == (a[0], _comparable(a[1]), a[2])
     assert f[0] == status
     if status == 405:
-        assert f[1]["allow"] == "GET, HEAD"
+        assert f[1]["allow"] == "GET, HEAD, POST"
         assert f[2] == b"Method Not Allowed\n"
     if status == 404:
         assert f[1]["content-type"] == "text/plain; charset=utf-8"
+
+
+# (query, form body, expected status, what the answer is)
+POSTS = [
+    ("delay=0", b"field=posted", 200, contract.render_page("posted")),
+    ("delay=0", b"", 200, contract.render_page()),
+    ("delay=0&size=5000", b"field=big", 200, contract.render_page("big", 5000)),
+    ("delay=0", b"field=" + b"a" * contract.MAX_BODY_BYTES, 413, None),
+    ("field=q&delay=0", b"field=b", 400, None),
+    ("delay=0", b"field=%FF%FE", 400, None),
+    ("delay=0", b"field=" + b"a" * 1001, 400, None),
+]
+
+
+@pytest.mark.parametrize(("query", "body", "status", "page"), POSTS,
+                         ids=[f"{q}-{len(b)}" for q, b, _, _ in POSTS])  # fmt: skip
+def test_a_posted_form_is_echoed_alike(flask_client, fastapi_client, query, body, status, page):
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    f = flask_client.post(f"/?{query}", data=body, headers=form)
+    a = fastapi_client.post(f"/?{query}", content=body, headers=form)
+    f_headers = _comparable({k.lower(): v for k, v in f.headers.items()})
+    a_headers = _comparable({k.lower(): v for k, v in a.headers.items()})
+    assert (f.status_code, f_headers, f.data) == (a.status_code, a_headers, a.content)
+    assert f.status_code == status
+    if page is not None:
+        assert f.data == page
+    elif status == 413:
+        assert f.data.startswith(b"Payload Too Large: ")
+
+
+@pytest.mark.parametrize("size", [contract.MAX_SIZE_BYTES, 300, 4096])
+def test_size_pads_the_page_to_exactly_its_bytes(size):
+    reply = contract.echo(f"field=x&delay=0&size={size}".encode(), 0.0)
+    assert reply.status == 200 and len(reply.body) == size
+    assert reply.body.startswith(contract.render_page("x")) and reply.body.endswith(b"-->\n")
+
+
+@pytest.mark.parametrize("text", ["", "1e6", "-1", "1.5", " 5", str(contract.MAX_SIZE_BYTES + 1),
+                                  "99999999", "10", "٣٠٠"])  # fmt: skip
+def test_size_past_its_bounds_is_a_clear_400(text):
+    reply = contract.echo(f"field=x&delay=0&size={text}".encode(), 0.0)
+    assert reply.status == 400 and reply.body.startswith(b"Bad Request: size ")
+
+
+def test_a_declared_body_past_the_bound_is_refused_unread():
+    assert contract.body_too_large(contract.MAX_BODY_BYTES + 1)
+    assert not contract.body_too_large(contract.MAX_BODY_BYTES)
+    assert not contract.body_too_large(None)
 
 
 BAD_WORK = ["", "-0", "-1", "nan", "inf", "1e3", "1000.5", "1001", " 1", "0x10", "5ms", "+5",

@@ -256,7 +256,8 @@ def test_compare_gives_every_column_in_the_order_of_run_a():
     ])  # fmt: skip
     table = stats.compare(a, b)
     assert list(table.columns) == ["scenario", "config", "users", "offered_rps", "delay_s",
-                                   "work_ms", "figure", "a_median", "a_ci_low", "a_ci_high",
+                                   "work_ms", "io", "pool", "slow_kind", "slow_clients",
+                                   "figure", "a_median", "a_ci_low", "a_ci_high",
                                    "b_median", "b_ci_low", "b_ci_high", "ratio_b_over_a",
                                    "a_repeats", "b_repeats", "verdict"]  # fmt: skip
     records = table.to_dict("records")

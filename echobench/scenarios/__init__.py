@@ -49,3 +49,9 @@ def rows_where(summary, test):
     """The rows of a summary whose scenario passes `test`, a question put to the
     scenario (`lambda s: s.memory_under_load`), in the summary's order."""
     return summary[summary["scenario"].isin([n for n, s in SCENARIOS.items() if test(s)])]
+
+
+def faulting() -> list[Scenario]:
+    """The scenarios that make something go wrong (slow clients, overload, a kill): those
+    that say what a config survived (`survives`), in their order."""
+    return [s for s in SCENARIOS.values() if type(s).survives is not Scenario.survives]

@@ -17,6 +17,7 @@ from typing import ClassVar, Protocol
 import pandas as pd
 
 from echobench import gaps, model
+from echobench.configs import ServerConfig
 from echobench.metrics import counts
 
 
@@ -25,7 +26,10 @@ class Point(Protocol):
     the model's K and capacity, and its CPU terms. Declared here, so the scenarios do not
     import the point that looks them up."""
 
+    config: ServerConfig
     users: int
+    slow_kind: str
+    slow_clients: int
     delay_s: float
     warmup_s: float
     window_s: float
@@ -92,6 +96,9 @@ class Scenario:
     # its users send every request through `echo()`, so a user's own app (`run --app`)
     # can answer them; a scenario whose requests are the echo app's own cannot
     any_app = True
+    # what runs beside its load to make something go wrong (echobench/faults.py):
+    # "slow_clients", "worker_kill" (one worker killed), or "" (nothing)
+    companion = ""
     born = "sent_at"  # a request belongs to the window it was sent in
     has_ideal_latency = True
     figures: tuple = ()  # its own summary figures (figures.Figure), after the declared ones
@@ -215,6 +222,11 @@ class Scenario:
     def findings(self, summary: pd.DataFrame) -> list[str]:
         """Its sentences from a run's rows (the notebook says them; none by default)."""
         return []
+
+    def survives(self, rows: pd.DataFrame) -> str:
+        """A fault scenario's words for one config's rows in the decision table: what it
+        stood ("" for a scenario that makes no fault)."""
+        return ""
 
     def rows(self, summary: pd.DataFrame) -> pd.DataFrame:
         """This scenario's rows of a summary."""

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from echobench import model
 from echobench.scenarios.base import Point, Scenario
@@ -16,6 +17,7 @@ OPEN_MAX_DRAIN_S = 30.0
 # Judged by the share of arrivals answered within this many times a request's own D + c
 # (a rate alone says nothing there: past capacity it sits at it).
 OPEN_BOUND_FACTOR = 2.0
+MAX_SENDERS = 20_000
 
 
 class Open(Scenario):
@@ -30,6 +32,10 @@ class Open(Scenario):
     judged_by_model = False  # by the share answered in time: its rate sits at capacity
     born = "intended_at"  # a request belongs to the window it was scheduled in, sent or not
     report_latencies = ("answered_in_bound_share", "send_lag_p99_ms")
+
+    def senders(self, rate: float, delay_s: float, window_s: float, warmup_s: float) -> int:
+        """The pool of senders for a rate: three times the requests in flight at the ideal."""
+        return min(MAX_SENDERS, math.ceil(3 * rate * delay_s) + 10)
 
     def ideal_latency_s(self, p: Point) -> float:
         """Below capacity every arrival finds a slot; past it the queue grows without bound."""
@@ -68,6 +74,7 @@ class Open(Scenario):
         bound_ms = 1000.0 * OPEN_BOUND_FACTOR * (p.delay_s + p.work_s)
         in_time = (timed["outcome"] == "ok") & (timed["latency_ms"] <= bound_ms)
         row["answered_in_bound_share"] = float(in_time.sum() / len(timed)) if len(timed) else None
+        row.update(shedding_figures(timed, in_time, p.window_s))
         # how late the client sent against its schedule: an open loop's send spread
         lag = (timed["sent_at"] - timed["intended_at"]).dropna() * 1000.0
         row["send_lag_p99_ms"] = float(np.percentile(lag, 99)) if len(lag) else None
@@ -135,3 +142,37 @@ def send_lag(rows: pd.DataFrame, delay_ms: float) -> str:
                  f"server and arrivals left up to {lag.max() / 1000:.1f} s late (p99), their "
                  "latency still counted from the schedule")  # fmt: skip
     return said
+
+
+# What a server that sheds load answers with: a 503, or a connection it resets or refuses.
+REFUSAL_ERRORS = ("ConnectionResetError", "ConnectionRefusedError", "BrokenPipeError",
+                  "RemoteDisconnected", "ConnectionAbortedError")  # fmt: skip
+
+
+def refused(timed: pd.DataFrame) -> pd.Series:
+    """The arrivals refused: a 503, or a reset or refused connection."""
+    error = timed["error"].astype(object).fillna("").astype(str)
+    return (timed["outcome"] == "failed") & (
+        error.str.startswith("status 503") | error.isin(REFUSAL_ERRORS)
+    )
+
+
+def shedding_figures(timed: pd.DataFrame, in_time: pd.Series, window_s: float) -> dict:
+    """Goodput (answers within the bound per second of the window), the share refused and
+    how fast, and how the admitted latency moved through the window (a least-squares
+    slope: a queue that grows shows as a rising latency)."""
+    if not len(timed):
+        return {}
+    shed = refused(timed)
+    ok = timed[timed["outcome"] == "ok"]
+    growth = None
+    if len(ok) >= 10 and ok["intended_at"].nunique() > 1:
+        fit = stats.linregress(ok["intended_at"].astype(float), ok["latency_ms"].astype(float))
+        growth = float(fit.slope)
+    shed_ms = timed.loc[shed, "latency_ms"]
+    return {
+        "goodput_rps": float(in_time.sum()) / window_s,
+        "refused_share": float(shed.mean()),
+        "refused_p50_ms": float(shed_ms.median()) if len(shed_ms) else None,
+        "latency_growth_ms_per_s": growth,
+    }

@@ -129,9 +129,9 @@ class EchoUserBase(User):
         self.connection.close()
 
     def request(self, kind: str, path: str, expected, intended_at: float | str = "",
-                request: bytes | None = None) -> None:  # fmt: skip
+                request: bytes | None = None) -> str:  # fmt: skip
         """One GET on this user's connection (or `request`'s bytes), validated byte for
-        byte, recorded before and after."""
+        byte, recorded before and after; its outcome."""
         if request is None:
             request = request_bytes(self.netloc, path, close=CONDUCTOR.settings.fresh_connections)
         CONDUCTOR.in_flight += 1
@@ -144,10 +144,10 @@ class EchoUserBase(User):
             failure = exc
         finally:
             CONDUCTOR.in_flight -= 1
-        record_answer(self.environment, ids, (time.perf_counter() - start) * 1000.0, answer,
-                      failure)  # fmt: skip
+        return record_answer(self.environment, ids, (time.perf_counter() - start) * 1000.0,
+                             answer, failure)  # fmt: skip
 
-    def echo(self, intended_at: float | str = "") -> None:
+    def echo(self, intended_at: float | str = "") -> str:
         self.sequence += 1
         app = CONDUCTOR.settings.app
         if app:  # the user's own request, the same every time
@@ -157,8 +157,7 @@ class EchoUserBase(User):
                     method=app["method"], headers=tuple(map(tuple, app["headers"])),
                     body=base64.b64decode(app["body_b64"]) if app["body_b64"] else b"",
                 )  # fmt: skip
-            self.request("echo", app["path"], AppAnswer(app["body_sha256"]), intended_at,
-                         request=self.app_request)  # fmt: skip
-            return
+            return self.request("echo", app["path"], AppAnswer(app["body_sha256"]),
+                                intended_at, request=self.app_request)  # fmt: skip
         text = f"u{self.index}r{self.sequence}"
-        self.request("echo", echo_path(text), contract.render_page(text), intended_at)
+        return self.request("echo", echo_path(text), contract.render_page(text), intended_at)

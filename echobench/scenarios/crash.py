@@ -1,0 +1,107 @@
+"""A crashed worker: one SIGKILL to a serving process in the middle of a steady point.
+
+A third into the window echobench kills the worker that answered a probe (its PID from
+the worker header, checked to be in the server's process tree, never a master:
+echobench.faults.WorkerKill). Figures: the requests lost (in flight at the kill, or
+failing after it), how long until the server answered at its earlier rate again, and
+whether a new worker replaced the dead one. The model's blast radius: a sync worker
+loses its one request; an event loop every request it held; one uvicorn process is the
+whole server and does not come back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from echobench.scenarios.base import Point
+from echobench.scenarios.steady import Steady
+from echobench.style import ordered_configs
+
+KILL_AT = 1 / 3  # of the window
+RATE_BIN_S = 0.5  # the answer rate is counted in bins this long
+RECOVERED_SHARE = 0.9  # of the rate before the kill
+
+
+class Crash(Steady):
+    any_app = False  # the kill needs the echo app's worker header
+    name = "crash"
+    title = "Crashed worker: one SIGKILL mid-window, requests lost and recovery"
+    order = 7
+    memory_under_load = False
+    judged_by_model = False  # by what it lost and how fast it came back
+    headline, higher_is_better = "lost_requests", False
+    companion = "worker_kill"
+    user_classes = ("CrashUser",)
+    user_modules = ("loadtests.users.crash",)
+    report_latencies = ("lost_requests", "recovery_s")
+
+    def kill_at_s(self, p: Point) -> float:
+        """Seconds after the release: a third into the window."""
+        return self.effective_warmup_s(p) + KILL_AT * p.window_s
+
+    def summarize(self, p: Point, requests: pd.DataFrame, marks: dict) -> tuple:
+        row, timed, start, stop = super().summarize(p, requests, marks)
+        said = marks.get("companion") or {}
+        row.update(killed_whole_server=said.get("was_whole_server"))
+        killed = said.get("killed_at")
+        if killed is None:  # the runner said why (the companion's error) in the note
+            return row, timed, start, stop
+        echo = requests[requests["kind"] == "echo"]
+        in_flight = (echo["sent_at"] < killed) & ~(echo["done_at"] < killed)
+        bad = echo["outcome"].isin(["failed", "timeout", "unfinished"])
+        after = (echo["sent_at"] >= killed) & (echo["sent_at"] < stop)
+        ok = echo[echo["outcome"] == "ok"]["done_at"].to_numpy(dtype=float)
+        row.update(
+            lost_requests=int((in_flight & bad).sum()),
+            failed_after_kill=int((after & bad).sum()),
+            recovery_s=recovery_s(ok, start, killed, stop),
+            respawn_s=(said["respawned_at"] - killed) if said.get("respawned_at") else None,
+        )
+        return row, timed, start, stop
+
+    def findings(self, summary: pd.DataFrame) -> list[str]:
+        data = self.rows(summary)
+        lines = []
+        for config in ordered_configs(data["config"]):
+            rows = data[data["config"] == config]
+            lost, later = rows["lost_requests"].median(), rows["failed_after_kill"].median()
+            text = (
+                f"{config} (C = {rows['users'].iloc[0]}): a killed worker lost "
+                f"{lost:.0f} requests in flight, {later:.0f} more failed after it"
+            )
+            back = rows["recovery_s"].median()
+            if rows["killed_whole_server"].fillna(False).astype(bool).all():
+                text += "; it was the whole server, and nothing came back"
+            elif pd.notna(back):
+                text += f"; the rate was back within {back:.1f} s"
+            else:
+                text += "; the rate did not come back within the window"
+            lines.append(text + f" ({len(rows)} repeat{'s' if len(rows) > 1 else ''}).")
+        return lines
+
+    def survives(self, rows: pd.DataFrame) -> str:
+        lost, back = rows["lost_requests"].median(), rows["recovery_s"].median()
+        if rows["killed_whole_server"].fillna(False).astype(bool).all():
+            return f"crash: lost {lost:.0f}, down"
+        return f"crash: lost {lost:.0f}, back in {back:.1f} s" if pd.notna(back) else (
+            f"crash: lost {lost:.0f}, not back")  # fmt: skip
+
+
+CRASH = Crash()
+
+
+def recovery_s(done_at: np.ndarray, start: float, killed: float, stop: float) -> float | None:
+    """Seconds from the kill until a RATE_BIN_S bin of answers reached RECOVERED_SHARE of
+    the median bin before it; None if none did before the window's end."""
+    before = np.arange(start, killed - RATE_BIN_S + 1e-9, RATE_BIN_S)
+    if not len(before):
+        return None
+    counts = [np.count_nonzero((done_at >= t) & (done_at < t + RATE_BIN_S)) for t in before]
+    target = RECOVERED_SHARE * float(np.median(counts))
+    t = killed
+    while t + RATE_BIN_S <= stop:
+        if np.count_nonzero((done_at >= t) & (done_at < t + RATE_BIN_S)) >= target:
+            return t - killed
+        t += RATE_BIN_S / 5
+    return None

@@ -1,0 +1,111 @@
+"""Slow clients: S slow connections of one kind beside an open-loop stream of fast ones.
+
+The fast stream is ordinary echoes arriving at a fixed rate on fresh connections, as
+independent users arrive; what it measures is the service everyone else gets while S
+clients are slow on purpose (echobench.slowclients: headers a byte at a time, a body a
+byte at a time, an answer read a little at a time, or a kept-alive connection left
+idle). The model: a config that gives each connection a slot of its K (a sync worker,
+a thread) denies the fast stream once S >= K slow clients of a kind that holds one; an
+event loop, or nginx buffering in front, holds each at the cost of a socket. Which
+kinds hold a slot on which server is what the points measure, never assumed here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from echobench import model
+from echobench.scenarios.base import Point
+from echobench.scenarios.open import Open
+from echobench.style import ordered_configs
+
+# The fast stream's share answered in time that counts as service kept, and denied.
+KEPT_SHARE, DENIED_SHARE = 0.99, 0.5
+
+
+class Slow(Open):
+    any_app = False  # the slow clients use the echo contract's POST and size=
+    name = "slow"
+    title = "Slow clients: the fast stream's service beside S slow connections"
+    order = 6
+    headline, higher_is_better = "answered_in_bound_share", True
+    fresh_connections = True  # each fast request a new user's connection
+    companion = "slow_clients"
+    report_rates = ("slow_clients",)
+    report_latencies = ("answered_in_bound_share", "slow_open", "server_connections")
+
+    def load_label(self, p: Point) -> str:
+        return f"l{p.rate:g}-{p.slow_kind or 'none'}{p.slow_clients}"
+
+    def describe_load(self, p: Point) -> str:
+        return f"rate={p.rate:g}/s S={p.slow_clients} {p.slow_kind or ''}".rstrip()
+
+    def ideal_rps(self, p: Point) -> float:
+        """The fast stream's rate if no slow client held anything (the event loop's model;
+        a held slot shows as a gap, which the findings name)."""
+        return min(p.rate, p.capacity_rps)
+
+    def slots_left_if_held(self, p: Point) -> float:
+        """K - S: the slots the fast stream has if every slow client holds one."""
+        return max(0.0, p.slots - p.slow_clients) if math.isfinite(p.slots) else math.inf
+
+    def summarize(self, p: Point, requests: pd.DataFrame, marks: dict) -> tuple:
+        row, timed, start, stop = super().summarize(p, requests, marks)
+        said = marks.get("companion") or {}
+        row.update(
+            slow_kind=p.slow_kind or None,
+            slow_clients=p.slow_clients,
+            slow_open=said.get("most_open"),
+            slow_refused=said.get("refused"),
+            slow_closed=said.get("closed_by_server"),
+            slow_closed_after_s=said.get("closed_after_s_median"),
+            server_connections=said.get("server_connections_max"),
+            held_ideal_rps=model.capacity_rps(self.slots_left_if_held(p), p.delay_s, **p.cpu)
+            if self.slots_left_if_held(p)
+            else 0.0,
+        )
+        return row, timed, start, stop
+
+    def findings(self, summary: pd.DataFrame) -> list[str]:
+        """Per config and kind: the fast stream's share in time at the most slow clients,
+        against none, and whether the kind held a slot there."""
+        data = self.rows(summary)
+        lines = []
+        for config in ordered_configs(data["config"]):
+            rows = data[data["config"] == config]
+            quiet = rows[rows["slow_clients"] == 0]["answered_in_bound_share"].median()
+            for kind in sorted(rows["slow_kind"].dropna().unique()):
+                of = rows[rows["slow_kind"] == kind]
+                top = of[of["slow_clients"] == of["slow_clients"].max()]
+                share = top["answered_in_bound_share"].median()
+                s, k = int(top["slow_clients"].iloc[0]), float(top["capacity"].iloc[0])
+                held = "denied" if share < DENIED_SHARE else "kept" if share >= KEPT_SHARE else (
+                    "degraded")  # fmt: skip
+                text = (f"{config}, {s} {kind} slow clients (K = "
+                        f"{'unbounded' if math.isinf(k) else f'{k:g}'}): the fast stream's "
+                        f"share answered in time {share:.2f} ({held})")  # fmt: skip
+                if pd.notna(quiet):
+                    text += f", {quiet:.2f} with none"
+                closed = top["slow_closed"].median()
+                if pd.notna(closed) and closed > 0:
+                    after = top["slow_closed_after_s"].median()
+                    text += f"; the server closed {closed:.0f} of them, after {after:.1f} s"
+                lines.append(text + f" ({len(top)} repeat{'s' if len(top) > 1 else ''}).")
+        return lines
+
+    def survives(self, rows: pd.DataFrame) -> str:
+        """The decision column's words for one config: the slow clients it stood."""
+        said = []
+        for kind in sorted(rows["slow_kind"].dropna().unique()):
+            of = rows[rows["slow_kind"] == kind]
+            top = of[of["slow_clients"] == of["slow_clients"].max()]
+            share = top["answered_in_bound_share"].median()
+            mark = "ok" if share >= KEPT_SHARE else "denied" if share < DENIED_SHARE else (
+                f"{share:.2f}")  # fmt: skip
+            said.append(f"{int(top['slow_clients'].iloc[0])} {kind}: {mark}")
+        return "; ".join(said)
+
+
+SLOW = Slow()
