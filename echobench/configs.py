@@ -117,6 +117,7 @@ class Limit:
     flags: Callable[[int], list[str]]
     beyond: str
     caps_slots: bool
+    refuses: bool = False  # a request past it is refused at once (a 503), not left to wait
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,18 +169,17 @@ def _count(text: str, what: str, limit: int) -> int:
 
 N, T = r"(?P<workers>\d+)", r"(?P<threads>\d+)"
 MAX_LIMIT = 10_000
-UVICORN_LIMIT = Limit(
-    lambda n: ["--limit-concurrency", str(n)],
-    "a 503 at once (uvicorn --limit-concurrency, per process)",
-    caps_slots=True,
-)
+UVICORN_LIMIT = Limit(lambda n: ["--limit-concurrency", str(n)],
+                      "a 503 at once (uvicorn --limit-concurrency, per process; it counts open "
+                      "connections too)", caps_slots=True, refuses=True)  # fmt: skip
 BACKLOG_LIMIT = Limit(lambda n: ["--backlog", str(n)],
                       "a full listen queue: the kernel drops the connection's handshake, "
                       "and the client retries it a second later (gunicorn --backlog)",
                       caps_slots=False)  # fmt: skip
 CONNECTIONS_LIMIT = Limit(lambda n: ["--worker-connections", str(n)],
                           "no accept until a connection frees (gunicorn --worker-connections, "
-                          "per worker)", caps_slots=True)  # fmt: skip
+                          "per worker: gevent, gthread and ASGI workers)",
+                          caps_slots=True)  # fmt: skip
 BACKPRESSURE_LIMIT = Limit(lambda n: ["--backpressure", str(n)],
                            "no accept until a connection closes (granian --backpressure, "
                            "per worker: it counts connections, kept-alive ones too)",
@@ -276,7 +276,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         command=lambda n, t: commands.gunicorn("gthread", n, "--threads", str(t)),
         modules=("gunicorn",),
         pitfall="workers accept while all their threads are busy: uneven spread",
-        limit=BACKLOG_LIMIT,
+        limit=CONNECTIONS_LIMIT,
     ),
     Family(
         name="flask-gthread-NxT-reuseport", pattern=f"flask-gthread-{N}x{T}-reuseport",
@@ -289,7 +289,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         command=lambda n, t: commands.gunicorn("gthread", n, "--threads", str(t),
                                                "--reuse-port"),
         modules=("gunicorn",), pitfall="the kernel spreads connections by hash: even on average",
-        limit=BACKLOG_LIMIT,
+        limit=CONNECTIONS_LIMIT,
     ),
     Family(
         name="flask-granian-NxT", pattern=f"flask-granian-{N}x{T}", model="threads",

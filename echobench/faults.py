@@ -11,16 +11,18 @@ to one SIGKILL of one worker the server itself named.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 
-from echobench import processes, results
+from echobench import processes, results, slowclients
 from echobench.loadgen import RELEASE_FILE
 from echobench.server import ServerError, get
 from servers import contract
@@ -31,6 +33,7 @@ CONNECT_TIMEOUT_S = 20.0
 # After a kill, how long to watch the server's process tree for a worker to come back.
 RESPAWN_WATCH_S = 5.0
 PROBES = 6
+PROBE_TIMEOUT_S = 3.0
 
 
 def _connections(pid: int) -> int:
@@ -82,19 +85,23 @@ class SlowClients:
 
 
 class WorkerKill:
-    """One SIGKILL, a third into the window, to a worker that answered a probe request
-    (its PID from the worker header), checked to be in the server's process tree; the
-    tree's root only when it is the whole server (one uvicorn process), which then does
-    not come back. Then the tree is watched for a worker to replace it."""
+    """One SIGKILL, a third into the window, to a worker the server named: probes sent in
+    the warm-up read the worker header of their answers, and of the processes named, in
+    the server's tree and announced as serving (its ready folder), the one holding the
+    most connections is killed; never the tree's root while it has workers, and the root
+    only when it is the whole server (one uvicorn process), which then does not come
+    back. Then the serving workers are counted until the server has its number again."""
 
-    def __init__(self, server, at_s: float, raw: Path) -> None:
-        self.server, self.at_s, self.raw = server, at_s, raw
+    def __init__(self, server, probe_at_s: float, at_s: float, raw: Path) -> None:
+        self.server, self.probe_at_s, self.at_s, self.raw = server, probe_at_s, at_s, raw
         self.proc = None  # no process of its own
         self.said: dict = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="worker-kill", daemon=True)
 
     def start(self) -> WorkerKill:
+        if self.server.proc is None:  # a --target: not ours to kill (refused before a run)
+            raise ServerError("a worker can only be killed on a server echobench started")
         self._thread.start()
         return self
 
@@ -105,64 +112,100 @@ class WorkerKill:
             self.said = {"error": str(exc)}
         results.write_json(self.said, self.raw / COMPANION_FILE)
 
-    def _kill(self) -> dict:
+    def _release(self) -> float | None:
+        """The load's release time, once locust has written it (None: it never did)."""
         released = self.raw / RELEASE_FILE
         deadline = time.monotonic() + 120.0
-        while not released.exists():
-            if self._stop.wait(0.05) or time.monotonic() > deadline:
-                return {"error": "the load never started: no worker killed"}
-        release = float(released.read_text() or "nan")
+        while time.monotonic() < deadline and not self._stop.is_set():
+            try:
+                at = float(released.read_text())
+            except (OSError, ValueError):
+                self._stop.wait(0.05)
+                continue
+            return at if math.isfinite(at) else None
+        return None
+
+    def _kill(self) -> dict:
+        release = self._release()
+        if release is None:
+            return {"error": "the load never started: no worker killed"}
+        if self._stop.wait(max(0.0, release + self.probe_at_s - time.time())):
+            return {"error": "the point ended before the kill"}
+        root = self.server.proc.pid
+        pid = self._worker_pid(root)
         if self._stop.wait(max(0.0, release + self.at_s - time.time())):
             return {"error": "the point ended before the kill"}
-        pid = self._worker_pid()
-        root = self.server.proc.pid
-        tree = {p.pid for p in processes.tree(root)}
-        if pid not in tree:
-            raise ServerError(f"the worker header named PID {pid}, not in the server's tree")
-        if pid == root and len(tree) > 1:
-            raise ServerError(f"the worker header named the master, PID {pid}: not killed")
-        workers_before = len(tree) - (1 if len(tree) > 1 else 0)
+        workers = self.server.config.workers
         killed_at = time.time()
         os.kill(pid, signal.SIGKILL)
-        back_at = self._respawn(root, pid, workers_before)
+        back_at = None if pid == root else self._respawn(root, pid, workers)
         return {"pid": pid, "was_whole_server": pid == root, "killed_at": killed_at,
-                "workers_before": workers_before, "respawned_at": back_at}  # fmt: skip
+                "workers_before": workers, "respawned_at": back_at}  # fmt: skip
 
-    def _worker_pid(self) -> int:
-        """Of the workers that answered PROBES requests (each PID from its answer's worker
-        header), the one holding the most connections: the kill then hits the load."""
-        host, port = self.server.host, self.server.port
-        named: list[int] = []
-        for _ in range(PROBES):
-            status, headers, _ = get(host, port, "/?field=probe&delay=0", timeout_s=10.0)
+    def _announced(self, root: int) -> set[int]:
+        """The server's processes that announced they serve (their ready files)."""
+        tree = {p.pid for p in processes.tree(root)}
+        folder = self.server.ready_dir
+        said = {int(f.name) for f in folder.iterdir() if f.name.isdigit()} if folder else set()
+        return said & tree
+
+    def _worker_pid(self, root: int) -> int:
+        """Of the serving processes PROBES answers named (sent at once, each bounded), the
+        one holding the most connections: the kill then hits the load."""
+
+        def probe(_) -> int | None:
+            try:
+                status, headers, _ = get(
+                    self.server.host,
+                    self.server.port,
+                    "/?field=probe&delay=0",
+                    timeout_s=PROBE_TIMEOUT_S,
+                )
+            except OSError:
+                return None
             said = headers.get(contract.WORKER_HEADER.lower(), "")
-            if status != 200 or not said.isdigit():
-                raise ServerError(f"the probe got {status} without a worker header")
-            named.append(int(said))
-        return max(dict.fromkeys(named), key=_connections)
+            return int(said) if status == 200 and said.isdigit() else None
+
+        with ThreadPoolExecutor(PROBES) as pool:
+            named = [pid for pid in pool.map(probe, range(PROBES)) if pid is not None]
+        serving = self._announced(root)
+        candidates = [pid for pid in dict.fromkeys(named) if pid in serving]
+        if not candidates:
+            raise ServerError(
+                f"no probe answer named a serving process of the server "
+                f"(named {sorted(set(named))}, serving {sorted(serving)})"
+            )
+        pid = max(candidates, key=_connections)
+        if pid == root and len(processes.tree(root)) > 1:
+            raise ServerError(f"the worker header named the master, PID {pid}: not killed")
+        return pid
 
     def _respawn(self, root: int, killed: int, workers: int) -> float | None:
-        """When the tree had its worker count again (a new PID), or None."""
+        """When the server had `workers` serving processes again (a new one announced),
+        or None within RESPAWN_WATCH_S."""
         deadline = time.monotonic() + RESPAWN_WATCH_S
         while time.monotonic() < deadline and not self._stop.is_set():
-            tree = {p.pid for p in processes.tree(root)} - {root, killed}
-            if killed != root and len(tree) >= workers:
+            if len(self._announced(root) - {root, killed}) >= workers:
                 return time.time()
             time.sleep(0.02)
         return None
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=RESPAWN_WATCH_S + 15.0)
+        if self._thread.is_alive() or self._thread.ident is not None:
+            self._thread.join(timeout=RESPAWN_WATCH_S + PROBE_TIMEOUT_S + 5.0)
 
 
 def for_point(point, server, raw: Path) -> SlowClients | WorkerKill | None:
     """The companion the point's scenario asks for (its `companion`), not yet started."""
     kind = point.scenario_def.companion
     if kind == "slow_clients" and point.slow_clients:
-        hold = point.timings.max_load_s + 60.0  # past locust's own end: stopped before it
+        hold = (
+            point.timings.max_load_s + slowclients.HOLD_SLACK_S
+        )  # past locust's end: stopped before
         return SlowClients(point.slow_kind, point.slow_clients, server.host, server.port, hold,
                            raw)  # fmt: skip
     if kind == "worker_kill":
-        return WorkerKill(server, point.scenario_def.kill_at_s(point), raw)
+        scenario = point.scenario_def
+        return WorkerKill(server, scenario.probe_at_s(point), scenario.kill_at_s(point), raw)
     return None

@@ -279,10 +279,11 @@ FIGURES: list[Figure] = [
     *group(
         ("lost_requests", "failed_after_kill", "recovery_s", "respawn_s", "killed_whole_server"),
         "crash only: requests in flight at the kill that failed, timed out or never ended; "
-        "requests sent after it, in the window, that did; seconds from the kill until a 0.5 s bin"
-        " of answers reached 0.9 of the median bin before it (empty: not within the window); "
-        "seconds until the server's process tree had its worker count again (empty: it did not "
-        "within 5 s); true when the killed process was the whole server (one uvicorn process)",
+        "requests sent after it, in the window, that did; seconds from the kill until a bin of "
+        "answers (0.5 s, or 2 x (D + c) if longer) reached 0.9 of the median bin before it "
+        "(empty: not within the window); seconds until the server had its number of serving "
+        "workers again, each announced once its app is loaded (empty: not within 5 s); true "
+        "when the killed process was the whole server (one uvicorn process)",
         scenarios=("crash",),
         each={
             "lost_requests": {"heading": "lost", "aggregated": True, "says": "{:.0f} lost"},

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from echobench import costs, decision, derived, model, stats
+from echobench.configs import get_config
 from echobench.scenarios import SCENARIOS, faulting
 from echobench.scenarios.burst import BURST
 from echobench.scenarios.calibrate import CALIBRATE
@@ -298,7 +299,7 @@ def proxy_cost(summary: pd.DataFrame) -> list[str]:
     steady = steady[steady["valid"].astype(bool)]
     lines = []
     for config in ordered_configs(steady["config"]):
-        if "+" in config or f"{config}+nginx" not in set(steady["config"]):
+        if get_config(config).variant or f"{config}+nginx" not in set(steady["config"]):
             continue
         bare = steady[steady["config"] == config]
         behind = steady[steady["config"] == f"{config}+nginx"]

@@ -351,4 +351,7 @@ def _expand(group: dict, configs: list[ServerConfig], repeats: int) -> list[Poin
                         if not scenario_def.by_rate:
                             fields["users"] = _users(level["users"], config)
                         points.append(Point(index=0, **fields))
+    longest = slowclients.MAX_HOLD_S - slowclients.HOLD_SLACK_S
+    if any(p.slow_clients and p.timings.max_load_s > longest for p in points):
+        raise ProfileError(f"slow clients are held at most {longest:g} s: shorten the window")
     return points

@@ -51,10 +51,6 @@ REFERENCES = (
 )
 
 
-def expected_s() -> float:
-    return sum(profiles.load_profile(r.profile).expected_s for r in REFERENCES)
-
-
 def trim(run_dir: Path) -> None:
     """As the committed references are: no locust HTML, large records gzipped."""
     for page in run_dir.glob("raw/*/locust_report.html"):
@@ -157,16 +153,24 @@ def _clean_tree() -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s reference", description=__doc__)
     parser.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
-    parser.add_argument("--readme-only", action="store_true",
-                        help="only regenerate the READMEs' parts from the references")  # fmt: skip
+    parser.add_argument(
+        "--readme-only",
+        action="store_true",
+        help="only regenerate the READMEs' parts from the references",
+    )
+    parser.add_argument("--only", action="append", metavar="PROFILE",
+                        choices=[r.profile for r in REFERENCES],
+                        help="remake only this profile's reference (repeatable); the others "
+                        "keep their commits, as the reference README then says")  # fmt: skip
     args = parser.parse_args(argv)
+    chosen = [r for r in REFERENCES if not args.only or r.profile in args.only]
     if args.readme_only:
         old = (results.RESULTS_ROOT / REFERENCES[0].folder / REFERENCE_README).read_text()
         write_reference_readme(old[old.index(TRIMMED) :])
         write_readme()
         return 0
-    minutes = expected_s() / 60
-    for ref in REFERENCES:
+    minutes = sum(profiles.load_profile(r.profile).expected_s for r in chosen) / 60
+    for ref in chosen:
         print(f"results/{ref.folder}: {' '.join(ref.command(Path('...'))[2:])}")
     print(f"about {minutes:.0f} min in all (the profiles' own estimates)")
     if args.dry_run:
@@ -177,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     old = (results.RESULTS_ROOT / REFERENCES[0].folder / REFERENCE_README).read_text()
     keep = old[old.index(TRIMMED) :] if TRIMMED in old else ""
-    for ref in REFERENCES:
+    for ref in chosen:
         final = results.RESULTS_ROOT / ref.folder
         fresh = final.with_name(f".{ref.folder}.new")
         shutil.rmtree(fresh, ignore_errors=True)

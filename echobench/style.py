@@ -82,10 +82,14 @@ def line_styles(configs) -> dict[str, dict]:
 def variant_style(config: str) -> dict:
     """What sets a `+nginx` or `+limitN` config apart from its bare server, in every chart:
     dashed behind nginx, hollow markers with a limit."""
+    try:
+        parsed = get_config(config)
+    except ConfigError:
+        return {}
     found = {}
-    if "+nginx" in config:
+    if parsed.proxy:
         found["linestyle"] = "--"
-    if "+limit" in config:
+    if parsed.limit is not None:
         found["markerfacecolor"] = "white"
     return found
 

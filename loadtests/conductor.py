@@ -10,6 +10,7 @@ window and drain are over.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 
@@ -109,8 +110,10 @@ def conduct(environment) -> None:
             return
     RECORDER.mark("release")
     if point.release_file and not worker:  # for a fault beside the load to time itself
-        with open(point.release_file, "w") as said:
+        partial = f"{point.release_file}.partial"
+        with open(partial, "w") as said:  # whole or not at all: a reader never sees half
             said.write(repr(RECORDER.now()))
+        os.replace(partial, point.release_file)
     at_once = point.release == "at_once"
     if at_once:
         send_last_bytes(c.primed)

@@ -19,8 +19,16 @@ pytestmark = pytest.mark.slow
 OPEN = """
 [[groups]]
 scenario = "open"
-configs = ["fastapi-async", "flask-sync-1"]
+configs = ["flask-sync-1"]
 rates = [2, 10]
+delay_s = 0.25
+warmup_s = 0.5
+window_s = 3.0
+
+[[groups]]
+scenario = "open"
+configs = ["fastapi-async"]
+rates = [10]
 delay_s = 0.25
 warmup_s = 0.5
 window_s = 3.0

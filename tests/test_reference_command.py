@@ -44,3 +44,12 @@ def test_the_readme_parts_are_generated_from_the_references(tmp_path):
     assert copy.read_text() == readme
     head = (ROOT / "results" / "reference" / "README.md").read_text()
     assert head.startswith(reference.reference_readme_head(ROOT / "results"))
+
+
+def test_only_remakes_the_named_references_and_says_how_long(capsys):
+    assert reference.main(["--dry-run", "--only", "faults"]) == 0
+    out = capsys.readouterr().out
+    assert "results/reference-faults: echobench run --profile faults" in out
+    assert "results/reference:" not in out and "reference-db" not in out
+    minutes = profiles.load_profile("faults").expected_s / 60
+    assert f"about {minutes:.0f} min in all" in out

@@ -142,6 +142,34 @@ def test_a_fault_group_that_cannot_be_is_refused(tmp_path, group, said):
         _profile(tmp_path, f'[[groups]]\nconfigs = ["fastapi-async"]\n{group}\n')
 
 
+def test_slow_clients_are_held_no_longer_than_their_driver_allows(tmp_path):
+    with pytest.raises(profiles.ProfileError, match="held at most 540 s"):
+        _profile(
+            tmp_path,
+            '[[groups]]\nscenario = "slow"\nconfigs = ["fastapi-async"]\n'
+            'rates = [5]\nslow_kinds = ["idle"]\nslow_clients = [1]\nwindow_s = 600\n',
+        )
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [(["--target", "http://127.0.0.1:9", "--configs", "fastapi-async"], "not with --target"),
+     (["--bind", "0.0.0.0"], "loopback only")],
+)  # fmt: skip
+def test_a_fault_on_a_server_that_is_not_ours_or_not_on_loopback_is_refused(tmp_path, extra,
+                                                                            said):  # fmt: skip
+    profile = tmp_path / "f.toml"
+    profile.write_text(
+        '[[groups]]\nscenario = "crash"\nconfigs = ["fastapi-async"]\nusers = [2]\ndelay_s = 0.1\n'
+    )
+    done = subprocess.run([sys.executable, "-m", "echobench", "run", "--profile", str(profile),
+                           "--out", str(tmp_path / "out"), *extra], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert said in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_slow_clients_go_to_loopback_only_and_within_their_bounds():
     base = ["--port", "1", "--kind", "idle", "--hold-s", "1", "--out", "x", "--ready", "y"]
     for args in (["--host", "10.0.0.1", "--count", "1"], ["--host", "127.0.0.1", "--count",
@@ -178,12 +206,44 @@ def test_shedding_figures_count_503s_and_resets_and_fit_the_latencys_growth():
     shed = pd.concat([
         _open_requests([100.0] * 30, "ok"),
         _open_requests([5.0] * 10, "failed", "status 503: Service Unavailable"),
-        _open_requests([7.0] * 10, "failed", "ConnectionResetError"),
+        _open_requests([7.0] * 5, "failed", "ConnectionResetError"),
+        _open_requests([7.0] * 5, "failed", "StaleConnection"),  # a fresh connection reset
         _open_requests([900.0] * 10, "failed", "status 400: Bad Request"),
     ])  # fmt: skip
     got = shedding_figures(shed, shed["outcome"] == "ok", window_s=2.0)
     assert got["refused_share"] == pytest.approx(20 / 60)
     assert got["refused_p50_ms"] == pytest.approx(6.0)
+
+
+def test_only_a_limit_that_refuses_keeps_the_admitted_latency_flat_in_the_model():
+    def growth(config_id: str) -> float:
+        point = Point(index=1, scenario="overload", config=get_config(config_id), users=500,
+                      delay_s=0.1, repeat=1, window_s=3.0, rate=109.0, work_ms=10.0)  # fmt: skip
+        return OVERLOAD.ideal_growth_ms_per_s(point)
+
+    unlimited = growth("flask-sync-4")
+    assert unlimited == pytest.approx(1000 * (109.0 - 4 / 0.11) / (4 / 0.11))
+    assert growth("flask-sync-4+limit8") == unlimited, "a listen backlog refuses nothing"
+    assert growth("flask-sync-4+nginx+limit4") == 0.0
+    assert growth("fastapi-async+limit6") == 0.0
+
+
+def test_the_fast_streams_model_rate_with_held_slots_is_at_most_its_arrivals():
+    def held(config_id: str, slow: int) -> float:
+        point = Point(index=1, scenario="slow", config=get_config(config_id), users=20,
+                      delay_s=0.1, repeat=1, window_s=3.0, rate=16.0, slow_kind="headers",
+                      slow_clients=slow)  # fmt: skip
+        row, *_ = SLOW.summarize(point, _no_requests(), {"release": 0.0, "end": 5.0})
+        return row["held_ideal_rps"]
+
+    assert held("flask-sync-4", 0) == 16.0 and held("fastapi-async", 40) == 16.0
+    assert held("flask-sync-4", 3) == pytest.approx(10.0) and held("flask-sync-4", 4) == 0.0
+
+
+def _no_requests() -> pd.DataFrame:
+    return pd.DataFrame(columns=["req_id", "kind", "sent_at", "intended_at", "done_at",
+                                 "latency_ms", "status", "outcome", "error", "worker",
+                                 "server_timing"])  # fmt: skip
 
 
 def test_a_crash_point_counts_what_the_kill_took_and_what_failed_after():
@@ -288,6 +348,7 @@ def test_the_decision_column_and_sentences_say_what_each_config_survived():
     assert "flask-sync-4+nginx: 40 headers: ok" in slow
     shed = next(s for s in said if s.startswith("Overload"))
     assert "flask-sync-4: 3.0x load: queues, goodput 0 req/s" in shed
+    # the factor is of the bare config's capacity, the same load for both
     assert "flask-sync-4+nginx+limit4: 3.0x load: sheds, goodput 33 req/s" in shed
     crash = next(s for s in said if s.startswith("Crashed worker"))
     assert "flask-sync-4: crash: lost 1, back in 0.2 s" in crash
@@ -332,8 +393,8 @@ rates = [8]
 slow_kinds = ["headers"]
 slow_clients = [5]
 delay_s = 0.05
-warmup_s = 0.5
-window_s = 2.0
+warmup_s = 0.3
+window_s = 1.5
 
 [[groups]]
 scenario = "crash"

@@ -8,6 +8,7 @@ after each) and `report` (the summary table, report.md and charts).
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import re
 import sys
 from dataclasses import replace
@@ -110,6 +111,13 @@ def validate(args: argparse.Namespace, options: RunOptions) -> profiles.Profile:
             require_installed(config)
     if options.db_url and not any(p.io == "db" for p in profile.points):
         raise UsageError("--db-url is for io = db points, and this profile has none")
+    faulted = sorted({p.scenario for p in profile.points if p.scenario_def.companion})
+    if faulted and options.target:
+        raise UsageError(f"the {' and '.join(faulted)} points make faults on a server "
+                         "echobench starts: not with --target")  # fmt: skip
+    if faulted and not ipaddress.ip_address(options.server_host).is_loopback:
+        raise UsageError(f"the {' and '.join(faulted)} points send their slow clients and "
+                         "probes to loopback only: drop --bind")  # fmt: skip
     if options.target:
         if not args.configs or len(args.configs) != 1:
             raise UsageError("--target needs --configs naming the one config the target runs "

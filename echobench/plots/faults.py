@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from echobench import model, stats, style
+from echobench.configs import get_config
 from echobench.plots.common import empty_panel, legend_outside
 from echobench.plots.registry import chart, has
 from echobench.scenarios.crash import CRASH
@@ -44,6 +45,7 @@ def _bars(
     colors: dict,
     scale=1.0,
     fmt: str = "{:.0f}",
+    missing: str = "not run",
 ) -> list[str]:
     """Grouped bars on a linear axis from zero: one group per `groups` value, one bar per
     config, each with its interval and its value written above it (a zero bar is still
@@ -54,10 +56,10 @@ def _bars(
         x = np.arange(len(groups)) + (i - (len(configs) - 1) / 2) * width
         values = of["median"] * scale
         ax.bar(x, values.fillna(0.0), width * 0.9, color=colors[config], label=config,
-               hatch="//" if "+nginx" in config else None, edgecolor="white",
+               hatch="//" if get_config(config).proxy else None, edgecolor="white",
                yerr=_error(of.reset_index(), scale), capsize=3, ecolor=REFERENCE)  # fmt: skip
         for xi, value in zip(x, values, strict=True):
-            said = fmt.format(value) if pd.notna(value) else "not run"
+            said = fmt.format(value) if pd.notna(value) else missing
             ax.annotate(said, (xi, value if pd.notna(value) else 0), xytext=(0, 3),
                         textcoords="offset points", ha="center", fontsize=7,
                         rotation=0 if pd.notna(value) else 90,
@@ -180,7 +182,7 @@ def overload(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         capacity = model.capacity_rps(float(first["capacity"]), first["delay_s"],
                                       first["work_ms"] / 1000.0, int(first["parallel"]),
                                       int(first["cores"]))  # fmt: skip
-        if "+" not in config and math.isfinite(capacity):
+        if not get_config(config).variant and math.isfinite(capacity):
             axes[0].axhline(capacity, color=REFERENCE, linestyle=(0, (2, 3)), linewidth=1)
             axes[0].annotate(f"{config}'s capacity {capacity:.0f}/s", (1.0, capacity),
                              xycoords=("axes fraction", "data"), xytext=(-4, 3),
@@ -199,8 +201,9 @@ def overload(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     note=(
         "One worker killed with SIGKILL a third into a steady window. Left: the requests it "
         "took with it (in flight at the kill) and those that failed after. Right: seconds "
-        "until the answer rate was back to 0.9 of what it was; 'down' where the killed process"
-        " was the whole server. Bars span the repeats' interval."
+        "until the answer rate was back to 0.9 of what it was; 'not back' where it never was "
+        "in the window (one process killed: the whole server). Bars span the repeats' "
+        "interval."
     ),
 )
 def crash(summary: pd.DataFrame, colors=None, run=None) -> Figure:
@@ -232,16 +235,7 @@ def crash(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     lost_ax.set_title("requests lost")
     lost_ax.grid(True, axis="y", alpha=0.3)
     back = _spans(data, ["config"], "recovery_s").assign(group="recovery")
-    labels = _bars(back_ax, back, configs, ["recovery"], colors, fmt="{:.1f} s")
-    whole = data.groupby("config")["killed_whole_server"].agg(
-        lambda v: bool(v.fillna(False).astype(bool).all())
-    )
-    width = 0.8 / max(1, len(configs))
-    for i, config in enumerate(configs):
-        if whole.get(config):
-            back_ax.annotate("down: not back", ((i - (len(configs) - 1) / 2) * width, 0),
-                             xytext=(0, 4), textcoords="offset points", ha="center",
-                             fontsize=8, color=colors[config], rotation=90)  # fmt: skip
+    labels = _bars(back_ax, back, configs, ["recovery"], colors, fmt="{:.1f} s", missing="not back")
     back_ax.set_xticklabels(
         [label.replace("recovery", "after one worker's SIGKILL") for label in labels]
     )

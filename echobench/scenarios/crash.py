@@ -19,7 +19,7 @@ from echobench.scenarios.steady import Steady
 from echobench.style import ordered_configs
 
 KILL_AT = 1 / 3  # of the window
-RATE_BIN_S = 0.5  # the answer rate is counted in bins this long
+RATE_BIN_S = 0.5  # the answer rate is counted in bins at least this long, and 2 (D + c)
 RECOVERED_SHARE = 0.9  # of the rate before the kill
 
 
@@ -40,6 +40,11 @@ class Crash(Steady):
         """Seconds after the release: a third into the window."""
         return self.effective_warmup_s(p) + KILL_AT * p.window_s
 
+    def probe_at_s(self, p: Point) -> float:
+        """When the kill's probes go (halfway through the warm-up, with every user
+        connected), so their answers, queued behind the load, are in before the kill."""
+        return self.effective_warmup_s(p) / 2
+
     def summarize(self, p: Point, requests: pd.DataFrame, marks: dict) -> tuple:
         row, timed, start, stop = super().summarize(p, requests, marks)
         said = marks.get("companion") or {}
@@ -55,13 +60,14 @@ class Crash(Steady):
         row.update(
             lost_requests=int((in_flight & bad).sum()),
             failed_after_kill=int((after & bad).sum()),
-            recovery_s=recovery_s(ok, start, killed, stop),
+            recovery_s=recovery_s(ok, start, killed, stop, rate_bin_s(p)),
             respawn_s=(said["respawned_at"] - killed) if said.get("respawned_at") else None,
         )
         return row, timed, start, stop
 
     def findings(self, summary: pd.DataFrame) -> list[str]:
         data = self.rows(summary)
+        data = data[data["valid"].astype(bool)]
         lines = []
         for config in ordered_configs(data["config"]):
             rows = data[data["config"] == config]
@@ -91,17 +97,26 @@ class Crash(Steady):
 CRASH = Crash()
 
 
-def recovery_s(done_at: np.ndarray, start: float, killed: float, stop: float) -> float | None:
-    """Seconds from the kill until a RATE_BIN_S bin of answers reached RECOVERED_SHARE of
-    the median bin before it; None if none did before the window's end."""
-    before = np.arange(start, killed - RATE_BIN_S + 1e-9, RATE_BIN_S)
+def rate_bin_s(p: Point) -> float:
+    """The bin the answer rate is counted in: long enough that every user answers in it."""
+    return max(RATE_BIN_S, 2 * (p.delay_s + p.work_s))
+
+
+def recovery_s(done_at: np.ndarray, start: float, killed: float, stop: float,
+               bin_s: float = RATE_BIN_S) -> float | None:  # fmt: skip
+    """Seconds from the kill until a bin of answers reached RECOVERED_SHARE of the median
+    bin before it; None if none did before the window's end, or none before it answered
+    anything."""
+    before = np.arange(start, killed - bin_s + 1e-9, bin_s)
     if not len(before):
         return None
-    counts = [np.count_nonzero((done_at >= t) & (done_at < t + RATE_BIN_S)) for t in before]
+    counts = [np.count_nonzero((done_at >= t) & (done_at < t + bin_s)) for t in before]
     target = RECOVERED_SHARE * float(np.median(counts))
+    if target <= 0:
+        return None
     t = killed
-    while t + RATE_BIN_S <= stop:
-        if np.count_nonzero((done_at >= t) & (done_at < t + RATE_BIN_S)) >= target:
+    while t + bin_s <= stop:
+        if np.count_nonzero((done_at >= t) & (done_at < t + bin_s)) >= target:
             return t - killed
-        t += RATE_BIN_S / 5
+        t += bin_s / 5
     return None

@@ -145,8 +145,11 @@ def send_lag(rows: pd.DataFrame, delay_ms: float) -> str:
 
 
 # What a server that sheds load answers with: a 503, or a connection it resets or refuses.
+# (the client records a failure by its exception's name: a reset on a fresh connection
+# reaches it as StaleConnection, loadtests/answers.py)
 REFUSAL_ERRORS = ("ConnectionResetError", "ConnectionRefusedError", "BrokenPipeError",
-                  "RemoteDisconnected", "ConnectionAbortedError")  # fmt: skip
+                  "RemoteDisconnected", "ConnectionAbortedError", "StaleConnection",
+                  "IncompleteRead")  # fmt: skip
 
 
 def refused(timed: pd.DataFrame) -> pd.Series:

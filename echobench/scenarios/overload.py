@@ -17,6 +17,7 @@ import math
 import pandas as pd
 
 from echobench import model
+from echobench.configs import FAMILIES, get_config
 from echobench.scenarios.base import Point
 from echobench.scenarios.open import Open
 from echobench.style import ordered_configs
@@ -48,9 +49,9 @@ class Overload(Open):
 
     def ideal_growth_ms_per_s(self, p: Point) -> float:
         """How fast the admitted latency grows: (λ - μ) / μ s per s when every arrival is
-        admitted; 0 when a limit refuses the excess."""
+        admitted; 0 when a limit refuses the excess at once (nginx's, uvicorn's)."""
         capacity = p.capacity_rps
-        if p.config.limit is not None or not math.isfinite(capacity) or p.rate <= capacity:
+        if refuses(p.config.id) or not math.isfinite(capacity) or p.rate <= capacity:
             return 0.0
         return 1000.0 * (p.rate - capacity) / capacity
 
@@ -63,14 +64,13 @@ class Overload(Open):
         """Per config at its highest offered load: goodput against capacity, what it
         refused and how fast, and whether the admitted waited longer through the window."""
         data = self.rows(summary)
+        data = data[data["valid"].astype(bool)]
         lines = []
         for config in ordered_configs(data["config"]):
             rows = data[data["config"] == config]
             top = rows[rows["offered_rps"] == rows["offered_rps"].max()]
             first = top.iloc[0]
-            capacity = model.capacity_rps(float(first["capacity"]), first["delay_s"],
-                                          first["work_ms"] / 1000.0, int(first["parallel"]),
-                                          int(first["cores"]))  # fmt: skip
+            capacity = bare_capacity_rps(first)
             goodput = top["goodput_rps"].median()
             refused = top["refused_share"].median()
             growth = top["latency_growth_ms_per_s"].median()
@@ -89,9 +89,33 @@ class Overload(Open):
     def survives(self, rows: pd.DataFrame) -> str:
         top = rows[rows["offered_rps"] == rows["offered_rps"].max()]
         refused, growth = top["refused_share"].median(), top["latency_growth_ms_per_s"].median()
-        factor = top["offered_rps"].iloc[0] / top["ideal_rps"].iloc[0]
+        factor = top["offered_rps"].iloc[0] / bare_capacity_rps(top.iloc[0])
         way = "sheds" if refused > 0.05 and abs(growth) < 100 else "queues"
         return f"{factor:.1f}x load: {way}, goodput {top['goodput_rps'].median():.0f} req/s"
 
 
 OVERLOAD = Overload()
+
+
+def bare_capacity_rps(row) -> float:
+    """The capacity of a row's bare config (without its `+nginx`, `+limitN`) at its D and
+    c: what its offered load is a multiple of."""
+    bare = get_config(get_config(row["config"]).base_id)
+    return model.capacity_rps(bare.capacity, float(row["delay_s"]), float(row["work_ms"]) / 1000,
+                              bare.parallel, int(row["cores"]))  # fmt: skip
+
+
+def refuses(config_id: str) -> bool:
+    """Whether a config refuses what is past its limit at once (a 503): nginx's limit_conn,
+    or a server's own limit that does (`Limit.refuses`)."""
+    config = get_config(config_id)
+    if config.limit is None:
+        return False
+    return bool(config.proxy) or FAMILIES[config.family].limit.refuses
+
+
+def share(value: float) -> str:
+    """A share as a percentage, never "0%" for one that is not 0."""
+    if pd.isna(value):
+        return "not measured"
+    return "under 1%" if 0 < value < 0.005 else f"{value:.0%}"

@@ -19,7 +19,7 @@ import pandas as pd
 from echobench import model
 from echobench.scenarios.base import Point
 from echobench.scenarios.open import Open
-from echobench.style import ordered_configs
+from echobench.style import k_label, ordered_configs
 
 # The fast stream's share answered in time that counts as service kept, and denied.
 KEPT_SHARE, DENIED_SHARE = 0.99, 0.5
@@ -51,6 +51,11 @@ class Slow(Open):
         """K - S: the slots the fast stream has if every slow client holds one."""
         return max(0.0, p.slots - p.slow_clients) if math.isfinite(p.slots) else math.inf
 
+    def held_ideal_rps(self, p: Point) -> float:
+        """The fast stream's model rate if every slow client held a slot: at most λ."""
+        left = self.slots_left_if_held(p)
+        return min(p.rate, model.capacity_rps(left, p.delay_s, **p.cpu)) if left else 0.0
+
     def summarize(self, p: Point, requests: pd.DataFrame, marks: dict) -> tuple:
         row, timed, start, stop = super().summarize(p, requests, marks)
         said = marks.get("companion") or {}
@@ -62,9 +67,7 @@ class Slow(Open):
             slow_closed=said.get("closed_by_server"),
             slow_closed_after_s=said.get("closed_after_s_median"),
             server_connections=said.get("server_connections_max"),
-            held_ideal_rps=model.capacity_rps(self.slots_left_if_held(p), p.delay_s, **p.cpu)
-            if self.slots_left_if_held(p)
-            else 0.0,
+            held_ideal_rps=self.held_ideal_rps(p),
         )
         return row, timed, start, stop
 
@@ -72,6 +75,7 @@ class Slow(Open):
         """Per config and kind: the fast stream's share in time at the most slow clients,
         against none, and whether the kind held a slot there."""
         data = self.rows(summary)
+        data = data[data["valid"].astype(bool)]
         lines = []
         for config in ordered_configs(data["config"]):
             rows = data[data["config"] == config]
@@ -79,13 +83,11 @@ class Slow(Open):
             for kind in sorted(rows["slow_kind"].dropna().unique()):
                 of = rows[rows["slow_kind"] == kind]
                 top = of[of["slow_clients"] == of["slow_clients"].max()]
-                share = top["answered_in_bound_share"].median()
-                s, k = int(top["slow_clients"].iloc[0]), float(top["capacity"].iloc[0])
-                held = "denied" if share < DENIED_SHARE else "kept" if share >= KEPT_SHARE else (
-                    "degraded")  # fmt: skip
-                text = (f"{config}, {s} {kind} slow clients (K = "
-                        f"{'unbounded' if math.isinf(k) else f'{k:g}'}): the fast stream's "
-                        f"share answered in time {share:.2f} ({held})")  # fmt: skip
+                share = round(top["answered_in_bound_share"].median(), 2)
+                s = int(top["slow_clients"].iloc[0])
+                text = (f"{config}, {s} {kind} slow clients (K = {k_label(top['capacity'].iloc[0])}"
+                        f"): the fast stream's share answered in time {share:.2f} "
+                        f"({verdict(share)})")  # fmt: skip
                 if pd.notna(quiet):
                     text += f", {quiet:.2f} with none"
                 closed = top["slow_closed"].median()
@@ -101,11 +103,17 @@ class Slow(Open):
         for kind in sorted(rows["slow_kind"].dropna().unique()):
             of = rows[rows["slow_kind"] == kind]
             top = of[of["slow_clients"] == of["slow_clients"].max()]
-            share = top["answered_in_bound_share"].median()
-            mark = "ok" if share >= KEPT_SHARE else "denied" if share < DENIED_SHARE else (
-                f"{share:.2f}")  # fmt: skip
+            share = round(top["answered_in_bound_share"].median(), 2)
+            mark = {"kept": "ok", "denied": "denied"}.get(verdict(share), f"{share:.2f}")
             said.append(f"{int(top['slow_clients'].iloc[0])} {kind}: {mark}")
         return "; ".join(said)
 
 
 SLOW = Slow()
+
+
+def verdict(share: float) -> str:
+    """The fast stream's service at a share answered in time (rounded as it is shown)."""
+    if share < DENIED_SHARE:
+        return "denied"
+    return "kept" if share >= KEPT_SHARE else "degraded"
