@@ -47,11 +47,30 @@ CONFIGS = [
 ]  # fmt: skip
 
 
+# Families whose own `+limitN` only queues (a listen backlog): it caps nothing they hold.
+QUEUE_LIMITS = (r"flask-sync-\d+",)
+# Scenarios whose load is arrivals at a rate (latency from the intended send), and closed
+# loops whose users start staggered over one D.
+OPEN_LOOP = ("open", "overload", "slow")
+STAGGERED = ("steady", "mixed", "crash")
+
+
 def _lookup(config: str, which: int) -> float:
+    """K, P or worker processes of a config id; `+nginx` changes none of them, `+limitN`
+    caps K at N (nginx's) or N per worker (a server's own that caps what it holds)."""
+    base, *variant = config.split("+")
+    limit = next((int(v[5:]) for v in variant if v.startswith("limit")), None)
     for pattern, *numbers in CONFIGS:
-        match = re.fullmatch(pattern, config)
+        match = re.fullmatch(pattern, base)
         if match:
-            return float(numbers[which](*match.groups()))
+            value = float(numbers[which](*match.groups()))
+            if which != 0 or limit is None:
+                return value
+            if "nginx" in variant:
+                return min(value, limit)
+            if any(re.fullmatch(q, base) for q in QUEUE_LIMITS):
+                return value
+            return min(value, limit * float(numbers[2](*match.groups())))
     raise ValueError(f"no K and P known for {config}")
 
 
@@ -145,7 +164,7 @@ def timings(point: dict) -> dict:
         return min(x, min(p, m) / work) if work else x
 
     out = {"k": k}
-    if scenario == "open":
+    if scenario in OPEN_LOOP:
         out["ideal_rps"] = min(point["rate"], rate(math.inf))
         out["ideal_latency_s"] = d + work if point["rate"] <= rate(math.inf) else math.inf
         out["warmup_s"] = max(point["warmup_s"], d)
@@ -153,16 +172,44 @@ def timings(point: dict) -> dict:
     else:
         out["ideal_rps"] = rate(c)
         out["ideal_latency_s"] = max(d + work, c / rate(c))
-        stagger = d if scenario in ("steady", "mixed") else 0.0
+        stagger = d if scenario in STAGGERED else 0.0
         out["warmup_s"] = max(point["warmup_s"], stagger + out["ideal_latency_s"])
         if scenario == "burst":
             rounds = 1 if math.isinf(k) else math.ceil(c / k)
             cpu = max(math.ceil(c / p) * work, c * work / m) if work else 0.0
             out["ideal_makespan_s"] = max(rounds * (d + work), d + cpu)
             out["demanded_rps"] = c / out["ideal_makespan_s"]
-        elif scenario in ("steady", "mixed"):
+        elif scenario in STAGGERED:
             out["demanded_rps"] = out["ideal_rps"]
     return out
+
+
+RESETS = {
+    "ConnectionResetError",
+    "ConnectionRefusedError",
+    "BrokenPipeError",
+    "RemoteDisconnected",
+    "ConnectionAbortedError",
+    "StaleConnection",
+    "IncompleteRead",
+}
+
+
+def _killed(raw: Path, echo: list[dict], stop: float) -> dict:
+    """The crash point's losses, from its companion.json: in flight at the kill (sent
+    before it, not done before it) and not ok; sent after it in the window and not ok."""
+    import json
+
+    said = json.loads((raw / "companion.json").read_text())
+    killed = said.get("killed_at")
+    if killed is None:
+        return {}
+    bad = ("failed", "timeout", "unfinished")
+    in_flight = [r for r in echo if r["sent_at"] < killed
+                 and not (r["done_at"] is not None and r["done_at"] < killed)]  # fmt: skip
+    after = [r for r in echo if killed <= r["sent_at"] < stop]
+    return {"lost_requests": sum(r["outcome"] in bad for r in in_flight),
+            "failed_after_kill": sum(r["outcome"] in bad for r in after)}  # fmt: skip
 
 
 def _requests_and_marks(raw: Path):
@@ -184,6 +231,7 @@ def _requests_and_marks(raw: Path):
                     "outcome": end["outcome"] if end else "unfinished",
                     "worker": (end.get("worker") or None) if end else None,
                     "timing": (end.get("server_timing") or None) if end else None,
+                    "error": (end.get("error") or "") if end else "",
                 }
             )
         per_file.append([r for r in rows if r["event"] == "mark"])
@@ -325,7 +373,7 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
     else:
         start = (release or 0.0) + t["warmup_s"]
         stop = start + point["window_s"]
-        born = "intended_at" if scenario == "open" else "sent_at"
+        born = "intended_at" if scenario in OPEN_LOOP else "sent_at"
         measured = [r for r in echo if start <= r[born] < stop]
         done_ok = [r for r in echo if r["outcome"] == "ok" and start <= r["done_at"] < stop]
         rps = len(done_ok) / point["window_s"] if release is not None else None
@@ -341,7 +389,7 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
             if scenario != "calibrate" and math.isfinite(t["ideal_latency_s"])
             else None,
         )
-        if scenario == "open":  # from the intended send; the unanswered at their age at the end
+        if scenario in OPEN_LOOP:  # from the intended send; the unanswered at their age at the end
             cutoff = end if end is not None else stop
             latencies = [
                 1000.0 * (r["done_at"] - r["intended_at"]) for r in measured if r["outcome"] == "ok"
@@ -355,11 +403,18 @@ def figures(point: dict, raw: Path, loadgen: dict) -> dict | None:
             in_time = [r for r in measured if r["outcome"] == "ok"
                        and 1000.0 * (r["done_at"] - r["intended_at"]) <= bound_ms]  # fmt: skip
             row["answered_in_bound_share"] = len(in_time) / len(measured) if measured else None
+            # goodput: those per second of the window; refused: a 503, a reset or refused
+            row["goodput_rps"] = len(in_time) / point["window_s"] if measured else None
+            shed = [r for r in measured if r["outcome"] == "failed" and (
+                r["error"].startswith("status 503") or r["error"] in RESETS)]  # fmt: skip
+            row["refused_share"] = len(shed) / len(measured) if measured else None
             lags = [1000.0 * (r["sent_at"] - r["intended_at"]) for r in measured
                     if r["sent_at"] is not None]  # fmt: skip
             row["send_lag_p99_ms"] = quantile(lags, 99)
         else:
             latencies = [r["latency_ms"] for r in measured if r["outcome"] == "ok"]
+        if scenario == "crash":
+            row.update(_killed(raw, echo, stop))
         if scenario == "mixed":
             fast = [r for r in requests if r["kind"] == "page" and start <= r["sent_at"] < stop]
             fast_ok = [r["latency_ms"] for r in fast if r["outcome"] == "ok"]
@@ -489,6 +544,7 @@ CHECKED = [
     "server_cores", "loadgen_cores", "workers_seen", "busiest_share", "idlest_share",
     "loadgen_cpu_peak_pct", "loadgen_bound", "valid", "loadgen_cpu_us_per_request",
     "pool_wait_p50_ms", "pool_wait_p99_ms", "query_p50_ms", "db_cpu_s", "db_cores",
+    "goodput_rps", "refused_share", "lost_requests", "failed_after_kill",
 ]  # fmt: skip
 # Columns added after the first reference runs were made: absent there, checked elsewhere.
 ADDED = {
@@ -496,6 +552,7 @@ ADDED = {
     *("workers_seen", "busiest_share", "idlest_share", "send_lag_p99_ms"),
     "loadgen_cpu_us_per_request",
     *("pool_wait_p50_ms", "pool_wait_p99_ms", "query_p50_ms", "db_cpu_s", "db_cores"),
+    *("goodput_rps", "refused_share", "lost_requests", "failed_after_kill"),
 }
 
 

@@ -22,6 +22,7 @@ SCALE = results.load_summary(ROOT / "results" / "reference-scale")
 CROSS = results.load_summary(ROOT / "results" / "reference-crossover")
 SERVERS = results.load_summary(ROOT / "results" / "reference-servers")
 DB = results.load_summary(ROOT / "results" / "reference-db")
+FAULTS = results.load_summary(ROOT / "results" / "reference-faults")
 
 
 def row(summary, scenario, config, **where):
@@ -44,7 +45,7 @@ def quoted() -> list[str]:
     sync_open = lambda r: row(OPEN, "open", "flask-sync-4", offered_rps=r)["p99_ms"] / 1000  # noqa: E731
     scale_burst = row(SCALE, "burst", "fastapi-async", users=10_000)
     r0 = results.load_run(ROOT / "results" / "reference-scale")["calibration"]["r0_rps"]
-    everything = [STANDARD, OPEN, SCALE, CROSS, SERVERS, DB]
+    everything = [STANDARD, OPEN, SCALE, CROSS, SERVERS, DB, FAULTS]
     return [
         f"All {sum(len(s) for s in everything)} points valid",
         f"answered all in {burst['fastapi-async']['makespan_s']:.3f} s",
@@ -82,7 +83,80 @@ def quoted() -> list[str]:
         *crossover_quotes(),
         *servers_quotes(),
         *db_quotes(),
+        *faults_quotes(),
     ]
+
+
+def _faults(scenario: str, config: str, figure: str, **where) -> float:
+    """The median over repeats of one fault point's figure."""
+    rows = FAULTS[(FAULTS["scenario"] == scenario) & (FAULTS["config"] == config)]
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    assert len(rows), (scenario, config, where)
+    return float(rows[figure].median())
+
+
+def _share(config: str, **where) -> float:
+    return _faults("slow", config, "answered_in_bound_share", **where)
+
+
+def _over(config: str, figure: str) -> float:
+    """An overload figure at the config's highest offered rate (3 x capacity)."""
+    top = FAULTS.loc[FAULTS["config"] == config, "offered_rps"].max()
+    return _faults("overload", config, figure, offered_rps=top)
+
+
+def _lost():
+    return FAULTS[FAULTS["scenario"] == "crash"].groupby("config")["lost_requests"]
+
+
+def faults_quotes() -> list[str]:
+    """The faults bullet of docs/findings.md (its README paragraph: readme_faults_quotes)."""
+    sync, behind, limited = "flask-sync-4", "flask-sync-4+nginx", "fastapi-async+limit6"
+    slowloris = {"slow_clients": 40, "slow_kind": "headers"}
+    idle_after = _faults("slow", sync, "slow_closed_after_s", slow_kind="idle")
+    lost = _lost()
+    return [
+        f"left `flask-sync-4` answering {_share(sync, **slowloris):.0%} of the stream",
+        f"({_share(sync, slow_clients=0):.0%} with none, {_share(sync, slow_clients=2):.0%} "
+        f"at S = 2, {_share(sync, slow_clients=4):.0%} from S = 4 = K)",
+        f"it kept\n  {_share(behind, **slowloris):.0%}",
+        f"closed them {idle_after:.2g} s after its answer",
+        f"({_faults('steady', sync, 'rps'):.1f} req/s both ways, a tie)",
+        f"{_over('fastapi-async', 'latency_growth_ms_per_s') / 1000:.2f} and "
+        f"{_over(sync, 'latency_growth_ms_per_s') / 1000:.2f} s longer",
+        f"refused {_over(limited, 'refused_share'):.0%} in {_over(limited, 'refused_p50_ms'):.1f}"
+        f" ms and kept {_over(limited, 'goodput_rps'):.0f} of its 100 req/s",
+        f"refused {_over('flask-sync-4+nginx+limit4', 'refused_share'):.0%} and kept "
+        f"{_over('flask-sync-4+nginx+limit4', 'goodput_rps'):.0f} of 36",
+        f"lost {lost.median()[sync]:.0f} request in flight on\n  `flask-sync-4`",
+        f"served {_faults('crash', sync, 'respawn_s'):.2f} s later",
+        f"{lost.median()['fastapi-async-2']:.0f} on\n  `fastapi-async-2` "
+        f"({lost.min()['fastapi-async-2']:.0f} to {lost.max()['fastapi-async-2']:.0f}",
+        f"back within {_faults('crash', 'fastapi-async-2', 'recovery_s'):.1f} s",
+        f"all {lost.median()['fastapi-async']:.0f} on one `fastapi-async` process",
+    ]
+
+
+def readme_faults_quotes() -> list[str]:
+    sync, limited = "flask-sync-4", "fastapi-async+limit6"
+    slowloris = {"slow_clients": 40, "slow_kind": "headers"}
+    lost = _lost()
+    return [
+        f"`flask-sync-4` alone answered\n{_share(sync, **slowloris):.0%} of them in time, where "
+        f"it answered {_share(sync, slow_clients=0):.0%} with none",
+        f"behind Debian's nginx it\nanswered {_share('flask-sync-4+nginx', **slowloris):.0%}",
+        f"waited {_over('fastapi-async', 'latency_growth_ms_per_s') / 1000:.2f} s",
+        f"shed {_over(limited, 'refused_share'):.0%} in {_over(limited, 'refused_p50_ms'):.1f} "
+        f"ms and kept {_over(limited, 'goodput_rps'):.0f} req/s",
+        f"took {lost.median()[sync]:.0f}\nrequest with it on `flask-sync-4`, "
+        f"{lost.min()['fastapi-async-2']:.0f} to {lost.max()['fastapi-async-2']:.0f} of the 16",
+    ]
+
+
+@pytest.mark.parametrize("text", readme_faults_quotes())
+def test_the_readme_quotes_the_faults_reference(text):
+    assert text in README
 
 
 def db_quotes() -> list[str]:
@@ -176,7 +250,7 @@ def crossover_quotes() -> list[str]:
 
 
 def test_the_decision_summary_is_generated_from_the_reference_runs():
-    assert advice.markdown(STANDARD, CROSS, DB) in README
+    assert advice.markdown(STANDARD, CROSS, DB, FAULTS) in README
 
 
 @pytest.mark.parametrize("text", quoted())

@@ -344,14 +344,22 @@ def test_the_decision_column_and_sentences_say_what_each_config_survived():
     faults = _planted_faults()
     said = advice.fault_sentences(faults)
     slow = next(s for s in said if s.startswith("Slow clients"))
-    assert "flask-sync-4: 40 headers: denied" in slow
-    assert "flask-sync-4+nginx: 40 headers: ok" in slow
+    assert "flask-sync-4: 40 slow clients: denied by headers;" in slow
+    assert "flask-sync-4+nginx: 40 slow clients: kept its service against headers." in slow
     shed = next(s for s in said if s.startswith("Overload"))
-    assert "flask-sync-4: 3.0x load: queues, goodput 0 req/s" in shed
+    assert (
+        "flask-sync-4: at 3.0x its capacity it queued every arrival: 0 req/s in time, the "
+        "wait growing 1.8 s a second"
+    ) in shed
     # the factor is of the bare config's capacity, the same load for both
-    assert "flask-sync-4+nginx+limit4: 3.0x load: sheds, goodput 33 req/s" in shed
+    assert (
+        "flask-sync-4+nginx+limit4: at 3.0x its capacity it shed 66% at once and kept 33 "
+        "of its 36 req/s in time"
+    ) in shed
     crash = next(s for s in said if s.startswith("Crashed worker"))
-    assert "flask-sync-4: crash: lost 1, back in 0.2 s" in crash
+    assert (
+        "flask-sync-4: a killed worker took 1 request with it; the rate was back in 0.2 s" in crash
+    )
     lines = findings.faults(faults)
     assert any("flask-sync-4, 40 headers slow clients (K = 4): the fast stream's share "
                "answered in time 0.00 (denied), 1.00 with none (3 repeats)" in line
@@ -431,3 +439,24 @@ def test_slowloris_denies_a_bare_sync_server_not_one_behind_nginx_and_a_kill_is_
     assert not alive(pids_of(run_dir)), "servers, nginx, slow clients and locust all gone"
     assert not [p for p in psutil.process_iter(["cmdline"])
                 if "echobench.slowclients" in " ".join(p.info["cmdline"] or [])]  # fmt: skip
+
+
+def test_a_gap_to_the_model_is_said_with_its_measured_cause():
+    from echobench import verdict
+
+    denied = {"scenario": "slow", "config": "flask-sync-4", "efficiency": 0.0, "rps": 0.0,
+              "ideal_rps": 16.0, "held_ideal_rps": 0.0, "slow_clients": 40,
+              "slow_kind": "headers", "capacity": 4.0, "workers": 4, "delay_s": 0.1}  # fmt: skip
+    said = verdict.model_gap(denied).text
+    assert said.startswith(
+        "100% below the model: 40 headers slow clients held the server's "
+        "slots: with each holding one of K = 4, the model allows 0 req/s"
+    )
+    kept = {**denied, "config": "flask-sync-4+nginx", "efficiency": 1.0, "rps": 16.0}
+    assert verdict.model_gap(kept) is None
+    limited = {"scenario": "overload", "config": "fastapi-async+limit6", "efficiency": 0.55,
+               "rps": 30.0, "ideal_rps": 54.5, "p50_ms": 200.0, "refused_share": 0.9,
+               "capacity": 6.0, "workers": 1, "delay_s": 0.1}  # fmt: skip
+    assert ("a limit of 6 at once admits about 6 / 0.200 s = 30 req/s at the admitted's "
+            "median latency (Little's law); 90% of arrivals were refused"
+            in verdict.model_gap(limited).text)  # fmt: skip

@@ -46,6 +46,7 @@ def _bars(
     scale=1.0,
     fmt: str = "{:.0f}",
     missing: str = "not run",
+    zero: str | None = None,
 ) -> list[str]:
     """Grouped bars on a linear axis from zero: one group per `groups` value, one bar per
     config, each with its interval and its value written above it (a zero bar is still
@@ -60,6 +61,7 @@ def _bars(
                yerr=_error(of.reset_index(), scale), capsize=3, ecolor=REFERENCE)  # fmt: skip
         for xi, value in zip(x, values, strict=True):
             said = fmt.format(value) if pd.notna(value) else missing
+            said = zero if zero is not None and value == 0 else said
             ax.annotate(said, (xi, value if pd.notna(value) else 0), xytext=(0, 3),
                         textcoords="offset points", ha="center", fontsize=7,
                         rotation=0 if pd.notna(value) else 90,
@@ -200,7 +202,8 @@ def overload(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     applies=has(CRASH),
     note=(
         "One worker killed with SIGKILL a third into a steady window. Left: the requests it "
-        "took with it (in flight at the kill) and those that failed after. Right: seconds "
+        "took with it (in flight at the kill); what failed after it is said above a bar. "
+        "Right: seconds "
         "until the answer rate was back to 0.9 of what it was; 'not back' where it never was "
         "in the window (one process killed: the whole server). Bars span the repeats' "
         "interval."
@@ -218,24 +221,32 @@ def crash(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         return fig
     colors = colors or config_colors(summary["config"])
     configs = ordered_configs(data["config"])
-    spans = pd.concat([
-        _spans(data, ["config"], "lost_requests").assign(group="lost in flight"),
-        _spans(data, ["config"], "failed_after_kill").assign(group="failed after"),
-    ])  # fmt: skip
-    labels = _bars(lost_ax, spans, configs, ["lost in flight", "failed after"], colors)
-    lost_ax.set_xticklabels(
-        [
-            label.replace("lost in flight", "lost in flight at the kill").replace(
-                "failed after", "failed after it"
-            )
-            for label in labels
-        ]
-    )
+    lost = _spans(data, ["config"], "lost_requests").assign(group="lost")
+    labels = _bars(lost_ax, lost, configs, ["lost"], colors)
+    lost_ax.set_xticklabels([label.replace("lost", "in flight at the kill") for label in labels])
+    after = data.groupby("config")["failed_after_kill"].median()
+    width = 0.8 / max(1, len(configs))
+    for i, config in enumerate(configs):  # what failed after is said, not drawn to scale
+        if after.get(config, 0) > 0:
+            lost_ax.annotate(f"then {after[config]:.0f} failed after it", (
+                (i - (len(configs) - 1) / 2) * width, lost.set_index("config")["median"][config]),
+                xytext=(0, 14), textcoords="offset points", ha="center", fontsize=8,
+                color=REFERENCE)  # fmt: skip
+    lost_ax.set_ylim(0, 1.3 * max(1.0, float(lost["high"].fillna(lost["median"]).max())))
     lost_ax.set_ylabel("requests")
     lost_ax.set_title("requests lost")
     lost_ax.grid(True, axis="y", alpha=0.3)
     back = _spans(data, ["config"], "recovery_s").assign(group="recovery")
-    labels = _bars(back_ax, back, configs, ["recovery"], colors, fmt="{:.1f} s", missing="not back")
+    labels = _bars(
+        back_ax,
+        back,
+        configs,
+        ["recovery"],
+        colors,
+        fmt="{:.1f} s",
+        missing="not back",
+        zero="held",
+    )  # 0: the rate never fell below 0.9 of its level
     back_ax.set_xticklabels(
         [label.replace("recovery", "after one worker's SIGKILL") for label in labels]
     )

@@ -74,24 +74,32 @@ class Crash(Steady):
             lost, later = rows["lost_requests"].median(), rows["failed_after_kill"].median()
             text = (
                 f"{config} (C = {rows['users'].iloc[0]}): a killed worker lost "
-                f"{lost:.0f} requests in flight, {later:.0f} more failed after it"
+                f"{lost:.0f} request{'' if lost == 1 else 's'} in flight, {later:.0f} more "
+                "failed after it"
             )
             back = rows["recovery_s"].median()
+            respawn = rows["respawn_s"].median() if "respawn_s" in rows else float("nan")
             if rows["killed_whole_server"].fillna(False).astype(bool).all():
                 text += "; it was the whole server, and nothing came back"
             elif pd.notna(back):
-                text += f"; the rate was back within {back:.1f} s"
+                text += ("; the answer rate held" if back == 0 else
+                         f"; the answer rate was back within {back:.1f} s")  # fmt: skip
             else:
                 text += "; the rate did not come back within the window"
+            if pd.notna(respawn):
+                text += f", a new worker serving after {respawn:.2f} s"
             lines.append(text + f" ({len(rows)} repeat{'s' if len(rows) > 1 else ''}).")
         return lines
 
     def survives(self, rows: pd.DataFrame) -> str:
         lost, back = rows["lost_requests"].median(), rows["recovery_s"].median()
+        head = f"a killed worker took {lost:.0f} request{'' if lost == 1 else 's'} with it"
         if rows["killed_whole_server"].fillna(False).astype(bool).all():
-            return f"crash: lost {lost:.0f}, down"
-        return f"crash: lost {lost:.0f}, back in {back:.1f} s" if pd.notna(back) else (
-            f"crash: lost {lost:.0f}, not back")  # fmt: skip
+            return head + " and the server did not come back"
+        if pd.isna(back):
+            return head + "; the rate was not back within the window"
+        held = "the answer rate held" if back == 0 else f"the rate was back in {back:.1f} s"
+        return f"{head}; {held}"
 
 
 CRASH = Crash()

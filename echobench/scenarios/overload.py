@@ -23,6 +23,8 @@ from echobench.scenarios.open import Open
 from echobench.style import ordered_configs
 
 MAX_SENDERS = 4000  # open files in the one locust process, well under its 20,000
+# A latency that moves less than this through the window is a steady queue, not a growing one.
+STEADY_GROWTH_MS_PER_S = 100.0
 
 
 class Overload(Open):
@@ -31,6 +33,7 @@ class Overload(Open):
     order = 5
     headline, higher_is_better = "goodput_rps", True
     fresh_connections = True
+    judged_by_model = True  # its answer rate against the capacity; a gap is said
     report_rates = ("goodput_rps",)
     report_latencies = ("refused_share", "refused_p50_ms", "latency_growth_ms_per_s")
 
@@ -60,6 +63,11 @@ class Overload(Open):
         row["ideal_growth_ms_per_s"] = self.ideal_growth_ms_per_s(p)
         return row, timed, start, stop
 
+    def gap_causes(self, row: dict) -> list[str | None]:
+        """Besides the closed loop's causes: a limit, by Little's law at the admitted's
+        measured latency, and what the refusals were."""
+        return [admitted_by_limit(row), *super().gap_causes(row)]
+
     def findings(self, summary: pd.DataFrame) -> list[str]:
         """Per config at its highest offered load: goodput against capacity, what it
         refused and how fast, and whether the admitted waited longer through the window."""
@@ -75,14 +83,20 @@ class Overload(Open):
             refused = top["refused_share"].median()
             growth = top["latency_growth_ms_per_s"].median()
             text = (
-                f"{config} at {first['offered_rps']:g} req/s offered (capacity "
-                f"{capacity:.0f}): goodput {goodput:.0f} req/s, refused {refused:.0%}"
+                f"{config} at {first['offered_rps']:.0f} req/s offered (capacity "
+                f"{capacity:.0f}): goodput {goodput:.0f} req/s, refused {share(refused)}"
             )
             fast = top["refused_p50_ms"].median()
             if refused > 0 and pd.notna(fast):
-                text += f" in {fast:.0f} ms (median)"
-            text += (f"; the admitted waited {growth:+.0f} ms longer per second of the window"
-                     if pd.notna(growth) else "")  # fmt: skip
+                text += f" in {fast:.1f} ms (median)"
+            modelled = top.get("ideal_growth_ms_per_s")  # runs before it lack the column
+            model_growth = modelled.median() if modelled is not None else float("nan")
+            if pd.notna(growth) and abs(growth) < STEADY_GROWTH_MS_PER_S:
+                text += f"; the admitted's latency held steady ({round(growth) or 0:+d} ms per s)"
+            elif pd.notna(growth):
+                text += (f"; the admitted waited {growth / 1000:.2f} s longer every second of "
+                         "the window" + (f" (the model: {model_growth / 1000:.2f})"
+                                         if pd.notna(model_growth) else ""))  # fmt: skip
             lines.append(text + f" ({len(top)} repeat{'s' if len(top) > 1 else ''}).")
         return lines
 
@@ -90,8 +104,13 @@ class Overload(Open):
         top = rows[rows["offered_rps"] == rows["offered_rps"].max()]
         refused, growth = top["refused_share"].median(), top["latency_growth_ms_per_s"].median()
         factor = top["offered_rps"].iloc[0] / bare_capacity_rps(top.iloc[0])
-        way = "sheds" if refused > 0.05 and abs(growth) < 100 else "queues"
-        return f"{factor:.1f}x load: {way}, goodput {top['goodput_rps'].median():.0f} req/s"
+        goodput = top["goodput_rps"].median()
+        if refused > 0.05 and abs(growth) < STEADY_GROWTH_MS_PER_S:
+            return (f"at {factor:.1f}x its capacity it shed {share(refused)} at once and kept "
+                    f"{goodput:.0f} of its {bare_capacity_rps(top.iloc[0]):.0f} req/s in "
+                    "time")  # fmt: skip
+        return (f"at {factor:.1f}x its capacity it queued every arrival: {goodput:.0f} req/s in "
+                f"time, the wait growing {growth / 1000:.1f} s a second")  # fmt: skip
 
 
 OVERLOAD = Overload()
@@ -112,6 +131,22 @@ def refuses(config_id: str) -> bool:
     if config.limit is None:
         return False
     return bool(config.proxy) or FAMILIES[config.family].limit.refuses
+
+
+def admitted_by_limit(row: dict) -> str | None:
+    """A limit of L held at once admits at most L / (its admitted's mean time in the
+    server) per second (Little's law); said with the measured median latency."""
+    config = get_config(row["config"])
+    p50 = row.get("p50_ms")
+    if config.limit is None or not p50:
+        return None
+    limit = config.limit * (1 if config.proxy else config.workers)
+    refused = row.get("refused_share")
+    return (
+        f"a limit of {limit} at once admits about {limit} / {p50 / 1000:.3f} s = "
+        f"{limit / (p50 / 1000):.0f} req/s at the admitted's median latency (Little's law)"
+        + (f"; {share(refused)} of arrivals were refused" if refused is not None else "")
+    )
 
 
 def share(value: float) -> str:

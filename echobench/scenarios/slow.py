@@ -33,6 +33,7 @@ class Slow(Open):
     headline, higher_is_better = "answered_in_bound_share", True
     fresh_connections = True  # each fast request a new user's connection
     companion = "slow_clients"
+    judged_by_model = True  # its rate against the model without held slots; a gap is said
     report_rates = ("slow_clients",)
     report_latencies = ("answered_in_bound_share", "slow_open", "server_connections")
 
@@ -71,6 +72,11 @@ class Slow(Open):
         )
         return row, timed, start, stop
 
+    def gap_causes(self, row: dict) -> list[str | None]:
+        """Besides the closed loop's causes: slow clients that held the slots, when the fast
+        stream got no more than the model with held slots allows."""
+        return [held_slots(row), *super().gap_causes(row)]
+
     def findings(self, summary: pd.DataFrame) -> list[str]:
         """Per config and kind: the fast stream's share in time at the most slow clients,
         against none, and whether the kind held a slot there."""
@@ -93,23 +99,50 @@ class Slow(Open):
                 closed = top["slow_closed"].median()
                 if pd.notna(closed) and closed > 0:
                     after = top["slow_closed_after_s"].median()
-                    text += f"; the server closed {closed:.0f} of them, after {after:.1f} s"
+                    text += f"; the server closed {closed:.0f} of them, after {after:.2g} s"
                 lines.append(text + f" ({len(top)} repeat{'s' if len(top) > 1 else ''}).")
         return lines
 
     def survives(self, rows: pd.DataFrame) -> str:
-        """The decision column's words for one config: the slow clients it stood."""
-        said = []
-        for kind in sorted(rows["slow_kind"].dropna().unique()):
+        """The decision column's words for one config: the kinds of slow clients that left
+        others their service, and those that denied it (at the most S of each)."""
+        by: dict[str, list[str]] = {}
+        most = 0
+        for kind in KINDS_IN_ORDER:
             of = rows[rows["slow_kind"] == kind]
+            if of.empty:
+                continue
             top = of[of["slow_clients"] == of["slow_clients"].max()]
+            most = max(most, int(top["slow_clients"].iloc[0]))
             share = round(top["answered_in_bound_share"].median(), 2)
-            mark = {"kept": "ok", "denied": "denied"}.get(verdict(share), f"{share:.2f}")
-            said.append(f"{int(top['slow_clients'].iloc[0])} {kind}: {mark}")
-        return "; ".join(said)
+            by.setdefault(verdict(share), []).append(kind)
+        words = {"kept": "kept its service against", "denied": "denied by",
+                 "degraded": "degraded by"}  # fmt: skip
+        said = [f"{words[v]} {_listed(kinds)}" for v, kinds in sorted(by.items()) if kinds]
+        return f"{most} slow clients: " + "; ".join(said) if said else ""
 
 
 SLOW = Slow()
+
+
+def held_slots(row: dict) -> str | None:
+    """The slow clients held the slots: the fast stream's rate is within the model that
+    gives each slow client one (`held_ideal_rps`), which is below the model without."""
+    held, rps, ideal = row.get("held_ideal_rps"), row.get("rps"), row.get("ideal_rps")
+    if held is None or rps is None or ideal is None or held >= ideal:
+        return None
+    if rps > held + 0.1 * ideal:
+        return None
+    return (f"{row.get('slow_clients'):.0f} {row.get('slow_kind')} slow clients held the server's "
+            f"slots: with each holding one of K = {k_label(row.get('capacity'))}, the model "
+            f"allows {held:.0f} req/s")  # fmt: skip
+
+
+KINDS_IN_ORDER = ("headers", "body", "read", "idle")
+
+
+def _listed(kinds: list[str]) -> str:
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
 
 
 def verdict(share: float) -> str:
