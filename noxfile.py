@@ -18,9 +18,14 @@ def install(session: nox.Session, *groups: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (contract, real servers, pipeline smoke run)."""
+    """Run the test suite: the quick tests on both cores at once, then the slow ones (real
+    servers and load, which measure) one at a time."""
     install(session, "test")
-    session.run("pytest", *(session.posargs or ["-q", "--durations=25"]))
+    if session.posargs:
+        session.run("pytest", *session.posargs)
+        return
+    session.run("pytest", "-q", "-m", "not slow", "-n", "2")
+    session.run("pytest", "-q", "-m", "slow", "--durations=25")
 
 
 @nox.session

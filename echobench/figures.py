@@ -225,10 +225,11 @@ FIGURES: list[Figure] = [
     *group(
         ("goodput_rps", "refused_share", "refused_p50_ms", "latency_growth_ms_per_s"),
         "open-loop scenarios (open, overload, slow): the window's arrivals answered within 2 x (D "
-        "+ c) per second of the window; the share refused (a 503, or a connection reset or "
-        "refused) and the median time, from the intended send, that a refusal took; the "
-        "least-squares slope of the ok answers' latency against their intended send time, in ms "
-        "per s (about 0 for a steady queue; a queue that grows without bound shows as a rise)",
+        "+ c) per second of the window; the share refused (a 503, or a connection refused, reset "
+        "or closed before any answer) and the median time, from the intended send, that a "
+        "refusal took; the least-squares slope of the ok answers' latency against their "
+        "intended send time, in ms per s (about 0 for a steady queue; a queue that grows "
+        "without bound shows as a rise)",
         scenarios=("open", "overload", "slow"),
         each={
             "goodput_rps": {

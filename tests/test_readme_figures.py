@@ -121,7 +121,7 @@ def faults_quotes() -> list[str]:
         f"({_share(sync, slow_clients=0):.0%} with none, {_share(sync, slow_clients=2):.0%} "
         f"at S = 2, {_share(sync, slow_clients=4):.0%} from S = 4 = K)",
         f"it kept\n  {_share(behind, **slowloris):.0%}",
-        f"closed them {idle_after:.2g} s after its answer",
+        f"closed them, {1000 * idle_after:.1f} ms after they connected",
         f"({_faults('steady', sync, 'rps'):.1f} req/s both ways, a tie)",
         f"{_over('fastapi-async', 'latency_growth_ms_per_s') / 1000:.2f} and "
         f"{_over(sync, 'latency_growth_ms_per_s') / 1000:.2f} s longer",
@@ -146,7 +146,8 @@ def readme_faults_quotes() -> list[str]:
         f"`flask-sync-4` alone answered\n{_share(sync, **slowloris):.0%} of them in time, where "
         f"it answered {_share(sync, slow_clients=0):.0%} with none",
         f"behind Debian's nginx it\nanswered {_share('flask-sync-4+nginx', **slowloris):.0%}",
-        f"waited {_over('fastapi-async', 'latency_growth_ms_per_s') / 1000:.2f} s",
+        f"waited {_over('fastapi-async', 'latency_growth_ms_per_s') / 1000:.2f} and\n"
+        f"{_over(sync, 'latency_growth_ms_per_s') / 1000:.2f} s longer",
         f"shed {_over(limited, 'refused_share'):.0%} in {_over(limited, 'refused_p50_ms'):.1f} "
         f"ms and kept {_over(limited, 'goodput_rps'):.0f} req/s",
         f"took {lost.median()[sync]:.0f}\nrequest with it on `flask-sync-4`, "

@@ -340,6 +340,19 @@ def _planted_faults() -> pd.DataFrame:
     return pd.DataFrame(rows)  # fmt: skip
 
 
+def test_a_config_that_refuses_yet_queues_or_has_too_few_answers_is_said_so():
+    faults = _planted_faults()
+    rows = faults[faults["config"] == "flask-sync-4+nginx+limit4"]
+    queued = rows.assign(latency_growth_ms_per_s=900.0)
+    assert "refused 66% and still queued the rest" in OVERLOAD.survives(queued)
+    unfitted = rows.assign(latency_growth_ms_per_s=float("nan"))
+    assert "(too few answers to fit)" in OVERLOAD.survives(unfitted)
+    mixed = faults[(faults["scenario"] == "slow") & (faults["config"] == "flask-sync-4")]
+    mixed = pd.concat([mixed, mixed.head(1).assign(slow_kind="body", slow_clients=8)])
+    said = SLOW.survives(mixed)
+    assert said.startswith("slow clients: ") and "headers (40)" in said and "body (8)" in said
+
+
 def test_the_decision_column_and_sentences_say_what_each_config_survived():
     faults = _planted_faults()
     said = advice.fault_sentences(faults)
@@ -348,8 +361,8 @@ def test_the_decision_column_and_sentences_say_what_each_config_survived():
     assert "flask-sync-4+nginx: 40 slow clients: kept its service against headers." in slow
     shed = next(s for s in said if s.startswith("Overload"))
     assert (
-        "flask-sync-4: at 3.0x its capacity it queued every arrival: 0 req/s in time, the "
-        "wait growing 1.8 s a second"
+        "flask-sync-4: at 3.0x its capacity it queued every arrival: 0 of its 36 req/s in "
+        "time, the wait growing 1.8 s a second"
     ) in shed
     # the factor is of the bare config's capacity, the same load for both
     assert (

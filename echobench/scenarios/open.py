@@ -148,8 +148,7 @@ def send_lag(rows: pd.DataFrame, delay_ms: float) -> str:
 # (the client records a failure by its exception's name: a reset on a fresh connection
 # reaches it as StaleConnection, loadtests/answers.py)
 REFUSAL_ERRORS = ("ConnectionResetError", "ConnectionRefusedError", "BrokenPipeError",
-                  "RemoteDisconnected", "ConnectionAbortedError", "StaleConnection",
-                  "IncompleteRead")  # fmt: skip
+                  "RemoteDisconnected", "ConnectionAbortedError", "StaleConnection")  # fmt: skip
 
 
 def refused(timed: pd.DataFrame) -> pd.Series:

@@ -91,7 +91,7 @@ class Overload(Open):
                 text += f" in {fast:.1f} ms (median)"
             modelled = top.get("ideal_growth_ms_per_s")  # runs before it lack the column
             model_growth = modelled.median() if modelled is not None else float("nan")
-            if pd.notna(growth) and abs(growth) < STEADY_GROWTH_MS_PER_S:
+            if held_steady(growth, model_growth):
                 text += f"; the admitted's latency held steady ({round(growth) or 0:+d} ms per s)"
             elif pd.notna(growth):
                 text += (f"; the admitted waited {growth / 1000:.2f} s longer every second of "
@@ -103,14 +103,19 @@ class Overload(Open):
     def survives(self, rows: pd.DataFrame) -> str:
         top = rows[rows["offered_rps"] == rows["offered_rps"].max()]
         refused, growth = top["refused_share"].median(), top["latency_growth_ms_per_s"].median()
-        factor = top["offered_rps"].iloc[0] / bare_capacity_rps(top.iloc[0])
-        goodput = top["goodput_rps"].median()
-        if refused > 0.05 and abs(growth) < STEADY_GROWTH_MS_PER_S:
-            return (f"at {factor:.1f}x its capacity it shed {share(refused)} at once and kept "
-                    f"{goodput:.0f} of its {bare_capacity_rps(top.iloc[0]):.0f} req/s in "
-                    "time")  # fmt: skip
-        return (f"at {factor:.1f}x its capacity it queued every arrival: {goodput:.0f} req/s in "
-                f"time, the wait growing {growth / 1000:.1f} s a second")  # fmt: skip
+        modelled = top.get("ideal_growth_ms_per_s")
+        model_growth = modelled.median() if modelled is not None else float("nan")
+        capacity = bare_capacity_rps(top.iloc[0])
+        head = f"at {top['offered_rps'].iloc[0] / capacity:.1f}x its capacity it"
+        kept = f"{top['goodput_rps'].median():.0f} of its {capacity:.0f} req/s in time"
+        if pd.isna(growth):
+            return f"{head} refused {share(refused)} and kept {kept} (too few answers to fit)"
+        if held_steady(growth, model_growth):
+            return f"{head} shed {share(refused)} at once and kept {kept}"
+        growing = f"the wait growing {growth / 1000:.1f} s a second"
+        if refused > 0.05:
+            return f"{head} refused {share(refused)} and still queued the rest: {kept}, {growing}"
+        return f"{head} queued every arrival: {kept}, {growing}"
 
 
 OVERLOAD = Overload()
@@ -147,6 +152,14 @@ def admitted_by_limit(row: dict) -> str | None:
         f"{limit / (p50 / 1000):.0f} req/s at the admitted's median latency (Little's law)"
         + (f"; {share(refused)} of arrivals were refused" if refused is not None else "")
     )
+
+
+def held_steady(growth: float, model_growth: float) -> bool:
+    """The admitted latency did not grow through the window: less than
+    STEADY_GROWTH_MS_PER_S a second, and less than half of any growth the model expects."""
+    if pd.isna(growth) or abs(growth) >= STEADY_GROWTH_MS_PER_S:
+        return False
+    return pd.isna(model_growth) or model_growth == 0 or abs(growth) < 0.5 * model_growth
 
 
 def share(value: float) -> str:

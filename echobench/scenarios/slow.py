@@ -53,7 +53,10 @@ class Slow(Open):
         return max(0.0, p.slots - p.slow_clients) if math.isfinite(p.slots) else math.inf
 
     def held_ideal_rps(self, p: Point) -> float:
-        """The fast stream's model rate if every slow client held a slot: at most λ."""
+        """The fast stream's model rate if every slow client held a slot: at most λ. Behind
+        nginx none does (it passes a request on only once it has it whole)."""
+        if p.config.proxy:
+            return self.ideal_rps(p)
         left = self.slots_left_if_held(p)
         return min(p.rate, model.capacity_rps(left, p.delay_s, **p.cpu)) if left else 0.0
 
@@ -106,20 +109,23 @@ class Slow(Open):
     def survives(self, rows: pd.DataFrame) -> str:
         """The decision column's words for one config: the kinds of slow clients that left
         others their service, and those that denied it (at the most S of each)."""
-        by: dict[str, list[str]] = {}
-        most = 0
+        by: dict[str, list[tuple[str, int]]] = {}
         for kind in KINDS_IN_ORDER:
             of = rows[rows["slow_kind"] == kind]
             if of.empty:
                 continue
             top = of[of["slow_clients"] == of["slow_clients"].max()]
-            most = max(most, int(top["slow_clients"].iloc[0]))
             share = round(top["answered_in_bound_share"].median(), 2)
-            by.setdefault(verdict(share), []).append(kind)
+            by.setdefault(verdict(share), []).append((kind, int(top["slow_clients"].iloc[0])))
+        counts = {n for found in by.values() for _, n in found}
+        one = len(counts) == 1  # one S for every kind: said once, in front
         words = {"kept": "kept its service against", "denied": "denied by",
                  "degraded": "degraded by"}  # fmt: skip
-        said = [f"{words[v]} {_listed(kinds)}" for v, kinds in sorted(by.items()) if kinds]
-        return f"{most} slow clients: " + "; ".join(said) if said else ""
+        said = [f"{words[v]} " + _listed([k if one else f"{k} ({n})" for k, n in found])
+                for v, found in sorted(by.items()) if found]  # fmt: skip
+        if not said:
+            return ""
+        return (f"{counts.pop()} slow clients: " if one else "slow clients: ") + "; ".join(said)
 
 
 SLOW = Slow()
