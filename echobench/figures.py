@@ -304,6 +304,16 @@ FIGURES: list[Figure] = [
             "fast_p99_ms": {"heading": "fast p99 ms"},
         },
     ),
+    *group(
+        ("r0_minimal_rps", "r0_minimal_cpu_pct"),
+        "calibrate only: the zero-delay rate the package's minimal client (echobench/"
+        "rawclient.py: 64 users on fresh connections for 3 s, right after locust's window, "
+        "against the same server) measured, and its own CPU in % of one core (at 90% or more "
+        "it may have set the pace itself); R0 is the faster of the two clients that was not "
+        "bound (run.json `calibration`)",
+        scenarios=("calibrate",),
+        each={"r0_minimal_rps": {"heading": "minimal client rps", "digits": 0}},
+    ),
     Figure(
         "server_pss_idle_mb",
         "median PSS of the server's process tree over 1 s before load",

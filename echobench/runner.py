@@ -25,6 +25,7 @@ from echobench import (
     faults,
     metrics,
     probe,
+    rawclient,
     results,
     stats,
     terminal,
@@ -67,6 +68,8 @@ class Run:
             "point_id": row["point_id"], "config": row["config"], "io": row.get("io", "sleep"),
             "r0_rps": row["rps"], "loadgen_ceiling_rps": verdict.loadgen_ceiling_rps(row),
             "client_bound": bool(row.get("loadgen_bound")),
+            "r0_minimal_rps": row.get("r0_minimal_rps"),
+            "minimal_bound": (row.get("r0_minimal_cpu_pct") or 0) >= rawclient.BOUND_PCT,
         })  # fmt: skip
         self.calibration.update(verdict.calibration_figures(self.calibration["samples"]))
 
@@ -176,6 +179,8 @@ def measure_point(
         load = LocustProcess(point, server.url, raw, loadgen)
         sampler.loadgen_pid = load.start()
         problems += _load_problems(load.wait(), loadgen) + worker_problems(raw)
+        if point.scenario_def.calibrates and not options.target:  # R0's second opinion
+            rawclient.measure_r0(server.host, server.port, raw)
         killed = point.scenario_def.companion == "worker_kill"
         problems += _survival_problems(server, db if uses_db else None, options.target, killed)
     except ServerError as exc:
@@ -300,6 +305,7 @@ def row_from_raw(point: Point, raw: Path, local_processes: int | None = None) ->
     if "error" in marks:
         return {}
     marks["companion"] = faults.read(raw)  # what the slow clients or the kill did
+    marks["r0_minimal"] = rawclient.read(raw)  # a calibration's minimal client
     return _figures(point, requests, marks, samples, local_processes)
 
 

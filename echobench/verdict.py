@@ -146,17 +146,31 @@ def judge_calibration(row: dict, problems: list[Problem]) -> dict:
 def calibration_figures(samples: list[dict]) -> dict:
     """run.json's calibration from every sample: R0 per config (the median of its samples,
     kept apart with the database's round trip), the load generator's ceiling (the median
-    of what each sample implies) and the spread of both, so a drift shows. A sample whose
-    own client was bound measured the client, not the server: it gives no R0; a config
-    with only such samples gets `..._lower_bound` (R0 >= the best of them), never an R0."""
+    of what each sample implies) and the spread of both, so a drift shows. Each sample
+    has two clients' rates, locust's and the minimal client's (rawclient.py), and gives
+    the faster of those whose client was not bound; a sample where both were bound
+    measured the clients, not the server: it gives no R0, and a config with only such
+    samples gets `..._lower_bound` (R0 >= the best of them), never an R0."""
     figures: dict = {}
     for io, key in (("sleep", "r0_rps"), ("db", "r0_db_rps")):
         per_config: dict[str, list[float]] = {}
         bound: dict[str, list[float]] = {}
+        minimal: dict[str, list[float]] = {}
         for s in samples:
-            if s.get("io", "sleep") == io:
-                into = bound if s.get("client_bound") else per_config
-                into.setdefault(s["config"], []).append(s["r0_rps"])
+            if s.get("io", "sleep") != io:
+                continue
+            free = [] if s.get("client_bound") else [s["r0_rps"]]
+            if s.get("r0_minimal_rps"):
+                minimal.setdefault(s["config"], []).append(s["r0_minimal_rps"])
+                if not s.get("minimal_bound"):
+                    free.append(s["r0_minimal_rps"])
+            if free:  # the faster client that was not itself the bottleneck
+                per_config.setdefault(s["config"], []).append(max(free))
+            else:
+                seen = [s["r0_rps"], s.get("r0_minimal_rps") or 0.0]
+                bound.setdefault(s["config"], []).append(max(seen))
+        if minimal:  # the minimal client's own R0, and locust's beside it (the check)
+            figures[f"{key}_minimal"] = {c: statistics.median(v) for c, v in minimal.items()}
         if per_config:
             figures[key] = {c: statistics.median(v) for c, v in per_config.items()}
             figures[f"{key}_range"] = {c: [min(v), max(v)] for c, v in per_config.items()}

@@ -1,13 +1,10 @@
 """A minimal independent burst client, and echobench's burst beside it.
 
-`burst()` is the least a client can do for a burst: asyncio streams on raw sockets, one
-connection per request as echobench's bursts have, every request connected and written
-but its last byte, then every last byte in one loop (the protocol echobench's bursts
-follow), each answer read to the end and checked byte for byte.
-It sends the very bytes echobench's users send (`loadtests.answers.request_bytes`), so
-the server's work is the same; nothing else of echobench's load path (locust, its users,
-its records) is in it, so the gap between its makespan and echobench's on the same
-server is echobench's own client cost.
+`echobench.rawclient.burst` is the least a client can do for a burst (the package's own
+minimal client: asyncio streams on raw sockets, the very bytes echobench's users send,
+every answer checked byte for byte); nothing else of echobench's load path is in it, so
+the gap between its makespan and echobench's on the same server is echobench's own
+client cost.
 
     python -m tests.minimal_client fastapi-async 5000 --delay 2 --loadgen-processes 2
 
@@ -22,63 +19,14 @@ import argparse
 import asyncio
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from echobench import processes, runner
 from echobench.configs import get_config
 from echobench.options import RunOptions
 from echobench.point import Point
+from echobench.rawclient import Burst, burst
 from echobench.server import Server
-from loadtests.answers import request_bytes
-from servers import contract
-
-CONNECT_AT_ONCE = 1000  # connects in flight at once: more only overflows the accept queue
-
-
-@dataclass(frozen=True)
-class Burst:
-    makespan_s: float
-    send_spread_ms: float  # first request written to last
-    ok: int
-    failed: int
-
-
-async def burst(host: str, port: int, n: int, delay_s: float) -> Burst:
-    """n echo requests, one connection each: all connected and written but their last
-    byte, then every last byte in one loop; timed from the first last byte to the last
-    answer, as echobench times its bursts."""
-    gate = asyncio.Semaphore(CONNECT_AT_ONCE)
-
-    async def connect(i: int):
-        async with gate:
-            reader, writer = await asyncio.open_connection(host, port)
-        request = request_bytes(f"{host}:{port}", f"/?field=m{i}&delay={delay_s!r}")
-        writer.write(request[:-1])
-        await writer.drain()
-        return reader, writer, request[-1:]
-
-    conns = await asyncio.gather(*(connect(i) for i in range(n)))
-    sent = []
-    for _, writer, last in conns:
-        writer.write(last)
-        sent.append(time.perf_counter())
-
-    async def answer(i: int, reader, writer) -> tuple[float, bool]:
-        data = await reader.read()
-        done = time.perf_counter()
-        writer.close()
-        head, _, body = data.partition(b"\r\n\r\n")
-        return done, head.startswith(b"HTTP/1.1 200") and body == contract.render_page(f"m{i}")
-
-    answers = await asyncio.gather(
-        *(answer(i, r, w) for i, (r, w, _) in enumerate(conns)), return_exceptions=True
-    )
-    finished = [a for a in answers if not isinstance(a, BaseException)]
-    ok = sum(good for _, good in finished)
-    last = max((t for t, _ in finished), default=sent[0])
-    return Burst(last - sent[0], 1000.0 * (sent[-1] - sent[0]), ok, n - ok)
 
 
 def echobench_burst(config: str, n: int, delay_s: float, processes: int = 1) -> dict:

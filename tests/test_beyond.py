@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 
 import pandas as pd
+import psutil
 import pytest
 
 from echobench import results
@@ -102,12 +104,26 @@ def test_calibration_judges_later_points_and_a_run_with_invalid_points_exits_3(t
     assert (
         cals["valid"].all() and cals["ideal_rps"].isna().all() and cals["efficiency"].isna().all()
     )
-    free = cals[~cals["loadgen_bound"].astype(bool)]
-    if len(free):  # an R0 only from calibrations whose own client was not bound
-        assert calibration["r0_rps"]["fastapi-async"] == pytest.approx(free["rps"].median())
+    # each calibration also ran the package's minimal client against the same server
+    assert (cals["r0_minimal_rps"] > 0).all() and (cals["r0_minimal_cpu_pct"] > 0).all()
+    samples = calibration["samples"]
+    assert [x["r0_minimal_rps"] for x in samples] == pytest.approx(list(cals["r0_minimal_rps"]))
+    # R0 per sample: the faster of the two clients that was not itself bound
+    picks = []
+    for row in cals.itertuples():
+        free = ([] if row.loadgen_bound else [row.rps]) + (
+            [row.r0_minimal_rps] if row.r0_minimal_cpu_pct < 90 else [])  # fmt: skip
+        picks.append(max(free) if free else None)
+    if any(p is not None for p in picks):
+        median = statistics.median(p for p in picks if p is not None)
+        assert calibration["r0_rps"]["fastapi-async"] == pytest.approx(median)
     else:
         assert "r0_rps" not in calibration
-        assert calibration["r0_rps_lower_bound"]["fastapi-async"] == cals["rps"].max()
+    assert calibration["r0_rps_minimal"]["fastapi-async"] == pytest.approx(
+        cals["r0_minimal_rps"].median()
+    )
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if "echobench.rawclient" in " ".join(p.info["cmdline"] or [])]  # fmt: skip
     ceiling = (cals["rps"] * 100.0 / cals["loadgen_cpu_peak_pct"]).median()
     assert calibration["loadgen_ceiling_rps"] == pytest.approx(ceiling, rel=1e-5)
     burst = summary[summary["scenario"] == "burst"].iloc[0]

@@ -647,3 +647,25 @@ def test_a_calibration_whose_client_was_bound_gives_a_lower_bound_never_an_r0():
     lines = findings.scale(pd.DataFrame(columns=["scenario", "config", "users"]), cal)
     assert "a: R0 >= 3940 req/s (client-bound" in " ".join(lines)
     assert not any(line.startswith("a: zero-delay capacity R0 =") for line in lines)
+
+
+def test_a_calibration_takes_the_faster_client_that_was_not_bound():
+    samples = [
+        # locust bound at 3900; the minimal client, unbound, saw the server at 5200
+        {"config": "a", "r0_rps": 3900.0, "client_bound": True, "r0_minimal_rps": 5200.0,
+         "minimal_bound": False},
+        {"config": "a", "r0_rps": 3950.0, "client_bound": True, "r0_minimal_rps": 5000.0,
+         "minimal_bound": False},
+        # both free: the faster one is nearer the server's capacity
+        {"config": "b", "r0_rps": 2000.0, "client_bound": False, "r0_minimal_rps": 2100.0,
+         "minimal_bound": False},
+        # both bound: only a lower bound, the best of the two
+        {"config": "c", "r0_rps": 3000.0, "client_bound": True, "r0_minimal_rps": 4100.0,
+         "minimal_bound": True},
+        # a run before the minimal client: locust's alone, as before
+        {"config": "d", "r0_rps": 1500.0, "client_bound": False},
+    ]  # fmt: skip
+    cal = verdict.calibration_figures(samples)
+    assert cal["r0_rps"] == {"a": 5100.0, "b": 2100.0, "d": 1500.0}
+    assert cal["r0_rps_lower_bound"] == {"c": 4100.0}
+    assert cal["r0_rps_minimal"] == {"a": 5100.0, "b": 2100.0, "c": 4100.0}

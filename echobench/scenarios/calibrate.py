@@ -16,12 +16,21 @@ class Calibrate(Steady):
     judged_by_model = False  # it measures what the model takes as given
     memory_under_load = False  # zero delay: nothing is held
     has_ideal_latency = False
+    report_rates = ("r0_minimal_rps",)
 
     def demanded_rps(self, p: Point) -> None:
         return None
 
     def ideal_rps(self, p: Point) -> None:
         return None  # this measures the capacity the model takes as given
+
+    def summarize(self, p: Point, requests, marks: dict) -> tuple:
+        """The locust figures, and beside them what the package's minimal client measured
+        against the same server right after (echobench/rawclient.py)."""
+        row, timed, start, stop = super().summarize(p, requests, marks)
+        said = marks.get("r0_minimal") or {}
+        row.update(r0_minimal_rps=said.get("rps"), r0_minimal_cpu_pct=said.get("cpu_pct"))
+        return row, timed, start, stop
 
     def findings(self, summary) -> list[str]:
         return []  # R0 is said where it is used: the scale findings
