@@ -139,7 +139,12 @@ def measure_r0(host: str, port: int, raw: Path, connections: int = R0_CONNECTION
         "--out",
         str(out),
     ]
-    proc = processes.spawn(argv, raw / "rawclient.log")
+    try:
+        proc = processes.spawn(argv, raw / "rawclient.log")
+    except OSError as exc:  # the calibration goes on with locust's figure alone
+        said = {"error": f"the minimal client could not start: {exc}"}
+        out.write_text(json.dumps(said))
+        return said
     try:
         proc.wait(timeout=seconds + 20.0)
     except subprocess.TimeoutExpired:

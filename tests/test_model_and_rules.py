@@ -669,3 +669,22 @@ def test_a_calibration_takes_the_faster_client_that_was_not_bound():
     assert cal["r0_rps"] == {"a": 5100.0, "b": 2100.0, "d": 1500.0}
     assert cal["r0_rps_lower_bound"] == {"c": 4100.0}
     assert cal["r0_rps_minimal"] == {"a": 5100.0, "b": 2100.0, "c": 4100.0}
+
+
+def test_the_minimal_client_that_cannot_start_leaves_the_calibration_to_locust(
+    tmp_path, monkeypatch
+):
+    from echobench import processes, rawclient
+
+    def refuse(*_args, **_kwargs):
+        raise OSError("no such program")
+
+    monkeypatch.setattr(processes, "spawn", refuse)
+    said = rawclient.measure_r0("127.0.0.1", 9, tmp_path)
+    assert said == {"error": "the minimal client could not start: no such program"}
+    assert rawclient.read(tmp_path) == said
+    with pytest.raises(SystemExit):  # loopback only, and bounded
+        rawclient.main(["--host", "10.1.2.3", "--port", "9", "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit):
+        rawclient.main(["--host", "127.0.0.1", "--port", "9", "--connections", "5000",
+                        "--out", str(tmp_path / "x")])  # fmt: skip
