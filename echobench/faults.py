@@ -192,7 +192,7 @@ class WorkerKill:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive() or self._thread.ident is not None:
+        if self._thread.ident is not None:  # started
             self._thread.join(timeout=RESPAWN_WATCH_S + PROBE_TIMEOUT_S + 5.0)
 
 

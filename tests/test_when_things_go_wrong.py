@@ -442,7 +442,7 @@ def test_slowloris_denies_a_bare_sync_server_not_one_behind_nginx_and_a_kill_is_
     crash = summary[summary["scenario"] == "crash"]
     sync, loop = crash.loc["flask-sync-2"], crash.loc["fastapi-async"]
     assert sync["valid"] and sync["lost_requests"] <= 1, "a sync worker held one request"
-    assert sync["respawn_s"] is not None and not sync["killed_whole_server"]
+    assert pd.notna(sync["respawn_s"]) and not sync["killed_whole_server"]
     assert loop["killed_whole_server"] and pd.isna(loop["respawn_s"])
     assert loop["lost_requests"] >= 1 and "took the whole server down" in loop["note"]
     for raw in run_dir.glob("raw/*crash*"):

@@ -43,18 +43,14 @@ class Slow(Open):
     def describe_load(self, p: Point) -> str:
         return f"rate={p.rate:g}/s S={p.slow_clients} {p.slow_kind or ''}".rstrip()
 
-    def ideal_rps(self, p: Point) -> float:
-        """The fast stream's rate if no slow client held anything (the event loop's model;
-        a held slot shows as a gap, which the findings name)."""
-        return min(p.rate, p.capacity_rps)
-
     def slots_left_if_held(self, p: Point) -> float:
         """K - S: the slots the fast stream has if every slow client holds one."""
         return max(0.0, p.slots - p.slow_clients) if math.isfinite(p.slots) else math.inf
 
     def held_ideal_rps(self, p: Point) -> float:
         """The fast stream's model rate if every slow client held a slot: at most λ. Behind
-        nginx none does (it passes a request on only once it has it whole)."""
+        nginx none does (it passes a request on only once it has it whole). Its `ideal_rps`
+        is the open loop's, as if none held anything: a held slot shows as a gap."""
         if p.config.proxy:
             return self.ideal_rps(p)
         left = self.slots_left_if_held(p)
