@@ -18,14 +18,16 @@ def install(session: nox.Session, *groups: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite: the quick tests on both cores at once, then the slow ones (real
-    servers and load, which measure) one at a time."""
+    """Run the test suite: the quick tests on both cores at once (with the slow ones that
+    hold no timing or rate, `parallel_safe`), then the slow ones that measure, one at a
+    time."""
     install(session, "test")
     if session.posargs:
         session.run("pytest", *session.posargs)
         return
-    session.run("pytest", "-q", "-m", "not slow", "-n", "2")
-    session.run("pytest", "-q", "-m", "slow", "--durations=25")
+    # loadgroup: a module's shared servers (xdist_group) start on one worker, not both
+    session.run("pytest", "-q", "-m", "not slow or parallel_safe", "-n", "2", "--dist", "loadgroup")
+    session.run("pytest", "-q", "-m", "slow and not parallel_safe", "--durations=25")
 
 
 @nox.session

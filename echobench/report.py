@@ -293,7 +293,10 @@ table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; }
 th { background: #f3f3f3; }
 tbody tr:hover { background: #fff6d6; }
-img { max-width: 100%; height: auto; }
+/* A chart wider than the text column breaks out of it, centred, up to the window's
+   width: a wide chart keeps its type size instead of shrinking to the column. */
+img { display: block; max-width: calc(100vw - 2em); height: auto; position: relative;
+      left: 50%; transform: translateX(-50%); }
 code { background: #f3f3f3; padding: 0 3px; }
 h2 { border-bottom: 1px solid #ddd; margin-top: 2em; }
 """

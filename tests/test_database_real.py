@@ -237,6 +237,7 @@ class _NotPostgres(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.parallel_safe  # refusals, no timing
 def test_a_db_url_that_is_not_a_usable_postgres_is_one_line_and_exit_2(tmp_path):
     http = ThreadingHTTPServer(("127.0.0.1", 0), _NotPostgres)
     threading.Thread(target=http.serve_forever, daemon=True).start()

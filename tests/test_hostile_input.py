@@ -21,7 +21,9 @@ from echobench.configs import get_config
 from echobench.server import Server
 from servers import contract
 
-pytestmark = pytest.mark.slow
+# Slow (nine servers), but it holds no timing or rate: it runs beside the quick tests,
+# its servers started once, on one xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.parallel_safe, pytest.mark.xdist_group("hostile")]
 # One config per HTTP stack, each named by its column in docs/servers.md.
 STACKS = {
     "flask-sync-1": "gunicorn",

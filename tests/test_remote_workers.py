@@ -176,6 +176,7 @@ while time.monotonic() < deadline:
 """
 
 
+@pytest.mark.parallel_safe  # a roll call that never fills, no timing
 def test_a_point_without_its_workers_says_so(tmp_path):
     profile = DISTRIBUTED.split("[[groups]]")[1]
     out = run(tmp_path, "alone", f"[[groups]]{profile}", "--loadgen-workers", "1",
@@ -186,6 +187,7 @@ def test_a_point_without_its_workers_says_so(tmp_path):
     assert alive(pids_of(out)) == set()
 
 
+@pytest.mark.parallel_safe  # its bound is 10 x its time limit
 def test_an_agent_without_a_master_stops_at_its_time_limit(tmp_path):
     agent = Agent(tmp_path, "127.0.0.1", str(free_port()), "--max-time", "2")
     started = time.monotonic()
