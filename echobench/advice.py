@@ -107,74 +107,71 @@ def _rate(rows: pd.DataFrame) -> str:
     return text
 
 
-def _memory(summary: pd.DataFrame, config: str) -> tuple[str, str, str]:
-    """Base MB, MB per added worker, MB per added request in flight, for one config."""
-    cfg = get_config(config)
-    base = costs.base_mb(summary).get(config)
-    worker_fit = costs.per_worker(summary).get(cfg.family)
-    request_fit = costs.per_request(summary).get(config)
-    base_text = f"{base:.0f}" if base is not None and pd.notna(base) else "not measured"
-    if cfg.model == "sync":
-        request_text = "a whole worker (K = N)"
-    elif request_fit is not None:
-        request_text = request_fit.text()
-    else:
-        request_text = "fewer than 3 loads measured"
-    if worker_fit is not None:
-        worker_text = worker_fit.text()
-    elif cfg.workers == 1 and cfg.parallel == 1:
-        worker_text = "one process"
-    else:
-        worker_text = "fewer than 3 worker counts measured"
-    return base_text, worker_text, request_text
-
-
-def table(summary: pd.DataFrame, faults: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per config the run measured, the same columns each: K,
-    P, throughput waiting only and with CPU (where the run has such a point), p99, and
-    the fitted memory costs (costs.py). A cell a config lacks says "not measured"."""
-    points = table_points(summary)
-    faults = summary if faults is None else faults
-    faulted = fault_scenarios(faults)
+def point_table(summary: pd.DataFrame, key: tuple, pitfall: bool = True) -> pd.DataFrame:
+    """One table point's table: a row per config measured there, every cell a measurement
+    of that point (K, P, its rate against the model, its p99, the server's peak PSS) and,
+    with `pitfall`, the family's pitfall. A column some row lacks is dropped whole: the
+    table has no holes."""
     rows = []
     for config in ordered_configs(summary["config"]):
         try:
             cfg = get_config(config)
         except ConfigError:
             continue  # a config this version does not know
-        row = {"config": config, "K (slots)": k_label(cfg.capacity), "P (processes)": cfg.parallel}
-        for key in points.values():
-            delay, users, work = key
-            at = _at(summary, key, config)
-            where = f"D = {1000 * delay:g} ms" + (f", c = {work:g} ms" if work else "")
-            row[f"req/s, {where}, C = {users}"] = _rate(at)
-            row[f"p99 ms, {where}"] = (
-                significant(at["p99_ms"].median(), at["ok"].median(), P99_DIGITS) or "not measured"
-            )
-        base, worker, request = _memory(summary, config)
-        row["base MB"], row["MB per worker"] = base, worker
-        row["MB per request in flight"] = request
-        if faulted:
-            row["survives (faults)"] = survived(faults, config, faulted) or "not measured"
-        row["pitfall"] = FAMILIES[cfg.family].pitfall
-        rows.append(row)
+        at = _at(summary, key, config).dropna(subset=["rps"])
+        if at.empty:
+            continue
+        peak = at["server_pss_peak_mb"].median() if "server_pss_peak_mb" in at else math.nan
+        rows.append({
+            "config": config, "K (slots)": k_label(cfg.capacity), "P (processes)": cfg.parallel,
+            "req/s": _rate(at),
+            "p99 ms": significant(at["p99_ms"].median(), at["ok"].median(), P99_DIGITS),
+            "peak MB": f"{peak:.0f}" if pd.notna(peak) else "",
+            **({"pitfall": FAMILIES[cfg.family].pitfall} if pitfall else {}),
+        })  # fmt: skip
+    frame = pd.DataFrame(rows)
+    return frame.loc[:, (frame != "").all()] if len(frame) else frame
+
+
+def memory_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The fitted memory costs (costs.py): what each added worker of a family and each
+    added request in flight on a config cost, with the 95% interval, what the fit spans
+    and its residual. Only fits are shown: a single point's PSS / requests is noise."""
+    rows = [
+        {"cost": f"each added {family} worker (idle PSS)", "MB": fit.text(),
+         "fitted over": f"{fit.loads} worker counts ({fit.n} points), residual "
+                        f"{fit.residual:.2g} MB"}
+        for family, fit in costs.per_worker(summary).items()
+    ] + [
+        {"cost": f"each request {config} holds in flight (peak PSS)", "MB": fit.text(),
+         "fitted over": f"{fit.loads} loads ({fit.n} points), residual {fit.residual:.2g} MB"}
+        for config, fit in costs.per_request(summary).items()
+    ]  # fmt: skip
     return pd.DataFrame(rows)
+
+
+TABLE_TITLES = {"waiting": "Waiting only", "cpu": "Waiting and computing"}
+
+
+def tables(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The summary's tables, each complete: one per table point (the pitfalls under the
+    first), then the fitted memory costs; a table with no rows is left out."""
+    out = []
+    for i, (label, key) in enumerate(table_points(summary).items()):
+        delay, users, work = key
+        where = f"D = {1000 * delay:g} ms" + (f", c = {work:g} ms" if work else "")
+        frame = point_table(summary, key, pitfall=i == 0)
+        if len(frame):
+            out.append((f"{TABLE_TITLES[label]} ({where}, C = {users} users)", frame))
+    memory = memory_table(summary)
+    if len(memory):
+        out.append(("What memory costs (least-squares fits, 95% intervals)", memory))
+    return out
 
 
 def fault_scenarios(summary: pd.DataFrame) -> list:
     """The scenarios of this run that make something go wrong (their `survives` says)."""
     return [s for s in faulting() if not s.rows(summary).empty]
-
-
-def survived(summary: pd.DataFrame, config: str, scenarios: list) -> str:
-    """What one config stood in the run's fault scenarios, in their words."""
-    said = []
-    for scenario in scenarios:
-        rows = scenario.rows(summary)
-        rows = rows[(rows["config"] == config) & rows["valid"].astype(bool)]
-        if len(rows):
-            said.append(scenario.survives(rows))
-    return "; ".join(s for s in said if s)
 
 
 def sentences(
@@ -362,13 +359,12 @@ def markdown(
     db: pd.DataFrame | None = None,
     faults: pd.DataFrame | None = None,
 ) -> str:
-    """The summary as markdown: the sentences, then the table (its survives column from
-    `faults`, a run of the fault scenarios, else from `summary` itself)."""
-    rows = table(summary, faults)
+    """The summary as markdown: the sentences (what each config stood from `faults`, a
+    run of the fault scenarios, else from `summary` itself), then the tables."""
     said = sentences(summary, sweep, db) + fault_sentences(summary if faults is None else faults)
     lines = [f"- {s}" for s in said]
-    if not rows.empty:
-        lines += ["", markdown_table(rows)]
+    for title, frame in tables(summary):
+        lines += ["", f"**{title}**", "", markdown_table(frame)]
     return "\n".join(lines)
 
 

@@ -36,17 +36,22 @@ def rows():
                         workers=sync.map({True: 8, False: 1}))  # fmt: skip
 
 
-def test_the_table_has_a_row_per_known_config_and_the_same_columns_in_each():
-    table = advice.table(rows())
-    assert list(table["config"]) == ["fastapi-async", "flask-sync-8"], "unknown configs skipped"
-    assert (table != "").all().all(), "no empty cell: what was not measured says so"
-    first, second = table.to_dict("records")
-    assert first["K (slots)"] == "unbounded" and first["P (processes)"] == 1
-    assert first["MB per worker"] == "one process"
-    assert second["MB per request in flight"] == "a whole worker (K = N)"
-    assert first["MB per request in flight"] == "fewer than 3 loads measured"
-    assert first["base MB"] == "not measured", "no idle PSS in these rows"
-    assert second["pitfall"].startswith("one request per process")
+def test_each_table_has_a_row_per_config_measured_there_and_no_hole():
+    frame = rows()
+    (title, table), *rest = advice.tables(frame)
+    assert title == "Waiting only (D = 500 ms, C = 8 users)"
+    assert list(table["config"]) == ["flask-sync-8"], "unknown configs skipped, unmeasured absent"
+    assert (table != "").all().all()
+    (row,) = table.to_dict("records")
+    assert row["K (slots)"] == "8" and row["P (processes)"] == 8 and row["peak MB"] == "144"
+    assert row["pitfall"].startswith("one request per process")
+    assert rest == [], "no fit: no memory table"
+    # a config measured without its peak PSS: the column goes, not the cell
+    moved = (frame["config"] == "fastapi-async") & (frame["scenario"] == "steady")
+    frame.loc[moved, "users"], frame.loc[moved, "server_pss_peak_mb"] = 8, None
+    (_, table), *_ = advice.tables(frame)
+    assert list(table["config"]) == ["fastapi-async", "flask-sync-8"]
+    assert "peak MB" not in table and (table != "").all().all()
 
 
 def steady_rows(config: str, users: int, rps: list[float], efficiency: float, **extra):
@@ -73,17 +78,23 @@ def test_the_table_gives_intervals_flags_a_gap_with_its_reason_and_fits_memory()
            "server_pss_idle_mb": 20.0 + 15.0 * n, "rps": 10.0 * n}
           for n in (1, 2, 8) for r in steady_rows("flask-sync-4", 32, [1.0], 0.99)],
     ])  # fmt: skip
-    table = advice.table(frame).set_index("config")
-    column = "req/s, D = 100 ms, C = 32"
-    assert table.at["fastapi-async", column] == "318 [316, 320], 0.99 of model"
-    assert table.at["flask-sync-4", column] == (
+    tables = dict(advice.tables(frame))
+    table = tables["Waiting only (D = 100 ms, C = 32 users)"].set_index("config")
+    assert table.at["fastapi-async", "req/s"] == "318 [316, 320], 0.99 of model"
+    assert table.at["flask-sync-4", "req/s"] == (
         "30.0 [29.0, 31.0], 0.75 of model (below 0.9: 25% below the model: the busiest worker)"
     )
-    assert table.at["flask-sync-1", column] == "10.0 (n = 1), 0.99 of model"
-    slope = np.polyfit([32, 32, 32, 8, 64], [41.0, 41.0, 41.0, 40.5, 42.2], 1)[0]  # by hand
-    assert table.at["fastapi-async", "MB per request in flight"].startswith(f"{slope:.3g} MB [")
-    assert table.at["flask-sync-8", "MB per worker"].startswith("15 MB [15, 15]")
+    assert table.at["flask-sync-1", "req/s"] == "10.0 (n = 1), 0.99 of model"
     assert (table != "").all().all()
+    memory = tables["What memory costs (least-squares fits, 95% intervals)"].set_index("cost")
+    slope = np.polyfit([32, 32, 32, 8, 64], [41.0, 41.0, 41.0, 40.5, 42.2], 1)[0]  # by hand
+    on_async = memory.loc["each request fastapi-async holds in flight (peak PSS)"]
+    assert on_async["MB"].startswith(f"{slope:.3g} MB [")
+    assert on_async["fitted over"].startswith("3 loads (5 points), residual ")
+    worker = memory.loc["each added flask-sync-N worker (idle PSS)"]
+    assert worker["MB"].startswith("15 MB [15, 15]")
+    assert worker["fitted over"].startswith("4 worker counts (")
+    assert advice.markdown(frame).count("**") == 2 * len(tables)
 
 
 def test_digits_follow_the_sample_size():
