@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from echobench import advice, costs, decision, derived, findings, results
+from echobench import advice, costs, decision, derived, findings, model, results, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -25,61 +25,109 @@ DB = results.load_summary(ROOT / "results" / "reference-db")
 FAULTS = results.load_summary(ROOT / "results" / "reference-faults")
 
 
-def row(summary, scenario, config, **where):
+def rows_of(summary, scenario, config, **where):
+    """Every repeat of one point (one row per repeat)."""
     rows = summary[(summary["scenario"] == scenario) & (summary["config"] == config)]
     for column, value in where.items():
         rows = rows[rows[column] == value]
-    (found,) = rows.to_dict("records")
-    return found
+    assert len(rows) and rows["repeat"].is_unique, (scenario, config, where, len(rows))
+    return rows
 
 
-def quoted() -> list[str]:
-    configs = ("fastapi-async", "flask-sync-8", "flask-gevent-1", "flask-gthread-4x8")
-    burst = {c: row(STANDARD, "burst", c) for c in configs}
-    steady = lambda c, u: row(STANDARD, "steady", c, users=u)  # noqa: E731
+def span(summary, scenario, config, figure, scale=1.0, **where) -> stats.Interval:
+    """A point's figure over its repeats: their median and its interval (stats.py)."""
+    return stats.median_interval(rows_of(summary, scenario, config, **where)[figure] * scale)
+
+
+def med(summary, scenario, config, figure, scale=1.0, **where) -> float:
+    return span(summary, scenario, config, figure, scale, **where).median
+
+
+def standard_quotes() -> list[str]:
+    """The standard profile's bullets: the classic burst, the steady point of the table,
+    memory, CPU work, head-of-line blocking and gthread's caveat, each over 3 repeats."""
+
+    def burst(config, figure, fmt):
+        return span(STANDARD, "burst", config, figure, users=200).text(fmt)
+
+    def steady(config, figure="rps", fmt="{:.1f}", users=32, work_ms=0.0):
+        return span(STANDARD, "steady", config, figure, users=users, work_ms=work_ms).text(fmt)
+
+    def mixed(config):
+        return span(STANDARD, "mixed", config, "fast_p50_ms").text("{:.0f}")
+
+    def alike(config):  # a rate every repeat measured to the same tenth: quoted once
+        rate = span(STANDARD, "steady", config, "rps", users=32, work_ms=0.0)
+        assert f"{rate.low:.1f}" == f"{rate.high:.1f}" and rate.n == 3, config
+        return f"{rate.median:.1f}"
+
     sync = STANDARD[STANDARD["config"].str.startswith("flask-sync-")]
     idle = sync[sync["scenario"] == "steady"].groupby("workers")["server_pss_idle_mb"].median()
     worker = costs.per_worker(STANDARD)["flask-sync-N"]
-    per_request = costs.per_request(STANDARD)["fastapi-async"]
-    async_128 = steady("fastapi-async", 128)
-    sync_open = lambda r: row(OPEN, "open", "flask-sync-4", offered_rps=r)["p99_ms"] / 1000  # noqa: E731
-    scale_burst = row(SCALE, "burst", "fastapi-async", users=10_000)
+    per_request = costs.per_request(STANDARD)
+    loops = ("fastapi-async", "flask-gevent-1", "fastapi-threadpool", "flask-gthread-4x8")
+    fast = [med(STANDARD, "mixed", c, "fast_p50_ms") for c in loops]
+    return [
+        f"answered all in {burst('fastapi-async', 'makespan_s', '{:.3f}')} s",
+        f"(efficiency {burst('fastapi-async', 'efficiency', '{:.3f}')}",
+        f"`flask-gevent-1` (one worker, no code\n  change) in "
+        f"{burst('flask-gevent-1', 'makespan_s', '{:.3f}')} s",
+        f"`flask-sync-16` took {burst('flask-sync-16', 'makespan_s', '{:.3f}')} s, efficiency "
+        f"{burst('flask-sync-16', 'efficiency', '{:.3f}')}",
+        "`flask-sync-1`, `-2`, `-4`, `-8` and `-16` answered "
+        + ", ".join(alike(f"flask-sync-{n}") for n in (1, 2, 4, 8, 16)) + " req/s",
+        f"`fastapi-async` {steady('fastapi-async')} of\n  320",
+        f"{steady('fastapi-async', users=128)} of 1,280 at 128 users",
+        f"(`fastapi-threadpool`, {steady('fastapi-threadpool', users=128)} of 400 at 128",
+        f"`flask-gthread-4x8` (K = 32 = C) reached\n  "
+        f"{steady('flask-gthread-4x8', 'efficiency', '{:.2f}')} of its ideal",
+        f"Each sync worker adds {worker.text()} of idle\n  PSS",
+        f"(a least-squares fit over {worker.loads} worker counts: 1 worker {idle[1]:.0f} MB, 16 "
+        f"workers {idle[16]:.0f} MB)",
+        f"each request in flight adds {per_request['fastapi-async'].text()} to one\n  "
+        f"`fastapi-async` process",
+        f"{per_request['flask-gevent-1'].text()} to `flask-gevent-1`",
+        f"held 128 requests in "
+        f"{steady('fastapi-async', 'server_pss_peak_mb', '{:.1f}', users=128)} MB",
+        f"`fastapi-async` answered {steady('fastapi-async', work_ms=25.0)} of its 40 req/s",
+        f"`fastapi-async-2` {steady('fastapi-async-2', work_ms=25.0)} and `flask-sync-16` "
+        f"{steady('flask-sync-16', work_ms=25.0)} of 80",
+        f"`flask-sync-4` {steady('flask-sync-4', work_ms=25.0)} of 32",
+        f"took {mixed('flask-sync-4')} ms at the median on\n  `flask-sync-4` (the model, "
+        f"(C - K + 1) x D / K for the last in line: "
+        f"{1000 * model.head_of_line_wait_s(8, 4, 0.5):.0f} ms)",
+        f"{mixed('fastapi-blocking')} ms on the `async def`",
+        f"{min(fast):.2f}-{max(fast):.2f} ms on every non-blocking config",
+        f"`flask-gthread-4x8` took {burst('flask-gthread-4x8', 'makespan_s', '{:.2f}')} s",
+    ]
+
+
+def quoted() -> list[str]:
+    sync_open = lambda r: span(OPEN, "open", "flask-sync-4", "p99_ms", 1e-3, offered_rps=r)  # noqa: E731
+    scale_burst = lambda c, f, fmt, s=1.0: span(SCALE, "burst", c, f, s, users=10_000).text(fmt)  # noqa: E731
     r0 = results.load_run(ROOT / "results" / "reference-scale")["calibration"]["r0_rps"]
+    floor = 2 + 10_000 / r0["fastapi-async"]
     everything = [STANDARD, OPEN, SCALE, CROSS, SERVERS, DB, FAULTS]
     return [
         f"All {sum(len(s) for s in everything)} points valid",
-        f"answered all in {burst['fastapi-async']['makespan_s']:.3f} s",
-        f"({burst['fastapi-async']['rps']:.1f} req/s",
-        f"efficiency {burst['fastapi-async']['efficiency']:.3f}\n  against the ideal 2 s",
-        f"`flask-sync-8` took {burst['flask-sync-8']['makespan_s']:.2f} s",
-        f"efficiency {burst['flask-sync-8']['efficiency']:.3f}\n  against its ideal",
-        f"matched async:\n  {burst['flask-gevent-1']['makespan_s']:.3f} s",
-        f"{steady('flask-sync-8', 128)['rps']:.1f} req/s, median "
-        f"{steady('flask-sync-8', 128)['p50_ms'] / 1000:.2f} s",
-        f"({steady('fastapi-threadpool', 128)['rps']:.1f} of 80 req/s)",
-        f"reached {steady('flask-gthread-4x8', 32)['efficiency']:.2f} of\n  its ideal at 32 users "
-        f"and {steady('flask-gthread-4x8', 128)['efficiency']:.2f} at 128",
-        f"Each sync worker adds {worker.text()} of idle\n  PSS",
-        f"over {worker.loads} worker counts: 1 worker {idle[1]:.0f} MB,\n  16 workers "
-        f"{idle[16]:.0f} MB",
-        f"each request in flight adds {per_request.text()} to one async",
-        f"which held 128 requests in {async_128['server_pss_peak_mb']:.0f} MB",
-        f"10,000 in {scale_burst['server_pss_peak_mb']:.0f} MB",
-        f"{row(STANDARD, 'mixed', 'flask-sync-4')['fast_p50_ms'] / 1000:.1f} s at the\n  median",
-        f"{row(STANDARD, 'mixed', 'fastapi-blocking')['fast_p50_ms'] / 1000:.1f} s on the",
-        f"p99\n  of {sync_open(8):.2f} s at 8 req/s, then {sync_open(12):.1f} s at 12, "
-        f"{sync_open(16):.1f} s at 16",
-        f"over {sync_open(90):.0f} s at 90",
-        f"stays at\n  {row(OPEN, 'open', 'fastapi-async', offered_rps=90)['p99_ms'] / 1000:.3f} s",
-        f"failure in {scale_burst['makespan_s']:.2f} s",
-        f"floor D + n/R0 = {2 + 10_000 / r0['fastapi-async']:.2f} s with R0 = "
-        f"{r0['fastapi-async']:,.0f} req/s",
-        f"at up to {scale_burst['loadgen_cpu_peak_pct']:.0f}% of a core",
-        f"got {row(SCALE, 'steady', 'fastapi-async')['rps']:.0f} of the ideal 1,000 req/s",
-        f"left within {scale_burst['send_spread_ms']:.0f} ms",
-        f"took {row(SCALE, 'burst', 'flask-gevent-2', users=10_000)['makespan_s']:.2f} s against "
-        "its model's 10 s",
-        f"`flask-gthread-4x8` took {burst['flask-gthread-4x8']['makespan_s']:.1f} s",
+        *standard_quotes(),
+        f"p99\n  of {sync_open(8).text('{:.2f}')} s at 8 req/s, then "
+        f"{sync_open(12).text('{:.1f}')} s at 12, {sync_open(16).text('{:.1f}')} s at 16",
+        f"{sync_open(90).text('{:.0f}')} s at 90",
+        "holds 80 req/s (`fastapi-threadpool`: "
+        + span(OPEN, "open", "fastapi-threadpool", "p99_ms", 1e-3, offered_rps=70).text("{:.3f}")
+        + " s p99 at 70)",
+        "stays at\n  "
+        + span(OPEN, "open", "fastapi-async", "p99_ms", 1e-3, offered_rps=90).text("{:.3f}")
+        + " s up to 90 req/s",
+        f"failure in {scale_burst('fastapi-async', 'makespan_s', '{:.2f}')} s",
+        f"floor D + n/R0 = {floor:.2f} s with R0 = {r0['fastapi-async']:,.0f} req/s",
+        f"at up to {SCALE.loc[SCALE['users'] == 10_000, 'loadgen_cpu_peak_pct'].max():.0f}% of "
+        "a core",
+        f"left within {scale_burst('fastapi-async', 'send_spread_ms', '{:.0f}')} ms",
+        f"took {scale_burst('flask-gevent-2', 'makespan_s', '{:.2f}')} s against its model's 10 s",
+        f"got {span(SCALE, 'steady', 'fastapi-async', 'rps').text('{:.0f}')} of the ideal "
+        "1,000 req/s",
         *crossover_quotes(),
         *servers_quotes(),
         *db_quotes(),

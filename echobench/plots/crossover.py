@@ -39,10 +39,11 @@ def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Throughput and p99 against c / (D + c), one column per wait D, model dashed."""
     data = decision.cpu_points(summary)
     delays = sorted(data["delay_s"].unique())
-    fig = Figure(figsize=(4.2 * max(1, len(delays)) + 2.2, 8), layout="constrained")
+    # at least 12 in wide: one wait D alone must still hold the title and the legend
+    fig = Figure(figsize=(max(12.0, 4.2 * len(delays) + 2.2), 8), layout="constrained")
     axes = fig.subplots(2, max(1, len(delays)), squeeze=False)
     fig.suptitle(
-        "CPU per request: throughput and p99 as each request's CPU share c / (D + c) grows "
+        "CPU per request: throughput and p99 as each request's CPU share c / (D + c) grows\n"
         f"({_users(data)} closed-loop users)"
     )
     if data.empty:

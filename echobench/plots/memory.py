@@ -102,7 +102,7 @@ def memory(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     right.set_ylim(-0.7, len(names) - 0.3)
     hi = max(f.high for f in fits.values())
     right.set_xlim(min(0.0, min(f.low for f in fits.values())) * 1.2, hi * 3.2 if hi > 0 else 1)
-    right.set_xlabel("MB of peak PSS per added request in flight (linear; bars: 95% interval)")
+    right.set_xlabel("MB of peak PSS per added request in flight\n(linear; bars: 95% interval)")
     right.set_title("What one more request in flight costs (fitted)")
     right.grid(True, axis="x", alpha=0.3)
     return fig
