@@ -25,6 +25,11 @@ DB = results.load_summary(ROOT / "results" / "reference-db")
 FAULTS = results.load_summary(ROOT / "results" / "reference-faults")
 
 
+def flat(text: str) -> str:
+    """Text with every run of whitespace one space: a quote may wrap anywhere."""
+    return " ".join(text.split())
+
+
 def rows_of(summary, scenario, config, **where):
     """Every repeat of one point (one row per repeat)."""
     rows = summary[(summary["scenario"] == scenario) & (summary["config"] == config)]
@@ -75,7 +80,8 @@ def standard_quotes() -> list[str]:
         f"`flask-sync-16` took {burst('flask-sync-16', 'makespan_s', '{:.3f}')} s, efficiency "
         f"{burst('flask-sync-16', 'efficiency', '{:.3f}')}",
         "`flask-sync-1`, `-2`, `-4`, `-8` and `-16` answered "
-        + ", ".join(alike(f"flask-sync-{n}") for n in (1, 2, 4, 8, 16)) + " req/s",
+        + ", ".join(alike(f"flask-sync-{n}") for n in (1, 2, 4, 8, 16))
+        + " req/s",
         f"`fastapi-async` {steady('fastapi-async')} of\n  320",
         f"{steady('fastapi-async', users=128)} of 1,280 at 128 users",
         f"(`fastapi-threadpool`, {steady('fastapi-threadpool', users=128)} of 400 at 128",
@@ -99,6 +105,9 @@ def standard_quotes() -> list[str]:
         f"{mixed('fastapi-blocking')} ms on the `async def`",
         f"{min(fast):.2f}-{max(fast):.2f} ms on every non-blocking config",
         f"`flask-gthread-4x8` took {burst('flask-gthread-4x8', 'makespan_s', '{:.2f}')} s",
+        "busiest worker held "
+        f"{rows_of(STANDARD, 'burst', 'flask-gthread-4x8')['busiest_share'].max():.0%} of the "
+        "requests",
     ]
 
 
@@ -114,9 +123,13 @@ def quoted() -> list[str]:
         f"p99\n  of {sync_open(8).text('{:.2f}')} s at 8 req/s, then "
         f"{sync_open(12).text('{:.1f}')} s at 12, {sync_open(16).text('{:.1f}')} s at 16",
         f"{sync_open(90).text('{:.0f}')} s at 90",
-        "holds 80 req/s (`fastapi-threadpool`: "
+        "`fastapi-threadpool` keeps "
         + span(OPEN, "open", "fastapi-threadpool", "p99_ms", 1e-3, offered_rps=70).text("{:.3f}")
-        + " s p99 at 70)",
+        + " s at 70 req/s; at 90 it answers its 40 / D = "
+        + span(OPEN, "open", "fastapi-threadpool", "rps", offered_rps=90).text("{:.1f}")
+        + " req/s and the p99 grows to "
+        + span(OPEN, "open", "fastapi-threadpool", "p99_ms", 1e-3, offered_rps=90).text("{:.2f}")
+        + " s",
         "stays at\n  "
         + span(OPEN, "open", "fastapi-async", "p99_ms", 1e-3, offered_rps=90).text("{:.3f}")
         + " s up to 90 req/s",
@@ -135,145 +148,165 @@ def quoted() -> list[str]:
     ]
 
 
-def _faults(scenario: str, config: str, figure: str, **where) -> float:
-    """The median over repeats of one fault point's figure."""
-    rows = FAULTS[(FAULTS["scenario"] == scenario) & (FAULTS["config"] == config)]
-    for column, value in where.items():
-        rows = rows[rows[column] == value]
-    assert len(rows), (scenario, config, where)
-    return float(rows[figure].median())
+def _faults(scenario: str, config: str, figure: str, **where) -> stats.Interval:
+    """One fault point's figure over its repeats: the median and its interval."""
+    return span(FAULTS, scenario, config, figure, **where)
 
 
-def _share(config: str, **where) -> float:
-    return _faults("slow", config, "answered_in_bound_share", **where)
+def _share(config: str, **where) -> str:
+    """The fast stream's share answered in time, as the docs write it (an interval at
+    3 repeats, "(n = 1)" for a single sample)."""
+    return _faults("slow", config, "answered_in_bound_share", **where).text("{:.0%}")
 
 
-def _over(config: str, figure: str) -> float:
+def _over(config: str, figure: str) -> stats.Interval:
     """An overload figure at the config's highest offered rate (3 x capacity)."""
     top = FAULTS.loc[FAULTS["config"] == config, "offered_rps"].max()
     return _faults("overload", config, figure, offered_rps=top)
 
 
-def _lost():
-    return FAULTS[FAULTS["scenario"] == "crash"].groupby("config")["lost_requests"]
+def _growth(config: str) -> str:
+    """How much longer the admitted waited every second of the window, in s per s."""
+    top = FAULTS.loc[FAULTS["config"] == config, "offered_rps"].max()
+    return span(FAULTS, "overload", config, "latency_growth_ms_per_s", 1e-3,
+                offered_rps=top).text("{:.2f}")  # fmt: skip
+
+
+def _lost(config: str) -> stats.Interval:
+    return _faults("crash", config, "lost_requests")
+
+
+SLOWLORIS = {"slow_clients": 40, "slow_kind": "headers"}
 
 
 def faults_quotes() -> list[str]:
     """The faults bullet of docs/findings.md (its README paragraph: readme_faults_quotes)."""
     sync, behind, limited = "flask-sync-4", "flask-sync-4+nginx", "fastapi-async+limit6"
-    slowloris = {"slow_clients": 40, "slow_kind": "headers"}
-    idle_after = _faults("slow", sync, "slow_closed_after_s", slow_kind="idle")
-    lost = _lost()
+    idle_after = _faults("slow", sync, "slow_closed_after_s", slow_kind="idle").median
+    nginx_limit = "flask-sync-4+nginx+limit4"
     return [
-        f"left `flask-sync-4` answering {_share(sync, **slowloris):.0%} of the stream",
-        f"({_share(sync, slow_clients=0):.0%} with none, {_share(sync, slow_clients=2):.0%} "
-        f"at S = 2, {_share(sync, slow_clients=4):.0%} from S = 4 = K)",
-        f"it kept\n  {_share(behind, **slowloris):.0%}",
+        f"left `flask-sync-4` answering {_share(sync, **SLOWLORIS)} of the stream in time",
+        f"({_share(sync, slow_clients=0)} with none, {_share(sync, slow_clients=2)} at S = 2, "
+        f"{_share(sync, slow_clients=4)} at S = 4 = K)",
+        f"it kept {_share(behind, **SLOWLORIS)}",
+        f"`fastapi-async` alone {_share('fastapi-async', **SLOWLORIS)}",
         f"closed them, {1000 * idle_after:.1f} ms after they connected",
-        f"({_faults('steady', sync, 'rps'):.1f} req/s both ways, a tie)",
-        f"{_over('fastapi-async', 'latency_growth_ms_per_s') / 1000:.2f} and "
-        f"{_over(sync, 'latency_growth_ms_per_s') / 1000:.2f} s longer",
-        f"refused {_over(limited, 'refused_share'):.0%} in {_over(limited, 'refused_p50_ms'):.1f}"
-        f" ms and kept {_over(limited, 'goodput_rps'):.0f} of its 100 req/s",
-        f"refused {_over('flask-sync-4+nginx+limit4', 'refused_share'):.0%} and kept "
-        f"{_over('flask-sync-4+nginx+limit4', 'goodput_rps'):.0f} of 36",
-        f"lost {lost.median()[sync]:.0f} request in flight on\n  `flask-sync-4`",
-        f"served {_faults('crash', sync, 'respawn_s'):.2f} s later",
-        f"{lost.median()['fastapi-async-2']:.0f} on\n  `fastapi-async-2` "
-        f"({lost.min()['fastapi-async-2']:.0f} to {lost.max()['fastapi-async-2']:.0f}",
-        f"back within {_faults('crash', 'fastapi-async-2', 'recovery_s'):.1f} s",
-        f"all {lost.median()['fastapi-async']:.0f} on one `fastapi-async` process",
+        f"({_faults('steady', sync, 'rps').text()} req/s alone, "
+        f"{_faults('steady', behind, 'rps').text()} behind nginx)",
+        f"{_growth('fastapi-async')} and {_growth(sync)} s longer every second",
+        f"refused {_over(limited, 'refused_share').text('{:.0%}')} in "
+        f"{_over(limited, 'refused_p50_ms').text('{:.1f}')} ms and kept "
+        f"{_over(limited, 'goodput_rps').text('{:.0f}')} of its 100 req/s",
+        f"refused {_over(nginx_limit, 'refused_share').text('{:.0%}')} and kept "
+        f"{_over(nginx_limit, 'goodput_rps').text('{:.0f}')} of 36",
+        f"lost {_lost(sync).text('{:.0f}')} requests in flight on `flask-sync-4`",
+        f"served {_faults('crash', sync, 'respawn_s').text('{:.2f}')} s later",
+        f"{_lost('fastapi-async-2').text('{:.0f}')} on `fastapi-async-2`",
+        f"back within {_faults('crash', 'fastapi-async-2', 'recovery_s').text('{:.1f}')} s",
+        f"{_lost('fastapi-async').text('{:.0f}')} of 16 on one `fastapi-async` process",
     ]
 
 
 def readme_faults_quotes() -> list[str]:
     sync, limited = "flask-sync-4", "fastapi-async+limit6"
-    slowloris = {"slow_clients": 40, "slow_kind": "headers"}
-    lost = _lost()
     return [
-        f"`flask-sync-4` alone answered\n{_share(sync, **slowloris):.0%} of them in time, where "
-        f"it answered {_share(sync, slow_clients=0):.0%} with none",
-        f"behind Debian's nginx it\nanswered {_share('flask-sync-4+nginx', **slowloris):.0%}",
-        f"waited {_over('fastapi-async', 'latency_growth_ms_per_s') / 1000:.2f} and\n"
-        f"{_over(sync, 'latency_growth_ms_per_s') / 1000:.2f} s longer",
-        f"shed {_over(limited, 'refused_share'):.0%} in {_over(limited, 'refused_p50_ms'):.1f} "
-        f"ms and kept {_over(limited, 'goodput_rps'):.0f} req/s",
-        f"took {lost.median()[sync]:.0f}\nrequest with it on `flask-sync-4`, "
-        f"{lost.min()['fastapi-async-2']:.0f} to {lost.max()['fastapi-async-2']:.0f} of the 16",
+        f"`flask-sync-4` alone answered {_share(sync, **SLOWLORIS)} of them in time, where it "
+        f"answered {_share(sync, slow_clients=0)} with none",
+        f"behind Debian's nginx it answered {_share('flask-sync-4+nginx', **SLOWLORIS)}",
+        f"waited {_growth('fastapi-async')} and {_growth(sync)} s longer every second",
+        f"shed {_over(limited, 'refused_share').text('{:.0%}')} in "
+        f"{_over(limited, 'refused_p50_ms').text('{:.1f}')} ms and kept "
+        f"{_over(limited, 'goodput_rps').text('{:.0f}')} req/s",
+        f"took {_lost(sync).text('{:.0f}')} requests with it on `flask-sync-4`, "
+        f"{_lost('fastapi-async-2').text('{:.0f}')} of the 16 on `fastapi-async-2`",
     ]
 
 
 @pytest.mark.parametrize("text", readme_faults_quotes())
 def test_the_readme_quotes_the_faults_reference(text):
-    assert text in README
+    assert flat(text) in flat(README)
 
 
 def db_quotes() -> list[str]:
     """The database bullet: rates through each pool, the bursts, the CPU a query costs."""
 
-    def at(scenario, config, io, pool=None):
-        rows = DB[(DB["scenario"] == scenario) & (DB["config"] == config) & (DB["io"] == io)]
-        if pool is not None:
-            rows = rows[rows["pool"] == pool]
-        (found,) = rows.to_dict("records")
-        return found
+    def at(scenario, config, io, figure, fmt, pool=None):
+        where = {"io": io} if pool is None else {"io": io, "pool": pool}
+        return span(DB, scenario, config, figure, **where).text(fmt)
 
     cpu = derived.with_cpu_per_request(DB[DB["scenario"] == "steady"])
-    cpu = cpu.set_index(["config", cpu["pool"].fillna(0)])
+    cpu = cpu.groupby(["config", cpu["pool"].fillna(0)]).median(numeric_only=True)
     modelled = DB[(DB["io"] == "db") & DB["efficiency"].notna() & DB["valid"]]
-    within = ((modelled["efficiency"] - 1).abs() <= 0.10).sum()
-    gevent = [at("burst", "flask-gevent-2", "db", p) for p in (10, 25)]
+    per_point = modelled.groupby(["scenario", "config", "pool"])["efficiency"].median()
+    within = ((per_point - 1).abs() <= 0.10).sum()
+    gevent = [medians(DB[DB["pool"] == p], "burst", io="db").loc["flask-gevent-2"]
+              for p in (10, 25)]  # fmt: skip
+    rate = lambda config, io, pool=None: at("steady", config, io, "rps", "{:.1f}", pool)  # noqa: E731
     return [
-        f"`fastapi-async` answered {at('steady', 'fastapi-async', 'sleep')['rps']:.1f} req/s "
-        f"sleeping, {at('steady', 'fastapi-async', 'db', 10)['rps']:.1f} through its default pool",
-        f"and {at('steady', 'fastapi-async', 'db', 64)['rps']:.1f} through 64",
-        f"threads answered {at('steady', 'fastapi-threadpool', 'db', 10)['rps']:.1f} through 10 "
-        f"connections and {at('steady', 'fastapi-threadpool', 'db', 40)['rps']:.1f} through 40",
-        f"{at('steady', 'flask-gevent-2', 'db', 10)['rps']:.1f} through 2 x 10",
-        f"({at('steady', 'flask-sync-4', 'sleep')['rps']:.1f} and "
-        f"{at('steady', 'flask-sync-4', 'db', 1)['rps']:.1f} req/s)",
-        f"took {at('burst', 'fastapi-async', 'sleep')['makespan_s']:.2f} s",
-        f"sleeping, {at('burst', 'fastapi-async', 'db', 10)['makespan_s']:.2f} s through 10 "
-        f"connections (model 5 s) and {at('burst', 'fastapi-async', 'db', 50)['makespan_s']:.2f} "
-        "s through 50",
+        f"`fastapi-async` answered {rate('fastapi-async', 'sleep')} req/s sleeping, "
+        f"{rate('fastapi-async', 'db', 10)} through its default pool",
+        f"and {rate('fastapi-async', 'db', 64)} through 64",
+        f"threads answered {rate('fastapi-threadpool', 'db', 10)} through 10 connections and "
+        f"{rate('fastapi-threadpool', 'db', 40)} through 40",
+        f"{rate('flask-gevent-2', 'db', 10)} through 2 x 10",
+        f"({rate('flask-sync-4', 'sleep')} and {rate('flask-sync-4', 'db', 1)} req/s)",
+        f"took {at('burst', 'fastapi-async', 'sleep', 'makespan_s', '{:.2f}')} s sleeping, "
+        f"{at('burst', 'fastapi-async', 'db', 'makespan_s', '{:.2f}', 10)} s through 10 "
+        f"connections (model 5 s) and "
+        f"{at('burst', 'fastapi-async', 'db', 'makespan_s', '{:.2f}', 50)} s through 50",
         f"fell {1 - gevent[0]['efficiency']:.0%} and {1 - gevent[1]['efficiency']:.0%} short",
         f"took {gevent[0]['busiest_share']:.0%} and {gevent[1]['busiest_share']:.0%} of the "
         "requests",
-        f"{within} of the {len(modelled)} db points with a model",
+        f"{within} of the {len(per_point)} db points with a model",
         f"rose from {cpu.loc[('fastapi-async', 0), 'server_cpu_ms_per_request']:.2f} ms to "
         f"{cpu.loc[('fastapi-async', 64), 'server_cpu_ms_per_request']:.2f} ms",
         f"PostgreSQL spent {cpu.loc[('fastapi-async', 64), 'db_cpu_ms_per_request']:.3f} ms more",
-        f"fell from {at('calibrate', 'fastapi-async', 'sleep')['rps']:,.0f} to "
-        f"{at('calibrate', 'fastapi-async', 'db')['rps']:,.0f}\n  req/s",
+        f"fell from {med(DB, 'calibrate', 'fastapi-async', 'rps', io='sleep'):,.0f} to "
+        f"{med(DB, 'calibrate', 'fastapi-async', 'rps', io='db'):,.0f} req/s",
     ]
+
+
+def medians(summary, scenario, **where):
+    """Per config, the median over its repeats of each figure of one scenario's point."""
+    rows = summary[summary["scenario"] == scenario]
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    return rows.groupby("config").median(numeric_only=True)
 
 
 def servers_quotes() -> list[str]:
     """The servers bullet: bursts, the 256-user points, gthread with and without
-    SO_REUSEPORT, memory; every range over the rows it names."""
-    burst = SERVERS[SERVERS["scenario"] == "burst"].set_index("config")
+    SO_REUSEPORT, memory; every range over the configs' medians it names."""
+    burst = medians(SERVERS, "burst")
     loops = burst[burst["capacity"] >= 1000].drop(index="fastapi-gunicorn-asgi-2")
     threads = burst[burst["capacity"] == 64]
-    at = SERVERS[(SERVERS["scenario"] == "steady") & (SERVERS["users"] == 256)]
-    at = at.set_index("config")
+    at = medians(SERVERS, "steady", users=256)
     loops_256 = at[at["capacity"] >= 1000].drop(index="fastapi-hypercorn")
     two = at[at["workers"] == 2]
     r0 = results.load_run(ROOT / "results" / "reference-servers")["calibration"]["r0_rps"]
     assert r0["fastapi-hypercorn"] == min(r0.values())
-    g = lambda c: row(SERVERS, "steady", c, users=64)  # noqa: E731
-    plain, spread = g("flask-gthread-2x32"), g("flask-gthread-2x32-reuseport")
+
+    def at_64(config, figure, fmt):
+        return span(SERVERS, "steady", config, figure, users=64).text(fmt)
+
+    plain, spread = "flask-gthread-2x32", "flask-gthread-2x32-reuseport"
     return [
         f"answered in {loops['makespan_s'].min():.2f}-{loops['makespan_s'].max():.2f} s",
-        f"`asgi` worker, {burst.at['fastapi-gunicorn-asgi-2', 'makespan_s']:.2f} s",
+        "`asgi` worker, "
+        + span(SERVERS, "burst", "fastapi-gunicorn-asgi-2", "makespan_s").text("{:.2f}")
+        + " s",
         f"took {threads['makespan_s'].min():.2f}-{threads['makespan_s'].max():.2f} s",
         f"reached {loops_256['efficiency'].min():.2f}-{loops_256['efficiency'].max():.2f} of "
         "the ideal 2,560 req/s",
-        f"hypercorn at {at.at['fastapi-hypercorn', 'efficiency']:.2f}",
+        "hypercorn at "
+        + span(SERVERS, "steady", "fastapi-hypercorn", "efficiency", users=256).text("{:.2f}"),
         f"here, {r0['fastapi-hypercorn']:,.0f} req/s",
-        f"reached {at.at['flask-waitress-64', 'efficiency']:.2f} of its 640",
-        f"reached {plain['efficiency']:.2f} of its ideal with\n  its busiest worker answering "
-        f"{plain['busiest_share']:.0%}, with `--reuse-port` {spread['efficiency']:.2f} and "
-        f"{spread['busiest_share']:.0%}",
+        "reached "
+        + span(SERVERS, "steady", "flask-waitress-64", "efficiency", users=256).text("{:.2f}")
+        + " of its 640",
+        f"reached {at_64(plain, 'efficiency', '{:.2f}')} of its ideal with its busiest worker "
+        f"answering {at_64(plain, 'busiest_share', '{:.2f}')}, with `--reuse-port` "
+        f"{at_64(spread, 'efficiency', '{:.2f}')} and {at_64(spread, 'busiest_share', '{:.2f}')}",
         f"waitress {at.at['flask-waitress-64', 'server_pss_peak_mb']:.0f} MB, one uvicorn "
         f"{at.at['fastapi-async', 'server_pss_peak_mb']:.0f} MB, the two-process servers "
         f"{two['server_pss_peak_mb'].min():.0f}-{two['server_pss_peak_mb'].max():.0f} MB",
@@ -282,18 +315,18 @@ def servers_quotes() -> list[str]:
 
 def crossover_quotes() -> list[str]:
     """The crossover bullet: the generated findings verbatim, and the map's figures."""
-    lines = [f"  - {line}\n" for line in findings.crossover(CROSS) if line.startswith("At D =")]
+    said = findings.crossover(CROSS)
+    lines = [line for line in said if line.startswith(("At D =", "Decision map:"))]
     cells = decision.decide(CROSS)
-    assert not any(c.decided for c in cells), "single samples name no winner"
-    repeats = CROSS.groupby(["config", "delay_s", "work_ms"])["repeat"].nunique()
-    assert repeats.max() == 2 and set(repeats[repeats == 2].index.get_level_values(0)) == {
-        "fastapi-async-2"
-    }
-    gthread = CROSS[(CROSS["config"] == "flask-gthread-2x8") & (CROSS["work_ms"] > 0)]
+    steady = CROSS[CROSS["scenario"] == "steady"]
+    repeats = steady.groupby(["config", "delay_s", "work_ms"])["repeat"].nunique()
+    assert repeats.min() >= 3, "every cell of the map measured at least 3 times"
+    decided = [c for c in cells if c.decided]
+    gthread = steady[(steady["config"] == "flask-gthread-2x8") & (steady["work_ms"] > 0)]
     return [
         *lines,
-        f"the decision map shows {len(cells)} ties",
-        f"took up to {gthread['busiest_share'].max():.0%} of a point's requests",
+        f"{len(decided)} of the {len(cells)} cells have a sole winner",
+        f"took up to {gthread['busiest_share'].max():.0%} of a repeat's requests",
         f"as low as {gthread['efficiency'].min():.2f} of its model",
     ]
 
@@ -304,7 +337,7 @@ def test_the_decision_summary_is_generated_from_the_reference_runs():
 
 @pytest.mark.parametrize("text", quoted())
 def test_the_findings_quote_the_reference_runs(text):
-    assert text in FINDINGS
+    assert flat(text) in flat(FINDINGS)
 
 
 def test_every_reference_point_is_valid():

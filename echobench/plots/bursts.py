@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from echobench import derived, model, style
+from echobench import costs, derived, model, style
 from echobench.plots.common import (
     IDEAL,
     INVALID,
@@ -96,9 +96,27 @@ def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Fig
         "the physical floor D + n / R0 (dotted), where R0 is the config's calibrated "
         "zero-delay capacity on this machine (the median of its calibration samples; the "
         "shaded band spans them all), and the send spread (dash-dot): how long the release "
-        "took. Right: peak PSS per request in flight."
+        "took. Right: the server's peak PSS against the requests it held (min(n, K)), each "
+        "repeat a dot, with the least-squares line and its slope: the MB each added request "
+        "in flight costs, with its 95% interval (costs.py)."
     ),
 )
+def _memory_fit(ax, rows: pd.DataFrame, color, line_style: dict) -> None:
+    """One config's peak PSS against its requests in flight, each repeat a dot, and the
+    least-squares line whose slope (with its interval) is the cost of one more."""
+    held = derived.with_in_flight(rows).dropna(subset=["server_pss_peak_mb"])
+    if held.empty:
+        return
+    config = held["config"].iloc[0]
+    fitted = costs.fit(held["in_flight"], held["server_pss_peak_mb"])
+    label = f"{config}: {fitted.text()} per request" if fitted else f"{config} (no fit)"
+    ax.scatter(held["in_flight"], held["server_pss_peak_mb"], color=color, s=22,
+               marker=line_style.get("marker", "o"), label=label, zorder=3)  # fmt: skip
+    if fitted:
+        xs = np.array([0.0, float(held["in_flight"].max())])
+        ax.plot(xs, fitted.intercept + fitted.slope * xs, color=color, linewidth=1.2, alpha=0.7)
+
+
 def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Burst makespan against burst size: the model's ceil(n/K) x D and the floor D + n/R0."""
     fig = Figure(figsize=(13, 5), layout="constrained")
@@ -163,23 +181,24 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         bad = d[~d["valid"]]
         if len(bad):
             left.scatter(bad["users"], bad["makespan_s"], **INVALID)
-        in_flight_n = derived.with_in_flight(d)["in_flight"]
-        right.plot(
-            d["users"], d["pss"] / in_flight_n, color=colors[config], label=config, **styles[config]
-        )
+        _memory_fit(right, data[data["config"] == config], colors[config], styles[config])
     sampled = (data["server_pss_peak_mb"] > 0).any()
-    for ax in (left, right) if sampled else (left,):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        plain_log(ax.xaxis)
-        plain_log(ax.yaxis)
-        ax.set_xlabel("simultaneous requests n (log scale)")
-        ax.grid(True, which="major", alpha=0.3)
+    left.set_xscale("log")
+    left.set_yscale("log")
+    plain_log(left.xaxis)
+    plain_log(left.yaxis)
+    left.set_xlabel("simultaneous requests n (log scale)")
+    left.grid(True, which="major", alpha=0.3)
     left.set_ylabel("seconds (log scale): makespan, and the spread of its sends")
     left.set_title("Makespan")
     if sampled:
-        right.set_ylabel("peak server PSS / requests in flight (MB, log scale)")
-        right.set_title("Memory per in-flight request")
+        right.set_xlim(left=0)
+        right.set_ylim(bottom=0)
+        right.set_xlabel("requests in flight, min(n, K) (linear)")
+        right.set_ylabel("peak server PSS, MB (linear)")
+        right.set_title("What each request in flight costs (fitted)")
+        right.grid(True, alpha=0.3)
+        right.legend(fontsize=8, loc="upper left")
     else:  # bursts too short for a memory sample: say so rather than draw nothing
         right.clear()
         empty_panel(right, "no memory sample fell inside these bursts")
