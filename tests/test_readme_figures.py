@@ -111,11 +111,22 @@ def standard_quotes() -> list[str]:
     ]
 
 
+def scale_fit(config: str) -> costs.Fit:
+    """The scale run's MB per request in flight: peak PSS over its bursts' requests held."""
+    held = derived.with_in_flight(
+        SCALE[(SCALE["scenario"] == "burst") & (SCALE["config"] == config)]
+    )
+    return costs.fit(held["in_flight"], held["server_pss_peak_mb"])
+
+
 def quoted() -> list[str]:
     sync_open = lambda r: span(OPEN, "open", "flask-sync-4", "p99_ms", 1e-3, offered_rps=r)  # noqa: E731
     scale_burst = lambda c, f, fmt, s=1.0: span(SCALE, "burst", c, f, s, users=10_000).text(fmt)  # noqa: E731
-    r0 = results.load_run(ROOT / "results" / "reference-scale")["calibration"]["r0_rps"]
+    calibration = results.load_run(ROOT / "results" / "reference-scale")["calibration"]
+    r0, r0_range = calibration["r0_rps"], calibration["r0_rps_range"]["fastapi-async"]
     floor = 2 + 10_000 / r0["fastapi-async"]
+    bursts = SCALE[(SCALE["scenario"] == "burst") & (SCALE["users"] == 10_000)]
+    assert (bursts[["failed", "timeouts", "unfinished"]].sum() == 0).all(), "no failure"
     everything = [STANDARD, OPEN, SCALE, CROSS, SERVERS, DB, FAULTS]
     return [
         f"All {sum(len(s) for s in everything)} points valid",
@@ -135,12 +146,16 @@ def quoted() -> list[str]:
         + " s up to 90 req/s",
         f"failure in {scale_burst('fastapi-async', 'makespan_s', '{:.2f}')} s",
         f"floor D + n/R0 = {floor:.2f} s with R0 = {r0['fastapi-async']:,.0f} req/s",
+        f"spread from {r0_range[0]:,.0f} to {r0_range[1]:,.0f} req/s",
         f"at up to {SCALE.loc[SCALE['users'] == 10_000, 'loadgen_cpu_peak_pct'].max():.0f}% of "
         "a core",
         f"left within {scale_burst('fastapi-async', 'send_spread_ms', '{:.0f}')} ms",
         f"took {scale_burst('flask-gevent-2', 'makespan_s', '{:.2f}')} s against its model's 10 s",
         f"got {span(SCALE, 'steady', 'fastapi-async', 'rps').text('{:.0f}')} of the ideal "
         "1,000 req/s",
+        f"{scale_fit('fastapi-async').text()} per request on `fastapi-async`",
+        f"{scale_fit('flask-gevent-2').text()} on `flask-gevent-2`",
+        f"held 10,000 in {scale_burst('fastapi-async', 'server_pss_peak_mb', '{:.0f}')} MB",
         *crossover_quotes(),
         *servers_quotes(),
         *db_quotes(),

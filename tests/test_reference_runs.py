@@ -7,14 +7,13 @@ by their documented definitions, not only consistent with the code that wrote th
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from echobench import costs, results, runner
+from echobench import results, runner
 from echobench.point import Point
 from tests import independent
 
@@ -69,27 +68,3 @@ def test_reference_figures_are_right_by_their_definitions(run_dir):
     assert stored.get("r0_rps", {}) == pytest.approx(calibration.get("r0_rps", {}), rel=1e-9)
     ceiling = calibration.get("loadgen_ceiling_rps")
     assert stored.get("loadgen_ceiling_rps") == (ceiling and pytest.approx(ceiling, rel=1e-9))
-
-
-# The references whose loads are of one scale (tens to hundreds in flight); the scale
-# run's 200 to 10,000 in flight measure another regime and are quoted apart.
-SAME_LOADS = {"reference", "reference-crossover", "reference-servers", "reference-db"}
-
-
-def test_each_memory_cost_agrees_across_the_references_that_fit_it():
-    """A fitted MB per request in flight (or per worker) of one config moves between the
-    references by no more than its intervals: wherever two runs fit the same cost, their
-    95% intervals overlap (PSS / in flight, the figure this replaced, moved 80x)."""
-    fits: dict[str, list] = {}
-    for run_dir in (r for r in REFERENCES if r.name in SAME_LOADS):
-        summary = results.load_summary(run_dir)
-        for kind, found in (("request", costs.per_request(summary)),
-                            ("worker", costs.per_worker(summary))):  # fmt: skip
-            for name, fit in found.items():
-                if fit.measurable:
-                    fits.setdefault(f"{kind} {name}", []).append((run_dir.name, fit))
-    shared = {k: v for k, v in fits.items() if len(v) > 1}
-    assert shared, "at least one cost is fitted by two references"
-    for cost, found in shared.items():
-        for (a, fa), (b, fb) in itertools.combinations(found, 2):
-            assert fa.low <= fb.high and fb.low <= fa.high, (cost, a, fa.text(), b, fb.text())
