@@ -196,7 +196,8 @@ def crossover(summary: pd.DataFrame) -> list[str]:
 
 def database(summary: pd.DataFrame) -> list[str]:
     """io = db against sleep: per config and load, the rate or makespan each way of waiting
-    reached against its model, what bound K, and the CPU each answer cost."""
+    reached against its model (the median of its repeats with their interval), what
+    bound K, and the CPU each answer cost."""
     data = summary[summary["scenario"].isin([CALIBRATE.name, BURST.name, STEADY.name])]
     if not (data["io"] == "db").any():
         return []
@@ -207,62 +208,70 @@ def database(summary: pd.DataFrame) -> list[str]:
             rows = group[group["config"] == config]
             if not (rows["io"] == "db").any():
                 continue
-            parts = [_way(row, scenario) for _, row in _by_way(rows).iterrows()]
+            parts = [_way(way, scenario) for way in _by_way(rows)]
             load = f"{SCENARIOS[scenario].load_symbol} = {users}"
             lines.append(f"{config}, {scenario}, {load}, D = {1000 * delay:g} ms: "
                          + "; ".join(parts) + ".")  # fmt: skip
     lines += _cpu_cost(STEADY.rows(data))
     db = data[(data["io"] == "db") & data["valid"] & data["efficiency"].notna()]
     if len(db):
-        within = (db["efficiency"] - 1).abs() <= 0.10
-        bound = db[db["capacity"] < db["users"]]
+        point = db.assign(_pool=db["pool"].fillna(0)).groupby(
+            ["scenario", "config", "users", "delay_s", "_pool"])  # fmt: skip
+        efficiency = point["efficiency"].median()
+        within = (efficiency - 1).abs() <= 0.10
+        bound = efficiency[(point["capacity"].first() < point["users"].first())]
         spread = ""
         if len(bound):
-            low, high = bound["efficiency"].min(), bound["efficiency"].max()
             spread = "; where the pool or the server's slots bound K (C > K), efficiency ran "
-            spread += f"{low:.3f} to {high:.3f}"
-        off = db[~within]
+            spread += f"{bound.min():.3f} to {bound.max():.3f}"
+        off = db[~(db["efficiency"] - 1).abs().le(0.10)]
         named = off["note"].str.contains("the model: ") & ~off["note"].str.contains("no measured")
-        said = f"; the other {len(off)}: their notes name the cause" if len(off) else ""
+        said = f"; the other {int((~within).sum())}: their notes name the cause" if len(off) else ""
         if len(off) and not named.all():
-            said = f"; {int((~named).sum())} of the other {len(off)} with no measured cause"
+            said = (f"; {int((~named).sum())} of their {len(off)} repeats off the model have no "
+                    "measured cause")  # fmt: skip
         lines.append(
-            f"{int(within.sum())} of {len(db)} valid db points are within 10% of the model"
-            + said
-            + spread
-            + "."
+            f"{int(within.sum())} of {len(efficiency)} db points with a model are within 10% of "
+            "it by the median of their repeats" + said + spread + "."
         )
     return lines
 
 
-def _by_way(rows: pd.DataFrame) -> pd.DataFrame:
+def _by_way(rows: pd.DataFrame) -> list[pd.DataFrame]:
+    """Each way of waiting (sleep, then db by pool size) with its repeats."""
     ranked = rows.assign(_db=(rows["io"] == "db").astype(int), _pool=rows["pool"].fillna(0))
-    return ranked.sort_values(["_db", "_pool", "repeat"])
+    return [way for _, way in ranked.groupby(["_db", "_pool"], sort=True)]
 
 
-def _way(row: pd.Series, scenario: str) -> str:
+def _way(rows: pd.DataFrame, scenario: str) -> str:
+    """One way of waiting over its repeats: its figure as median [interval]."""
+    row = rows.iloc[0]
     way = derived.way_label(row)
     k = f"K = {k_label(row['capacity'])}"
     scenario_def = SCENARIOS[scenario]
     if scenario_def.calibrates:
-        said = f"{way}: R0 = {row['rps']:.0f} req/s"
+        said = f"{way}: R0 = {stats.median_interval(rows['rps']).text('{:.0f}')} req/s"
     elif scenario_def.fixed_requests:
-        if pd.isna(row["makespan_s"]):
-            return f"{way}: did not all finish ({int(row['failed'])} failed)"
-        said = f"{way}: {row['makespan_s']:.2f} s (model {row['ideal_makespan_s']:g} s, {k})"
+        done = rows["makespan_s"].dropna()
+        if done.empty:
+            return f"{way}: did not all finish ({int(rows['failed'].sum())} failed)"
+        said = (f"{way}: {stats.median_interval(done).text('{:.2f}')} s (model "
+                f"{row['ideal_makespan_s']:g} s, {k})")  # fmt: skip
     else:
-        said = (f"{way}: {row['rps']:.0f} req/s (model {row['ideal_rps']:.0f}, {k}), p99 "
-                f"{row['p99_ms']:.0f} ms")  # fmt: skip
-    if row["io"] == "db" and pd.notna(row.get("pool_wait_p50_ms")):
-        said += f", median wait for a connection {row['pool_wait_p50_ms']:.1f} ms"
-    if row.get("failed"):
-        said += f", {int(row['failed'])} failed"
-    return said + ("" if row["valid"] else " [invalid]")
+        said = (f"{way}: {stats.median_interval(rows['rps']).text('{:.0f}')} req/s (model "
+                f"{row['ideal_rps']:.0f}, {k}), p99 {rows['p99_ms'].median():.0f} ms")  # fmt: skip
+    if row["io"] == "db" and "pool_wait_p50_ms" in rows and rows["pool_wait_p50_ms"].notna().any():
+        said += f", median wait for a connection {rows['pool_wait_p50_ms'].median():.1f} ms"
+    if rows["failed"].sum():
+        said += f", {int(rows['failed'].sum())} failed"
+    invalid = int((~rows["valid"].astype(bool)).sum())
+    return said + (f" [{invalid} of {len(rows)} invalid]" if invalid else "")
 
 
 def _cpu_cost(steady: pd.DataFrame) -> list[str]:
     """Per config: CPU per answer sleeping, and through the database at its largest pool
-    (the one that binds least, so the rate and the CPU clock's resolution are best)."""
+    (the one that binds least, so the rate and the CPU clock's resolution are best), each
+    the median over its repeats."""
     data = derived.with_cpu_per_request(steady.dropna(subset=["server_cpu_s", "rps"]))
     lines = []
     for config in ordered_configs(data["config"]):
@@ -270,13 +279,12 @@ def _cpu_cost(steady: pd.DataFrame) -> list[str]:
         slept, db = rows[rows["io"] != "db"], rows[rows["io"] == "db"]
         if slept.empty or db.empty:
             continue
-        calm = slept.loc[slept["rps"].idxmax()]
-        busy = db.loc[db["rps"].idxmax()]
-        postgres = busy["db_cpu_ms_per_request"]
+        busy = db[db["pool"].fillna(0) == db["pool"].fillna(0).max()]
+        postgres = busy["db_cpu_ms_per_request"].median()
         lines.append(
-            f"{config}: {calm['server_cpu_ms_per_request']:.2f} ms of server CPU per answer "
-            f"sleeping, {busy['server_cpu_ms_per_request']:.2f} ms with the query "
-            f"({derived.way_label(busy)})"
+            f"{config}: {slept['server_cpu_ms_per_request'].median():.2f} ms of server CPU per "
+            f"answer sleeping, {busy['server_cpu_ms_per_request'].median():.2f} ms with the "
+            f"query ({derived.way_label(busy.iloc[0])})"
             + (f", and {postgres:.3f} ms in PostgreSQL" if pd.notna(postgres) else "")
             + "."
         )

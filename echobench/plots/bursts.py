@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from echobench import costs, derived, model, style
+from echobench import costs, derived, model, stats, style
 from echobench.plots.common import (
     IDEAL,
     INVALID,
@@ -28,13 +28,15 @@ from echobench.style import REFERENCE, config_colors, ordered_configs
     10,
     applies=has(BURST),
     note=(
-        "Dots: measured time from the first request sent to the last answer (a log axis, so "
-        "dots, never bars: a bar's length on it would not be its value); dashed tick: the "
-        "model's ceil(n/K) x D. A dot on its tick is ideal."
+        "Dots: measured time from the first request sent to the last answer, one per repeat, "
+        "with the median [range] written beside them (a log axis, so dots, never bars: a "
+        "bar's length on it would not be its value); dashed tick: the model's ceil(n/K) x D. "
+        "A dot on its tick is ideal."
     ),
 )
 def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figure:
     """Measured makespan per burst point beside the model's ceil(n/K) * D."""
+    own = ax is None  # a figure of its own grows with its rows; a given panel does not
     fig, ax = new_figure(ax)
     data = BURST.rows(summary).dropna(subset=["ideal_makespan_s"]).copy()
     ax.set_title("Burst: time to answer n simultaneous requests (lower is better)")
@@ -44,43 +46,44 @@ def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Fig
     colors = colors or config_colors(summary["config"])
     order = ordered_configs(data["config"])
     data["_order"] = data["config"].map(order.index)
-    data = data.sort_values(["users", "_order"], ascending=[False, True]).reset_index(drop=True)
-    y = np.arange(len(data))[::-1]
-    labels = [f"{r.config}\nn={r.users}, D={r.delay_s:g} s" for r in data.itertuples()]
-    measured = data["makespan_s"].fillna(data["ideal_makespan_s"] * 0)
+    data = data.sort_values(["users", "_order"], ascending=[False, True])
+    # one row per point, its repeats as dots on it: rows stay readable at 3 repeats
+    key = ["users", "_order", "config", "delay_s"] + [c for c in ("io", "pool") if c in data]
+    points = list(data.groupby(key, sort=False, dropna=False))
+    if own:
+        fig.set_size_inches(9, max(5.0, 0.42 * len(points) + 1.6))
     markers = style.line_styles(data["config"])
-    for yi, config, value in zip(y, data["config"], measured, strict=True):
-        ax.plot(value, yi, linestyle="none", marker=markers[config]["marker"], markersize=9,
-                color=colors[config])  # fmt: skip
-    ax.grid(True, axis="x", which="major", alpha=0.3)
-    for yi, row in zip(y, data.itertuples(), strict=True):
-        ax.plot([row.ideal_makespan_s] * 2, [yi - 0.4, yi + 0.4], color=REFERENCE, **IDEAL)
-        if pd.notna(row.makespan_s):
-            eff = (
-                f"  {row.makespan_s:.3f} s "
-                f"(ideal {row.ideal_makespan_s:g} s, eff {row.efficiency:.2f})"
-            )
+    y = np.arange(len(points))[::-1]
+    labels = []
+    for yi, (_, rows) in zip(y, points, strict=True):
+        first = rows.iloc[0]
+        config, ideal = first["config"], first["ideal_makespan_s"]
+        waited = ", db" if first.get("io") == "db" else ""
+        if waited and pd.notna(first.get("pool")):
+            waited += f", pool {first['pool']:g}"
+        labels.append(f"{config}\nn={first['users']}, D={first['delay_s']:g} s{waited}")
+        measured = rows["makespan_s"].dropna()
+        ax.plot(measured, [yi] * len(measured), linestyle="none", markersize=8, alpha=0.85,
+                marker=markers[config]["marker"], color=colors[config])  # fmt: skip
+        ax.plot([ideal] * 2, [yi - 0.4, yi + 0.4], color=REFERENCE, **IDEAL)
+        if len(measured):
+            span = stats.median_interval(measured)
+            said = (f"  {span.text('{:.3f}')} s (ideal {ideal:g} s, eff "
+                    f"{rows['efficiency'].median():.2f})")  # fmt: skip
         else:
-            eff = f"  no makespan: {row.unfinished} unfinished"
-        ax.text(
-            max(row.makespan_s if pd.notna(row.makespan_s) else 0, row.ideal_makespan_s),
-            yi,
-            eff,
-            va="center",
-            fontsize=8,
-        )
-        if not row.valid:
-            ax.scatter(
-                [row.makespan_s if pd.notna(row.makespan_s) else row.ideal_makespan_s],
-                [yi],
-                **INVALID,
-            )
+            said = f"  no makespan: {rows['unfinished'].sum():.0f} unfinished"
+        ax.text(max(measured.max() if len(measured) else 0, ideal), yi, said, va="center",
+                fontsize=8)  # fmt: skip
+        bad = rows[~rows["valid"].astype(bool)]
+        if len(bad):
+            ax.scatter(bad["makespan_s"].fillna(ideal), [yi] * len(bad), **INVALID)
+    ax.grid(True, axis="x", which="major", alpha=0.3)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xscale("log")
     plain_log(ax.xaxis)
     top = np.nanmax([data["makespan_s"].max(), data["ideal_makespan_s"].max()])
-    ax.set_xlim(data["delay_s"].min() * 0.5, top * 6)
-    ax.set_xlabel("makespan: first request sent to last answer (s, log scale)")
+    ax.set_xlim(data["delay_s"].min() * 0.5, top * 8)
+    ax.set_xlabel("makespan: first request sent to last answer (s, log scale; a dot per repeat)")
     legend_outside(
         ax, [(Line2D([], [], color=REFERENCE, **IDEAL), "ideal ceil(n/K) x D"), invalid_handle()]
     )

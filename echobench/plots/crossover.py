@@ -59,6 +59,7 @@ def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         p99_ms=("p99_ms", "median"),
         ideal_latency_ms=("ideal_latency_ms", "median"),
         valid=("valid", "all"),
+        **{f: (f, "first") for f in ("users", "capacity", "parallel", "cores")},
     )
     styles = style.line_styles(points["config"])
     for col, delay in enumerate(delays):
@@ -66,11 +67,11 @@ def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         at_d = points[points["delay_s"] == delay]
         for config in ordered_configs(at_d["config"]):
             d = at_d[at_d["config"] == config].sort_values("share")
-            for ax, measured, ideal in ((top, "rps", "ideal_rps"),
-                                        (bottom, "p99_ms", "ideal_latency_ms")):  # fmt: skip
+            share, rate, latency = _model_curve(d.iloc[0], float(d["work_ms"].max()))
+            for ax, measured, ideal in ((top, "rps", rate), (bottom, "p99_ms", latency)):
                 ax.plot(d["share"], d[measured], color=colors[config], label=config,
                         **styles[config])  # fmt: skip
-                ax.plot(d["share"], d[ideal], color=colors[config], **IDEAL)
+                ax.plot(share, ideal, color=colors[config], **IDEAL)
                 bad = d[~d["valid"]]
                 if len(bad):
                     ax.scatter(bad["share"], bad[measured], **INVALID)
@@ -105,6 +106,18 @@ def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         frameon=False,
     )
     return fig
+
+
+def _model_curve(point, top_work_ms: float, steps: int = 120):
+    """The model's rate and latency (ms) over c from 0 to the largest measured, as a
+    curve in c / (D + c): its bend where the CPU bound takes over is drawn, not a chord
+    between the measured c."""
+    works = np.linspace(0.0, top_work_ms, steps) / 1000.0
+    k, p, m = (float(point[f]) for f in ("capacity", "parallel", "cores"))
+    users, delay = int(point["users"]), float(point["delay_s"])
+    rates = np.array([model.ideal_rps(users, k, delay, w, p, m) for w in works])
+    latency = np.array([1000.0 * model.ideal_latency_s(users, k, delay, w, p, m) for w in works])
+    return works / (delay + works), rates, latency
 
 
 def _users(data: pd.DataFrame) -> str:

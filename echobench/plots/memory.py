@@ -119,14 +119,16 @@ def _peaks(ax, summary: pd.DataFrame, colors: dict) -> None:
     y = np.arange(len(names))[::-1]
     for yi, config in zip(y, names, strict=True):
         rows = loaded[loaded["config"] == config]
-        top = rows.loc[rows["in_flight"].idxmax()]
-        ax.plot(top["server_pss_peak_mb"], yi, "o", color=colors.get(config, "grey"))
-        ax.annotate(f"{top['server_pss_peak_mb']:.0f} MB, {top['in_flight']:.0f} in flight",
-                    (top["server_pss_peak_mb"], yi), xytext=(6, 0),
+        held = rows["in_flight"].max()
+        peak = rows.loc[rows["in_flight"] == held, "server_pss_peak_mb"].median()  # repeats
+        ax.plot(peak, yi, "o", color=colors.get(config, "grey"))
+        ax.annotate(f"{peak:.0f} MB, {held:.0f} in flight",
+                    (peak, yi), xytext=(6, 0),
                     textcoords="offset points", va="center", fontsize=8)  # fmt: skip
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlim(0, loaded["server_pss_peak_mb"].max() * 1.5)
     ax.set_xlabel("peak server PSS, MB (linear)")
-    ax.set_title("Whole-server memory at each config's fullest point\n(no config was held at "
+    ax.set_title("Whole-server memory at each config's fullest steady point (median of its "
+                 "repeats)\n(no config was held at "
                  f"{costs.MIN_LOADS} loads: no cost per request fitted)", fontsize=10)  # fmt: skip
     ax.grid(True, axis="x", alpha=0.3)

@@ -81,7 +81,7 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
         ax.text(
             xi,
             max(row.fast_p99_ms, 1000 * wait_s if wait_s is not None else 0) * 1.6,
-            f"{row.fast_p50_ms:.0f} / {row.fast_p99_ms:.0f} ms\n({row.fast_ok:.0f} pages)",
+            f"{_ms(row.fast_p50_ms)} / {_ms(row.fast_p99_ms)} ms\n({row.fast_ok:.0f} pages)",
             ha="center",
             fontsize=8,
         )
@@ -126,3 +126,8 @@ def head_of_line(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Figur
     ]  # fmt: skip
     legend_outside(ax, [*shapes, *([model] if drawn else []), invalid_handle()])
     return fig
+
+
+def _ms(value: float) -> str:
+    """Two significant digits below 100 ms (0.36, 4.2), whole milliseconds above."""
+    return f"{value:.2g}" if value < 100 else f"{value:.0f}"

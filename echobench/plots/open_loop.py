@@ -72,7 +72,8 @@ def open_loop_latency(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         valid=("valid", "all"),
         capacity=("capacity", "first"),
         delay_s=("delay_s", "first"),
-        unfinished=("unfinished", "sum"),
+        unfinished=("unfinished", "median"),
+        requests=("requests", "median"),
     )
     styles = style.line_styles(points["config"])
     for ax, col, name in zip(axes, ["p50_ms", "p99_ms"], ["median (p50)", "p99"], strict=True):
@@ -91,11 +92,18 @@ def open_loop_latency(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             bad = d[~d["valid"]]
             if len(bad):
                 ax.scatter(bad["offered_rps"], bad[col] / 1000, **INVALID)
+            # latency is of the answered: say how many arrivals never were, where they
+            # hold the percentiles down
+            for row in d[d["unfinished"] > 0].itertuples():
+                ax.annotate(f"{row.unfinished:.0f} of {row.requests:.0f}\nunanswered",
+                            (row.offered_rps, getattr(row, col) / 1000),
+                            fontsize=7, color="red", xytext=(-4, -18),
+                            textcoords="offset points", ha="right")  # fmt: skip
         delay = points["delay_s"].iloc[0]
         ax.axhline(delay, color=REFERENCE, linewidth=0.8)
         ax.set_yscale("log")
         plain_log(ax.yaxis)
-        ax.set_title(f"{name} latency (black line: D = {delay:g} s)")
+        ax.set_title(f"{name} latency (grey line: D = {delay:g} s)")
         ax.set_xlabel("offered arrival rate (requests per second)")
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("latency from intended send time (s, log scale)")

@@ -32,7 +32,8 @@ def _panels(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
         steady = steady[steady["work_ms"].fillna(0.0) == 0]
     if not steady.empty:
         top = steady.groupby("config")["users"].transform("max")
-        out.append(("steady, each config's most users", steady[steady["users"] == top]))
+        out.append(("steady: the configs measured at several loads, each at its most users",
+                    steady[steady["users"] == top]))  # fmt: skip
     opened = OPEN.rows(summary)
     if not opened.empty:
         within = opened[opened["offered_rps"] <= opened["ideal_rps"] * 1.0001]
