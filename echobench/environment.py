@@ -66,7 +66,9 @@ def git_revision() -> dict:
             return None
         return done.stdout.strip() if done.returncode == 0 else None
 
-    status = git("status", "--porcelain", "--untracked-files=no")
+    # results/ holds outputs, not code: `nox -s reference` rewrites the committed runs
+    # there one after another, and a later run's code is no less clean for it
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
     return {
         "commit": git("rev-parse", "HEAD"),
         "dirty": bool(status) if status is not None else None,
