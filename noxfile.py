@@ -91,7 +91,7 @@ def advise(session: nox.Session) -> None:
 @nox.session(default=False)
 def reference(session: nox.Session) -> None:
     """Remake every committed reference run at this commit, then the README's summary
-    (about 1.5 h on 2 cores; `-- --dry-run` says what would run)."""
+    (about 1 h 45 min on 2 cores; `-- --dry-run` says what would run)."""
     install(session)
     session.run("python", "-m", "echobench.reference", *session.posargs)
 

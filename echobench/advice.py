@@ -312,7 +312,10 @@ def _map_outcome(cells: list) -> str:
     decided = [c for c in cells if c.decided]
     if decided:
         wins = pd.Series([c.winners[0] for c in decided]).value_counts()
-        text += f"{wins.index[0]} won {wins.iloc[0]} alone (its interval clear of the rest)"
+        each = [f"{config} won {n} alone" if i == 0 else f"{config} {n}"
+                for i, (config, n) in enumerate(wins.items())]  # fmt: skip
+        clear = "its interval" if len(wins) == 1 else "each winner's interval"
+        text += ", ".join(each) + f" ({clear} clear of the rest)"
     else:
         text += "none had a sole winner"
     ties = len(cells) - len(decided)
@@ -327,7 +330,8 @@ def _map_outcome(cells: list) -> str:
 
 
 def _pool_sentence(db: pd.DataFrame) -> str | None:
-    """The steady config whose smallest pool cost it the most against sleeping."""
+    """The steady config whose smallest pool cost it the most against sleeping, each way
+    its repeats' median with their interval."""
     steady = STEADY.rows(db)
     steady = steady[steady["valid"]]
     found = None
@@ -335,20 +339,22 @@ def _pool_sentence(db: pd.DataFrame) -> str | None:
         slept, pooled = rows[rows["io"] != "db"], rows[rows["io"] == "db"]
         if slept.empty or pooled.empty:
             continue
-        small, large = pooled.loc[pooled["pool"].idxmin()], pooled.loc[pooled["pool"].idxmax()]
-        drop = slept["rps"].max() / small["rps"]
+        by_pool = {pool: stats.median_interval(way["rps"]) for pool, way in pooled.groupby("pool")}
+        small, large = min(by_pool), max(by_pool)
+        asleep = stats.median_interval(slept["rps"])
+        drop = asleep.median / by_pool[small].median
         if found is None or drop > found[0]:
-            found = (drop, config, slept.loc[slept["rps"].idxmax()], small, large)
+            found = (drop, config, asleep, small, large, by_pool, pooled.iloc[0])
     if found is None or found[0] < 1.5:
         return None
-    _, config, slept, small, large = found
+    _, config, asleep, small, large, by_pool, row = found
     text = (
-        f"A database behind the wait: the pool is K. Through {int(small['pool'])} connections "
-        f"{config} answered {small['rps']:.0f} req/s at C = {int(small['users'])} and D = "
-        f"{1000 * small['delay_s']:g} ms, where sleeping it answered {slept['rps']:.0f}"
+        f"A database behind the wait: the pool is K. Through {small:g} connections {config} "
+        f"answered {by_pool[small].text('{:.0f}')} req/s at C = {int(row['users'])} and D = "
+        f"{1000 * row['delay_s']:g} ms, where sleeping it answered {asleep.text('{:.0f}')}"
     )
-    if large["pool"] > small["pool"]:
-        text += f"; through {int(large['pool'])}, {large['rps']:.0f}"
+    if large > small:
+        text += f"; through {large:g}, {by_pool[large].text('{:.0f}')}"
     return text + (". Size each process's pool to the requests it should hold at once, and "
                    "the database's max_connections to all the pools together.")  # fmt: skip
 

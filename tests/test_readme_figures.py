@@ -358,7 +358,7 @@ def test_the_findings_quote_the_reference_runs(text):
 
 
 def test_every_reference_point_is_valid():
-    assert all(s["valid"].all() for s in (STANDARD, OPEN, SCALE, CROSS, SERVERS))
+    assert all(s["valid"].all() for s in (STANDARD, OPEN, SCALE, CROSS, SERVERS, DB, FAULTS))
 
 
 def test_the_reference_folders_readme_lists_every_run_as_its_data_has_it():

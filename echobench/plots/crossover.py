@@ -187,7 +187,8 @@ def decision_map(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             ax.plot(x, y, linestyle="none", marker=markers[win]["marker"], markersize=13,
                     markeredgewidth=2, markeredgecolor=colors[win],
                     markerfacecolor=colors[win] if agrees else "white")  # fmt: skip
-            ax.annotate(f"{cell.rps.text('{:.0f}')} req/s", (x, y), xytext=(0, -15),
+            digits = "{:.0f}" if cell.rps.median >= 100 else "{:.1f}"  # 20.5 is not 20
+            ax.annotate(f"{cell.rps.text(digits)} req/s", (x, y), xytext=(0, -15),
                         textcoords="offset points", ha="center", va="top", fontsize=9)  # fmt: skip
         else:
             ax.plot(x, y, linestyle="none", marker="o", markersize=13, markeredgewidth=2,
