@@ -18,6 +18,9 @@ INVALID = {"marker": "x", "color": "red", "s": 80, "linewidths": 2, "zorder": 5,
 IDEAL = {"linestyle": "--", "linewidth": 1.2, "alpha": 0.8}
 # Model and reference lines: a grey that no family wears (tests/test_style.py).
 REFERENCE = "#555555"
+# Each config's model line: one grey for all, never a config's colour (where two configs'
+# models coincide, the one drawn last would otherwise lend its colour to both).
+MODEL = "#8c8c8c"
 FAMILY_RANK = {name: rank for rank, name in enumerate(FAMILIES)}
 
 

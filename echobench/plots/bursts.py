@@ -20,7 +20,7 @@ from echobench.plots.common import (
 )
 from echobench.plots.registry import chart, has
 from echobench.scenarios.burst import BURST
-from echobench.style import REFERENCE, config_colors, ordered_configs
+from echobench.style import MODEL, REFERENCE, config_colors, ordered_configs
 
 
 @chart(
@@ -152,7 +152,7 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             )
         )
         left.plot(d["users"], d["makespan_s"], color=colors[config], label=config, **styles[config])
-        left.plot(d["users"], d["ideal_makespan_s"], color=colors[config], **IDEAL)
+        left.plot(d["users"], d["ideal_makespan_s"], color=MODEL, **IDEAL)
         spread = data[data["config"] == config].groupby("users")["send_spread_ms"].median()
         if spread.notna().any():  # how much of "simultaneous" was the client's own
             left.plot(spread.index, spread / 1000, color=colors[config], linestyle="-.",
@@ -208,7 +208,7 @@ def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     extra = [
         (
             Line2D([], [], color="grey", **IDEAL),
-            "dashed, in each config's colour:\nthe ideal ceil(n/K) x D",
+            "grey dashed, beside each config:\nthe ideal ceil(n/K) x D",
         ),
         (
             Line2D([], [], color="grey", linestyle=":"),

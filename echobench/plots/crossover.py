@@ -12,7 +12,7 @@ from matplotlib.patches import Patch
 from echobench import decision, model, stats, style
 from echobench.plots.common import IDEAL, INVALID, empty_panel, invalid_handle, plain_log
 from echobench.plots.registry import chart
-from echobench.style import REFERENCE, config_colors, ordered_configs
+from echobench.style import MODEL, REFERENCE, config_colors, ordered_configs
 
 
 def _cpu_share(data: pd.DataFrame) -> pd.Series:
@@ -71,7 +71,7 @@ def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             for ax, measured, ideal in ((top, "rps", rate), (bottom, "p99_ms", latency)):
                 ax.plot(d["share"], d[measured], color=colors[config], label=config,
                         **styles[config])  # fmt: skip
-                ax.plot(share, ideal, color=colors[config], **IDEAL)
+                ax.plot(share, ideal, color=MODEL, **IDEAL)
                 bad = d[~d["valid"]]
                 if len(bad):
                     ax.scatter(bad["share"], bad[measured], **INVALID)
@@ -92,7 +92,7 @@ def crossover(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             seen.setdefault(label, handle)
     extra = [
         (Line2D([], [], color="grey", **IDEAL),
-         "dashed, in each config's colour, the model: top X = min(min(C,K)/(D+c), min(P,M)/c);\n"
+         "grey dashed, beside each config, the model: top X = min(min(C,K)/(D+c), min(P,M)/c);\n"
          "bottom its latency C / X (a mean, under p99)"),
     ]  # fmt: skip
     if not points["valid"].all():

@@ -12,7 +12,7 @@ from echobench import style
 from echobench.plots.common import IDEAL, empty_panel, plain_log, steady_points
 from echobench.plots.registry import chart
 from echobench.scenarios.open import OPEN
-from echobench.style import REFERENCE, config_colors, ordered_configs
+from echobench.style import MODEL, REFERENCE, config_colors, ordered_configs
 
 # The summary's percentiles (each from the point's per-request times) and their nines.
 PERCENTILES = (("p50_ms", 50.0), ("p90_ms", 90.0), ("p99_ms", 99.0), ("p999_ms", 99.9))
@@ -76,7 +76,7 @@ def latency_percentiles(summary: pd.DataFrame, colors=None, run=None) -> Figure:
             ax.plot(x, y, color=colors[config], label=f"{config} ({load})", **styles[config])
             ideal = mine["ideal_latency_ms"].median() if "ideal_latency_ms" in mine else None
             if ideal is not None and pd.notna(ideal):
-                ax.plot([x[0], x[-1]], [ideal, ideal], color=colors[config], **IDEAL)
+                ax.plot([x[0], x[-1]], [ideal, ideal], color=MODEL, **IDEAL)
         ax.set_xticks(x, [f"{p:g}%" for _, p in PERCENTILES])
         ax.set_xlabel("percentile (each step right: ten times rarer)")
         ax.set_yscale("log")
@@ -87,7 +87,7 @@ def latency_percentiles(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         ax.set_title(title, fontsize=10)
         handles, labels = ax.get_legend_handles_labels()
         handles.append(Line2D([], [], color=REFERENCE, **IDEAL))
-        labels.append("dashed, in each config's colour:\nthe model's latency (a mean)")
+        labels.append("grey dashed, beside each config:\nthe model's latency (a mean)")
         ax.legend(
             handles, labels, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0)
         )

@@ -19,7 +19,7 @@ from echobench.plots.common import (
     steady_points,
 )
 from echobench.plots.registry import chart
-from echobench.style import REFERENCE, config_colors, ordered_configs
+from echobench.style import MODEL, REFERENCE, config_colors, ordered_configs
 
 
 def has_sweep(summary: pd.DataFrame) -> bool:
@@ -50,7 +50,7 @@ def throughput_vs_users(summary: pd.DataFrame, colors=None, run=None, ax=None) -
     for config in ordered_configs(points["config"]):
         d = points[points["config"] == config].sort_values("users")
         ax.plot(d["users"], d["rps"], color=colors[config], label=config, **styles[config])
-        ax.plot(d["users"], d["ideal_rps"], color=colors[config], **IDEAL)
+        ax.plot(d["users"], d["ideal_rps"], color=MODEL, **IDEAL)
         bad = d[~d["valid"]]
         if len(bad):
             ax.scatter(bad["users"], bad["rps"], **INVALID)
@@ -71,7 +71,7 @@ def throughput_vs_users(summary: pd.DataFrame, colors=None, run=None, ax=None) -
         [
             (
                 Line2D([], [], color="grey", **IDEAL),
-                "dashed, in each config's colour:\nthe ideal "
+                "grey dashed, beside each config:\nthe ideal "
                 + ("min(min(C,K)/(D+c), min(P,M)/c)" if burns else "min(C, K) / D"),
             ),
             invalid_handle(),
@@ -107,7 +107,7 @@ def latency_vs_users(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         for config in ordered_configs(points["config"]):
             d = points[points["config"] == config].sort_values("users")
             ax.plot(d["users"], d[col] / 1000, color=colors[config], label=config, **styles[config])
-            ax.plot(d["users"], d["ideal_latency_ms"] / 1000, color=colors[config], **IDEAL)
+            ax.plot(d["users"], d["ideal_latency_ms"] / 1000, color=MODEL, **IDEAL)
             bad = d[~d["valid"]]
             if len(bad):
                 ax.scatter(bad["users"], bad[col] / 1000, **INVALID)
@@ -126,7 +126,7 @@ def latency_vs_users(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         [
             (
                 Line2D([], [], color="grey", **IDEAL),
-                "dashed, in each config's colour:\nthe ideal latency C / X, at least D + c",
+                "grey dashed, beside each config:\nthe ideal latency C / X, at least D + c",
             ),
             invalid_handle(),
         ],
