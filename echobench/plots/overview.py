@@ -8,21 +8,28 @@ from matplotlib.figure import Figure
 
 from echobench.plots.common import empty_panel
 from echobench.plots.registry import chart
-from echobench.scenarios import SCENARIOS, rows_where
+from echobench.scenarios import SCENARIOS, faulting, rows_where
 from echobench.style import ordered_configs
+
+
+def _in_grid(scenario) -> bool:
+    """Closed-loop and burst points judged by measured / ideal. A fault scenario's rate
+    counts answers that came too late (an overloaded server's 0.94 with a goodput of 0),
+    so its own chart judges it, never this grid."""
+    return scenario.judged_by_model and scenario not in faulting()
 
 
 @chart(
     "efficiency",
     110,
-    applies=lambda s: rows_where(s, lambda k: k.judged_by_model)["efficiency"].notna().any(),
+    applies=lambda s: rows_where(s, _in_grid)["efficiency"].notna().any(),
     note=("Every point's measured / ideal rate; 1.00 is the model's ideal."),
 )
 def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Measured / ideal for every closed-loop and burst point in one grid. Open loop is
     left out: past capacity its rate sits at the capacity, so "1.00" would hide the
     overload; its latency chart judges it."""
-    data = rows_where(summary, lambda s: s.judged_by_model).dropna(subset=["efficiency"]).copy()
+    data = rows_where(summary, _in_grid).dropna(subset=["efficiency"]).copy()
     work = data["work_ms"].fillna(0.0) if "work_ms" in data else pd.Series(0.0, data.index)
     # one column per scenario, load, D and c: the figure widens with them
     n_cols = max(1, data.assign(_w=work)[["scenario", "users", "delay_s", "_w"]]
@@ -32,7 +39,7 @@ def efficiency_overview(summary: pd.DataFrame, colors=None, run=None) -> Figure:
         layout="constrained",
     )
     ax = fig.subplots()
-    judged_elsewhere = rows_where(summary, lambda s: not s.judged_by_model)
+    judged_elsewhere = rows_where(summary, lambda s: not _in_grid(s))
     elsewhere = sorted(set(judged_elsewhere["scenario"]))
     title = "Efficiency: measured / ideal rate per point (1.00 = the model's ideal)"
     if elsewhere:  # only a run that has such points says where they are judged
