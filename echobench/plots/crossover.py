@@ -12,6 +12,7 @@ from matplotlib.patches import Patch
 from echobench import decision, model, stats, style
 from echobench.plots.common import IDEAL, INVALID, empty_panel, invalid_handle, plain_log
 from echobench.plots.registry import chart
+from echobench.scenarios import faulting
 from echobench.style import MODEL, REFERENCE, config_colors, ordered_configs
 
 
@@ -262,10 +263,16 @@ def worker_spread(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     answers, against the even share 1 / N (a keep-alive connection stays with the
     process that accepted it, so the spread is the kernel's and the server's doing)."""
     has = "busiest_share" in summary and summary["busiest_share"].notna().any()
-    data = summary[(summary["workers"] > 1) & summary["busiest_share"].notna()] if has else None
+    # a fault's own doing (a killed worker, slow clients holding some) is not the spread
+    faults = {s.name for s in faulting()}
+    data = (summary[(summary["workers"] > 1) & summary["busiest_share"].notna()
+                    & ~summary["scenario"].isin(faults)] if has else None)  # fmt: skip
     fig = Figure(figsize=(11, 4.8), layout="constrained")
     ax = fig.subplots()
-    ax.set_title("Who answered: the busiest and idlest worker's share of each point's answers")
+    title = "Who answered: the busiest and idlest worker's share of each point's answers"
+    if has and summary["scenario"].isin(faults).any():
+        title += "\n(fault scenarios left out: a kill or slow clients skew it by design)"
+    ax.set_title(title)
     if data is None or data.empty:
         empty_panel(ax, "no multi-process point with worker records in this run")
         return fig
