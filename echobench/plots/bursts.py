@@ -90,20 +90,6 @@ def burst_makespan(summary: pd.DataFrame, colors=None, run=None, ax=None) -> Fig
     return fig
 
 
-@chart(
-    "scale_makespan",
-    70,
-    applies=lambda s: not scale_points(s).empty,
-    note=(
-        "Bursts of growing size: measured makespan, the model's ceil(n/K) x D (dashed) and "
-        "the physical floor D + n / R0 (dotted), where R0 is the config's calibrated "
-        "zero-delay capacity on this machine (the median of its calibration samples; the "
-        "shaded band spans them all), and the send spread (dash-dot): how long the release "
-        "took. Right: the server's peak PSS against the requests it held (min(n, K)), each "
-        "repeat a dot, with the least-squares line and its slope: the MB each added request "
-        "in flight costs, with its 95% interval (costs.py)."
-    ),
-)
 def _memory_fit(ax, rows: pd.DataFrame, color, line_style: dict) -> None:
     """One config's peak PSS against its requests in flight, each repeat a dot, and the
     least-squares line whose slope (with its interval) is the cost of one more."""
@@ -120,6 +106,20 @@ def _memory_fit(ax, rows: pd.DataFrame, color, line_style: dict) -> None:
         ax.plot(xs, fitted.intercept + fitted.slope * xs, color=color, linewidth=1.2, alpha=0.7)
 
 
+@chart(
+    "scale_makespan",
+    70,
+    applies=lambda s: not scale_points(s).empty,
+    note=(
+        "Bursts of growing size: measured makespan, the model's ceil(n/K) x D (dashed) and "
+        "the physical floor D + n / R0 (dotted), where R0 is the config's calibrated "
+        "zero-delay capacity on this machine (the median of its calibration samples; the "
+        "shaded band spans them all), and the send spread (dash-dot): how long the release "
+        "took. Right: the server's peak PSS against the requests it held (min(n, K)), each "
+        "repeat a dot, with the least-squares line and its slope: the MB each added request "
+        "in flight costs, with its 95% interval (costs.py)."
+    ),
+)
 def scale_makespan(summary: pd.DataFrame, colors=None, run=None) -> Figure:
     """Burst makespan against burst size: the model's ceil(n/K) x D and the floor D + n/R0."""
     fig = Figure(figsize=(13, 5), layout="constrained")
