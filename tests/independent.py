@@ -508,11 +508,21 @@ def recompute_run(run_dir: Path) -> tuple[dict[str, dict], dict]:
         row.update(verdict(point, raw, row, calibration.get("loadgen_ceiling_rps"), decisive))
         if point["scenario"] == "calibrate" and row["valid"] and row.get("rps"):
             key = "r0_db_rps" if point.get("io") == "db" else "r0_rps"
-            if bound_is_no_r0 and row.get("loadgen_bound"):
+            # the sample's R0: the faster of the clients that were not themselves at 90%
+            # of a core (locust's, and the minimal client's when it ran: raw/r0_minimal.json)
+            free = [] if bound_is_no_r0 and row.get("loadgen_bound") else [row["rps"]]
+            seen = [row["rps"]]
+            minimal = raw / "r0_minimal.json"
+            said = json.loads(minimal.read_text()) if minimal.is_file() else {}
+            if said.get("rps"):
+                seen.append(said["rps"])
+                if said.get("cpu_pct", 100.0) < 90.0:
+                    free.append(said["rps"])
+            if not free:
                 lower = calibration.setdefault(f"{key}_lower_bound", {})
-                lower[point["config"]] = max(lower.get(point["config"], 0.0), row["rps"])
+                lower[point["config"]] = max(lower.get(point["config"], 0.0), *seen)
             else:
-                r0.setdefault(f"{key} {point['config']}", []).append(row["rps"])
+                r0.setdefault(f"{key} {point['config']}", []).append(max(free))
                 calibration.setdefault(key, {})[point["config"]] = (
                     statistics.median(r0[f"{key} {point['config']}"]) if by_samples else row["rps"]
                 )

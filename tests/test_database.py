@@ -252,8 +252,8 @@ def test_the_advice_says_the_pool_is_k_from_the_run_that_measured_it():
     said = advice._pool_sentence(rows)
     assert said.startswith(
         "A database behind the wait: the pool is K. Through 10 connections fastapi-async "
-        "answered 98 req/s at C = 64 and D = 100 ms, where sleeping it answered 631; "
-        "through 64, 624."
+        "answered 98 (n = 1) req/s at C = 64 and D = 100 ms, where sleeping it answered "
+        "631 (n = 1); through 64, 624 (n = 1)."
     )
     assert advice._pool_sentence(rows[rows["config"] == "flask-sync-4"]) is None, (
         "a pool that does not bind says nothing"
