@@ -393,7 +393,8 @@ def test_the_map_and_the_crossover_chart_draw_what_was_decided():
     figure = plots.decision_map(summary)
     (ax,) = [a for a in figure.axes if a.get_xlabel()]
     texts = [t.get_text() for t in ax.texts]
-    assert texts == ["150 [148, 152] req/s", "26.0 [25.7, 26.3] req/s"], texts  # a decimal below 100
+    # a decimal below 100 req/s
+    assert texts == ["150 [148, 152] req/s", "26.0 [25.7, 26.3] req/s"], texts
     legend = [t.get_text() for t in figure.legends[0].get_texts()]
     assert "model: fastapi-async is among the best" in legend
     assert "model: flask-sync-4 is among the best" in legend, "c = D/2 with 4 workers"
