@@ -53,7 +53,8 @@ REFERENCES = (
 
 def trim(run_dir: Path) -> None:
     """As the committed references are: no locust HTML, large records gzipped."""
-    for page in run_dir.glob("raw/*/locust_report.html"):
+    for page in [*run_dir.glob("raw/*/locust_report.html"),
+                 *run_dir.glob("client-cost/locust_report.html")]:  # fmt: skip
         page.unlink()
     for records in [*run_dir.glob("raw/*/requests*.csv"), *run_dir.glob("client-cost/*.csv")]:
         if records.stat().st_size > GZIP_OVER_BYTES:

@@ -29,7 +29,10 @@ def test_a_run_is_trimmed_as_the_committed_ones_are(tmp_path):
     big = "t,event\n" + "1,send\n" * 40_000
     (raw / "requests.csv").write_text(big)
     (raw / "requests.w1.csv").write_text("t,event\n")
+    (tmp_path / "client-cost").mkdir()
+    (tmp_path / "client-cost" / "locust_report.html").write_text("<html>")
     reference.trim(tmp_path)
+    assert not (tmp_path / "client-cost" / "locust_report.html").exists()
     assert sorted(p.name for p in raw.iterdir()) == ["requests.csv.gz", "requests.w1.csv"]
     assert gzip.decompress((raw / "requests.csv.gz").read_bytes()).decode() == big
 
