@@ -241,7 +241,8 @@ def test_servers_survive_the_corpus_and_listen_on_loopback(servers):
 
 # A client that half-closes its side once the request is sent (shutdown(SHUT_WR), as
 # some scripts and proxies do): granian and gunicorn's ASGI worker take the end of input
-# for a client gone and drop the request; the others answer it.
+# for a client gone and may drop the request, racing the app (seen both ways: dropped
+# when run alone, answered with a busy neighbour core); the others always answer it.
 DROPS_AFTER_HALF_CLOSE = {"granian", "gunicorn asgi"}
 
 
@@ -255,8 +256,7 @@ def test_a_client_that_half_closes_after_sending(servers):
             with contextlib.suppress(ConnectionResetError):
                 while chunk := sock.recv(65536):
                     raw += chunk
-        if STACKS[cid] in DROPS_AFTER_HALF_CLOSE:
-            assert raw == b"", f"{cid}: {raw[:80]!r}"
-        else:
-            assert raw.startswith(b"HTTP/1.1 200") or raw.startswith(b"HTTP/1.0 200"), cid
-            assert raw.endswith(contract.render_page("half")), cid
+        if STACKS[cid] in DROPS_AFTER_HALF_CLOSE and raw == b"":
+            continue  # dropped: allowed for these stacks, never a partial answer
+        assert raw.startswith(b"HTTP/1.1 200") or raw.startswith(b"HTTP/1.0 200"), cid
+        assert raw.endswith(contract.render_page("half")), cid
