@@ -226,7 +226,8 @@ def database(summary: pd.DataFrame) -> list[str]:
             spread += f"{bound.min():.3f} to {bound.max():.3f}"
         off = db[~(db["efficiency"] - 1).abs().le(0.10)]
         named = off["note"].str.contains("the model: ") & ~off["note"].str.contains("no measured")
-        said = f"; the other {int((~within).sum())}: their notes name the cause" if len(off) else ""
+        away = int((~within).sum())
+        said = f"; the other {away}: their notes name the cause" if away else ""
         if len(off) and not named.all():
             said = (f"; {int((~named).sum())} of their {len(off)} repeats off the model have no "
                     "measured cause")  # fmt: skip
